@@ -1,0 +1,45 @@
+//! Command-line interface: clap types, one file per subcommand. Each subcommand turns its
+//! arguments into a call of the library and prints for people on stderr; no pipeline logic here.
+
+mod dataset;
+mod extract;
+
+use clap::{Parser, Subcommand};
+
+/// Moves a normalised Postgres database into one DynamoDB table (single-table design) and
+/// proves that nothing was lost.
+///
+/// Typical session on the bundled Rootski sample:
+///
+///   migrator dataset load --design rootski --from sql/rootski/sample --database-url "$DATABASE_URL"
+///
+///   migrator extract --source "$DATABASE_URL"
+///
+/// Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input.
+/// Set MIGRATOR_LOG=debug for detailed logs on stderr.
+#[derive(Debug, Parser)]
+#[command(name = "migrator", version, verbatim_doc_comment)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Reads every table of a source (Postgres or a CSV folder) and prints rows per table.
+    Extract(extract::ExtractArgs),
+    /// Works with relational datasets: load a CSV folder into Postgres, generate synthetic data.
+    #[command(subcommand)]
+    Dataset(dataset::DatasetCommand),
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Extract(args) => runtime.block_on(extract::run(args)),
+        Command::Dataset(command) => runtime.block_on(dataset::run(command)),
+    }
+}

@@ -1,0 +1,25 @@
+//! The top-level error: each stage's error, and the exit code it maps to.
+
+use crate::dataset::DatasetError;
+use crate::source::SourceError;
+
+/// Everything a command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+}
+
+/// Process exit code: a check failed.
+pub const EXIT_CHECK_FAILED: i32 = 1;
+/// Process exit code: bad usage or bad input.
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+impl Error {
+    /// The exit code for this error: 2 for bad input (every error so far is caused by input).
+    pub fn exit_code(&self) -> i32 {
+        EXIT_BAD_INPUT
+    }
+}

@@ -1,0 +1,223 @@
+//! Extraction: relational rows from Postgres or from a folder of CSV files, in one row model.
+//!
+//! A [`Source`] knows its [`Schema`] (tables, typed columns, primary keys) as soon as it is
+//! open, and streams each table as batches of [`Row`]s through a bounded channel, so a table is
+//! never held whole. Postgres reads go through COPY on several connections that all share one
+//! exported snapshot (`postgres.rs`, `snapshot.rs`); CSV folders go through the csv crate
+//! (`csv.rs`). Both hand their text to [`value::parse_text`], so the same data gives the same
+//! values. Start with [`Source::open`].
+
+mod copy_text;
+mod csv;
+mod ddl;
+mod postgres;
+mod shape;
+mod snapshot;
+mod value;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use futures::stream::BoxStream;
+use tokio::sync::mpsc;
+
+pub use self::csv::{header_positions, CsvSource, SCHEMA_FILE};
+pub use ddl::parse_schema;
+pub use postgres::{connect_error, connect_one, PostgresSource};
+pub use shape::{Column, ColumnType, Schema, TableShape};
+pub use value::{parse_text, ParseError, Value};
+
+use crate::redact::Redacted;
+
+/// Rows handed over per batch: large enough to amortise channel costs, small enough to bound memory.
+pub const BATCH_ROWS: usize = 1024;
+/// Batches buffered per table stream before the reader waits for the consumer.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// One row of a table, its values in the order of the table's [`TableShape`] columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub values: Vec<Value>,
+}
+
+/// One batch of rows, or the error that ended the table's stream.
+pub type RowBatch = Result<Vec<Row>, SourceError>;
+
+/// The rows of one table, streamed in batches; an error ends the stream.
+pub type RowBatches = BoxStream<'static, RowBatch>;
+
+/// Where the relational data comes from, as the user named it.
+#[derive(Debug, Clone)]
+pub enum SourceLocation {
+    /// A `postgres://` URL.
+    Postgres(Redacted),
+    /// A folder with one `<table>.csv` per table, typed by a `schema.sql`.
+    Csv {
+        dir: PathBuf,
+        schema: Option<PathBuf>,
+    },
+}
+
+impl FromStr for SourceLocation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(SourceLocation::Postgres(Redacted::new(s)))
+        } else if s.contains("://") {
+            Err(format!(
+                "{} is neither a postgres:// URL nor a folder of CSV files",
+                Redacted::new(s)
+            ))
+        } else {
+            Ok(SourceLocation::Csv {
+                dir: PathBuf::from(s),
+                schema: None,
+            })
+        }
+    }
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceLocation::Postgres(url) => url.fmt(f),
+            SourceLocation::Csv { dir, .. } => write!(f, "{}", dir.display()),
+        }
+    }
+}
+
+/// How a source reads.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceOptions {
+    /// Postgres connections reading in parallel, all on one snapshot.
+    pub connections: usize,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        SourceOptions { connections: 4 }
+    }
+}
+
+/// An open relational source: its schema is known and its tables can be streamed.
+pub enum Source {
+    Postgres(PostgresSource),
+    Csv(CsvSource),
+}
+
+impl Source {
+    /// Connects to (or opens) the source and reads its schema.
+    pub async fn open(
+        location: &SourceLocation,
+        options: SourceOptions,
+    ) -> Result<Source, SourceError> {
+        match location {
+            SourceLocation::Postgres(url) => Ok(Source::Postgres(
+                PostgresSource::connect(url, options.connections).await?,
+            )),
+            SourceLocation::Csv { dir, schema } => {
+                Ok(Source::Csv(CsvSource::open(dir, schema.as_deref())?))
+            }
+        }
+    }
+
+    /// The tables this source holds, parents before children.
+    pub fn schema(&self) -> &Schema {
+        match self {
+            Source::Postgres(s) => s.schema(),
+            Source::Csv(s) => s.schema(),
+        }
+    }
+
+    /// Streams every row of `table`, in the order the source stores them.
+    pub fn rows(&self, table: &str) -> Result<RowBatches, SourceError> {
+        let shape = self
+            .schema()
+            .table(table)
+            .ok_or_else(|| SourceError::UnknownTable {
+                table: table.to_string(),
+                available: self.schema().table_names(),
+            })?
+            .clone();
+        Ok(match self {
+            Source::Postgres(s) => s.rows(shape),
+            Source::Csv(s) => s.rows(shape),
+        })
+    }
+}
+
+/// Turns the receiving end of a reader task's channel into a row stream.
+fn channel_stream(mut rx: mpsc::Receiver<RowBatch>) -> RowBatches {
+    Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
+fn batch_channel() -> (mpsc::Sender<RowBatch>, mpsc::Receiver<RowBatch>) {
+    mpsc::channel(BATCHES_IN_FLIGHT)
+}
+
+/// Everything that can go wrong while opening a source or reading its rows.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{}: {message}", path.display())]
+    Schema { path: PathBuf, message: String },
+    #[error("cannot connect to Postgres at {url}: {reason}; check that the server is running and that host and port are right")]
+    Unreachable { url: Redacted, reason: String },
+    #[error("Postgres at {url} rejected the password of user {user}; check the password in the URL (or DATABASE_URL)")]
+    Auth { url: Redacted, user: String },
+    #[error("Postgres at {url}: {message}")]
+    Postgres { url: Redacted, message: String },
+    #[error("table {table}: reading from Postgres failed: {message}")]
+    Read { table: String, message: String },
+    #[error("table {table}, row {row}: column {column}: expected {expected}, found \"{found}\"")]
+    Value {
+        table: String,
+        row: u64,
+        column: String,
+        expected: String,
+        found: String,
+    },
+    #[error("table {table} is not in the source (it has: {available}); check the table name")]
+    UnknownTable { table: String, available: String },
+    #[error("{}: no {table}.csv for table {table} of the schema; add the file (a header line, then one row per line) or drop the table from the schema", dir.display())]
+    CsvMissing { dir: PathBuf, table: String },
+    #[error("{}: the schema has no table {table}; rename the file or add the table to the schema", path.display())]
+    CsvUnexpected { path: PathBuf, table: String },
+    #[error("{}:1: {message}", path.display())]
+    CsvHeader { path: PathBuf, message: String },
+    #[error("{}:{line}: column {column}: expected {expected}, found \"{found}\"; fix the value", path.display())]
+    CsvValue {
+        path: PathBuf,
+        line: u64,
+        column: String,
+        expected: String,
+        found: String,
+    },
+    #[error("{}:{line}: column {column} is empty but the schema says NOT NULL; fill it in", path.display())]
+    CsvNull {
+        path: PathBuf,
+        line: u64,
+        column: String,
+    },
+    #[error("{}:{line}: {message}", path.display())]
+    Csv {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl SourceError {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SourceError + '_ {
+        move |source| SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

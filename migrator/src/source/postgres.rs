@@ -1,0 +1,351 @@
+//! Postgres through sqlx: the schema from the catalog, rows through `COPY … TO STDOUT` on
+//! a small set of connections that all read one exported snapshot.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Row as _};
+use tokio::sync::{mpsc, Mutex, Semaphore};
+
+use super::copy_text::{decode_field, split_fields};
+use super::shape::{Column, ColumnType, Schema, TableShape};
+use super::value::{parse_owned, Value};
+use super::{
+    batch_channel, channel_stream, snapshot, Row, RowBatch, RowBatches, SourceError, BATCH_ROWS,
+};
+use crate::redact::Redacted;
+
+/// Session settings that fix the text form of values, whatever the server's defaults.
+const SESSION_SETTINGS: [(&str, &str); 4] = [
+    ("DateStyle", "ISO"),
+    ("TimeZone", "UTC"),
+    ("extra_float_digits", "1"),
+    ("bytea_output", "hex"),
+];
+
+/// A Postgres database read through connections that share one snapshot.
+pub struct PostgresSource {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    schema: Schema,
+    /// Holds the exporting transaction open for as long as the source lives.
+    _coordinator: Mutex<PgConnection>,
+    idle: Mutex<Vec<PgConnection>>,
+    permits: Semaphore,
+}
+
+/// Opens one connection with the session settings extraction relies on.
+///
+/// # Errors
+/// Names the (redacted) URL and says whether the server was unreachable, refused the
+/// password, or failed otherwise.
+pub async fn connect_one(url: &Redacted) -> Result<PgConnection, SourceError> {
+    let options = PgConnectOptions::from_str(url.expose())
+        .map_err(|e| SourceError::Postgres {
+            url: url.clone(),
+            message: format!("{e}; write it as postgres://user:password@host:port/database"),
+        })?
+        .application_name("migrator")
+        .options(SESSION_SETTINGS);
+    options.connect().await.map_err(|e| connect_error(url, e))
+}
+
+/// Turns a connection failure into an error that says what to check.
+pub fn connect_error(url: &Redacted, error: sqlx::Error) -> SourceError {
+    match &error {
+        sqlx::Error::Io(io) => SourceError::Unreachable {
+            url: url.clone(),
+            reason: io.to_string(),
+        },
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("28P01") => SourceError::Auth {
+            url: url.clone(),
+            user: url.user().unwrap_or("postgres").to_string(),
+        },
+        sqlx::Error::PoolTimedOut => SourceError::Unreachable {
+            url: url.clone(),
+            reason: "timed out".into(),
+        },
+        _ => SourceError::Postgres {
+            url: url.clone(),
+            message: error.to_string(),
+        },
+    }
+}
+
+impl PostgresSource {
+    /// Connects `connections` workers (at least one) on one snapshot and reads the schema.
+    pub async fn connect(url: &Redacted, connections: usize) -> Result<Self, SourceError> {
+        let mut coordinator = connect_one(url).await?;
+        let failed = |e: sqlx::Error| SourceError::Postgres {
+            url: url.clone(),
+            message: e.to_string(),
+        };
+        let snapshot_id = snapshot::export(&mut coordinator).await.map_err(failed)?;
+        let schema = read_schema(&mut coordinator).await.map_err(failed)?;
+        let mut idle = Vec::new();
+        for _ in 0..connections.max(1) {
+            let mut conn = connect_one(url).await?;
+            snapshot::adopt(&mut conn, &snapshot_id)
+                .await
+                .map_err(failed)?;
+            idle.push(conn);
+        }
+        tracing::debug!(snapshot = %snapshot_id, connections = idle.len(), "postgres source open");
+        let permits = Semaphore::new(idle.len());
+        Ok(PostgresSource {
+            inner: Arc::new(Inner {
+                schema,
+                _coordinator: Mutex::new(coordinator),
+                idle: Mutex::new(idle),
+                permits,
+            }),
+        })
+    }
+
+    /// The tables of the database's current schema, in creation order.
+    pub fn schema(&self) -> &Schema {
+        &self.inner.schema
+    }
+
+    /// Streams the rows of `shape`'s table from the next free connection.
+    pub fn rows(&self, shape: TableShape) -> RowBatches {
+        let (tx, rx) = batch_channel();
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            if let Err(error) = inner.copy_table(&shape, &tx).await {
+                let _ = tx.send(Err(error)).await;
+            }
+        });
+        channel_stream(rx)
+    }
+}
+
+impl Inner {
+    async fn copy_table(
+        &self,
+        shape: &TableShape,
+        tx: &mpsc::Sender<RowBatch>,
+    ) -> Result<(), SourceError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
+        let mut conn = self
+            .idle
+            .lock()
+            .await
+            .pop()
+            .expect("a permit guarantees an idle connection");
+        let result = copy_with(&mut conn, shape, tx).await;
+        self.idle.lock().await.push(conn);
+        result
+    }
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+async fn copy_with(
+    conn: &mut PgConnection,
+    shape: &TableShape,
+    tx: &mpsc::Sender<RowBatch>,
+) -> Result<(), SourceError> {
+    let read_error = |e: sqlx::Error| SourceError::Read {
+        table: shape.name.clone(),
+        message: e.to_string(),
+    };
+    let columns: Vec<String> = shape.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let statement = format!(
+        "COPY (SELECT {} FROM {}) TO STDOUT",
+        columns.join(", "),
+        quote_ident(&shape.name)
+    );
+    let mut stream = conn.copy_out_raw(&statement).await.map_err(read_error)?;
+    let mut decoder = LineDecoder {
+        shape,
+        rows_seen: 0,
+        batch: Vec::with_capacity(BATCH_ROWS),
+    };
+    let mut pending: Vec<u8> = Vec::new();
+    let mut consumer_gone = false;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(read_error)?;
+        // Once the consumer has gone, the COPY is still drained so the connection stays usable.
+        if consumer_gone {
+            continue;
+        }
+        if pending.is_empty() {
+            let used = decoder.lines(&chunk)?;
+            pending.extend_from_slice(&chunk[used..]);
+        } else {
+            pending.extend_from_slice(&chunk);
+            let used = decoder.lines(&pending)?;
+            pending.drain(..used);
+        }
+        if decoder.batch.len() >= BATCH_ROWS {
+            let batch = std::mem::replace(&mut decoder.batch, Vec::with_capacity(BATCH_ROWS));
+            consumer_gone = tx.send(Ok(batch)).await.is_err();
+        }
+    }
+    if !pending.is_empty() {
+        return Err(SourceError::Read {
+            table: shape.name.clone(),
+            message: "COPY ended in the middle of a row".into(),
+        });
+    }
+    if !decoder.batch.is_empty() && !consumer_gone {
+        let _ = tx.send(Ok(decoder.batch)).await;
+    }
+    Ok(())
+}
+
+/// Turns complete COPY text lines into typed rows.
+struct LineDecoder<'a> {
+    shape: &'a TableShape,
+    rows_seen: u64,
+    batch: Vec<Row>,
+}
+
+impl LineDecoder<'_> {
+    /// Decodes every complete line of `buf` and returns how many bytes they took.
+    fn lines(&mut self, buf: &[u8]) -> Result<usize, SourceError> {
+        let mut used = 0;
+        while let Some(end) = buf[used..].iter().position(|&b| b == b'\n') {
+            let line = &buf[used..used + end];
+            used += end + 1;
+            self.rows_seen += 1;
+            let row = self.row(line)?;
+            self.batch.push(row);
+        }
+        Ok(used)
+    }
+
+    fn row(&self, line: &[u8]) -> Result<Row, SourceError> {
+        let columns = &self.shape.columns;
+        let mut values = Vec::with_capacity(columns.len());
+        for (field, column) in split_fields(line).zip(columns) {
+            values.push(self.value(column, field)?);
+        }
+        if values.len() != columns.len() {
+            return Err(SourceError::Read {
+                table: self.shape.name.clone(),
+                message: format!(
+                    "row {} has {} fields, expected {}",
+                    self.rows_seen,
+                    values.len(),
+                    columns.len()
+                ),
+            });
+        }
+        Ok(Row { values })
+    }
+
+    fn value(&self, column: &Column, field: &[u8]) -> Result<Value, SourceError> {
+        let error = |expected: String, found: String| SourceError::Value {
+            table: self.shape.name.clone(),
+            row: self.rows_seen,
+            column: column.name.clone(),
+            expected,
+            found,
+        };
+        match decode_field(field) {
+            Ok(None) => Ok(Value::Null),
+            Ok(Some(text)) => parse_owned(&column.ty, text).map_err(|e| error(e.expected, e.found)),
+            Err(bytes) => Err(error(
+                "UTF-8 text".into(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            )),
+        }
+    }
+}
+
+const CATALOG_QUERY: &str = r#"
+SELECT c.relname::text AS table_name,
+       a.attname::text AS column_name,
+       a.attnotnull AS not_null,
+       t.typname::text AS type_name,
+       t.typtype::text AS type_kind,
+       (t.typcategory = 'A') AS is_array,
+       et.typname::text AS elem_name,
+       et.typtype::text AS elem_kind,
+       COALESCE((SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+                 FROM pg_enum e
+                 WHERE e.enumtypid = COALESCE(et.oid, t.oid)), '{}') AS labels,
+       COALESCE(array_position(pk.conkey, a.attnum), 0) AS pk_position
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
+LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
+WHERE c.relkind IN ('r', 'p')
+ORDER BY c.oid, a.attnum
+"#;
+
+async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error> {
+    let rows = sqlx::query(CATALOG_QUERY).fetch_all(&mut *conn).await?;
+    let mut schema = Schema::default();
+    let mut keys: Vec<Vec<(i32, usize)>> = Vec::new();
+    for row in rows {
+        let table: String = row.try_get("table_name")?;
+        if schema.tables.last().map(|t| &t.name) != Some(&table) {
+            schema.tables.push(TableShape {
+                name: table,
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+            });
+            keys.push(Vec::new());
+        }
+        let labels: Vec<String> = row.try_get("labels")?;
+        let scalar = |name: String, kind: String| match kind.as_str() {
+            "e" => ColumnType::Enum {
+                name,
+                labels: labels.clone(),
+            },
+            _ => scalar_type(&name),
+        };
+        let ty = if row.try_get::<bool, _>("is_array")? {
+            let elem = scalar(row.try_get("elem_name")?, row.try_get("elem_kind")?);
+            ColumnType::Array(Box::new(elem))
+        } else {
+            scalar(row.try_get("type_name")?, row.try_get("type_kind")?)
+        };
+        let shape = schema.tables.last_mut().expect("pushed above");
+        let pk_position: i32 = row.try_get("pk_position")?;
+        if pk_position > 0 {
+            keys.last_mut()
+                .expect("pushed with the table")
+                .push((pk_position, shape.columns.len()));
+        }
+        shape.columns.push(Column {
+            name: row.try_get("column_name")?,
+            ty,
+            not_null: row.try_get("not_null")?,
+        });
+    }
+    for (shape, mut key) in schema.tables.iter_mut().zip(keys) {
+        key.sort_unstable();
+        shape.primary_key = key.into_iter().map(|(_, i)| i).collect();
+    }
+    Ok(schema)
+}
+
+fn scalar_type(name: &str) -> ColumnType {
+    match name {
+        "int2" | "int4" | "int8" | "oid" => ColumnType::Int,
+        "numeric" | "float4" | "float8" => ColumnType::Numeric,
+        "bool" => ColumnType::Bool,
+        "timestamp" => ColumnType::Timestamp,
+        "timestamptz" => ColumnType::TimestampTz,
+        "date" => ColumnType::Date,
+        "json" | "jsonb" => ColumnType::Json,
+        "bytea" => ColumnType::Bytes,
+        _ => ColumnType::Text,
+    }
+}
