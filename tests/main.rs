@@ -1,1 +1,7 @@
+//! End-to-end tests against the real servers started by `scripts/servers` (one test binary).
 
+mod dataset_load;
+mod errors;
+mod extract;
+mod snapshot;
+mod support;

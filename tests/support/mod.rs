@@ -1,0 +1,135 @@
+//! Shared harness: the servers named by the environment, fresh databases, the built binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use migrator::source::{Row, Source, SourceLocation, SourceOptions};
+
+/// The admin URL of the test Postgres server, as `scripts/servers` exports it.
+pub fn admin_url() -> String {
+    std::env::var("DATABASE_URL").expect(
+        "DATABASE_URL is not set: run the tests through scripts/test, which starts the servers",
+    )
+}
+
+/// The repository's top folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate sits in the repository")
+        .to_path_buf()
+}
+
+/// The bundled Rootski sample.
+pub fn sample_dir() -> PathBuf {
+    repo_root().join("sql/rootski/sample")
+}
+
+/// Creates an empty database with a unique name and returns its URL.
+pub async fn fresh_database(label: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "t_{label}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let admin = admin_url();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .expect("connect to the test server");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
+    let (base, _) = admin.rsplit_once('/').expect("URL has a database part");
+    format!("{base}/{name}")
+}
+
+/// What a run of the `migrator` binary gave.
+pub struct Outcome {
+    pub code: i32,
+    pub stderr: String,
+}
+
+/// Runs the built `migrator` binary from the repository's top folder.
+pub fn migrator(args: &[&str]) -> Outcome {
+    let output = Command::new(env!("CARGO_BIN_EXE_migrator"))
+        .args(args)
+        .current_dir(repo_root())
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run migrator");
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Loads a CSV folder into a fresh database through the CLI and returns the database URL.
+pub async fn loaded_database(label: &str, from: &Path) -> String {
+    let url = fresh_database(label).await;
+    let out = migrator(&[
+        "dataset",
+        "load",
+        "--design",
+        "rootski",
+        "--from",
+        from.to_str().expect("UTF-8 path"),
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(out.code, 0, "dataset load failed: {}", out.stderr);
+    url
+}
+
+/// Opens a source the way the CLI does.
+pub async fn open(location: &str, connections: usize) -> Source {
+    let location: SourceLocation = location.parse().expect("a valid source");
+    Source::open(&location, SourceOptions { connections })
+        .await
+        .expect("open the source")
+}
+
+/// Every row of `table`, collected.
+pub async fn all_rows(source: &Source, table: &str) -> Vec<Row> {
+    use futures::StreamExt;
+    let mut stream = source.rows(table).expect("table exists");
+    let mut rows = Vec::new();
+    while let Some(batch) = stream.next().await {
+        rows.extend(batch.expect("rows read"));
+    }
+    rows
+}
+
+/// Rows in a stable order, for comparing sources that store rows in different orders.
+pub fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
+    rows.sort_by_cached_key(|r| format!("{:?}", r.values));
+    rows
+}
+
+/// Copies the Rootski sample into a temp folder, where a test may break it.
+pub fn sample_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(sample_dir()).expect("sample exists") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    std::fs::copy(
+        repo_root().join("sql/rootski/schema.sql"),
+        dir.path().join("schema.sql"),
+    )
+    .expect("copy schema");
+    dir
+}
+
+/// Rewrites one line (1-based, header is line 1) of a file in `dir`.
+pub fn edit_line(dir: &Path, file: &str, line: usize, edit: impl FnOnce(&str) -> String) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[line - 1] = edit(&lines[line - 1]);
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+}
