@@ -3,5 +3,6 @@
 mod dataset_load;
 mod errors;
 mod extract;
+mod generate;
 mod snapshot;
 mod support;

@@ -1,10 +1,12 @@
 //! Relational datasets: loading a CSV folder into a fresh Postgres database (`load.rs`) and
 //! generating synthetic datasets from a design's generator file (`generate.rs`).
 
+mod generate;
 mod load;
 
 use std::path::{Path, PathBuf};
 
+pub use generate::{generate, GenerateReport, GENERATOR_FILE};
 pub use load::{load, LoadReport};
 
 use crate::source::{SourceError, SCHEMA_FILE};
@@ -43,6 +45,8 @@ pub enum DatasetError {
         line: Option<u64>,
         message: String,
     },
+    #[error("{}: {message}", path.display())]
+    Generator { path: PathBuf, message: String },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
