@@ -6,3 +6,4 @@ mod extract;
 mod generate;
 mod snapshot;
 mod support;
+mod types;

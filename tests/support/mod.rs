@@ -68,12 +68,17 @@ pub fn migrator(args: &[&str]) -> Outcome {
 
 /// Loads a CSV folder into a fresh database through the CLI and returns the database URL.
 pub async fn loaded_database(label: &str, from: &Path) -> String {
+    loaded_database_of(label, &repo_root().join("sql/rootski"), from).await
+}
+
+/// Loads a CSV folder of the design in `design` (a folder with a schema.sql) into a fresh database.
+pub async fn loaded_database_of(label: &str, design: &Path, from: &Path) -> String {
     let url = fresh_database(label).await;
     let out = migrator(&[
         "dataset",
         "load",
         "--design",
-        "rootski",
+        design.to_str().expect("UTF-8 path"),
         "--from",
         from.to_str().expect("UTF-8 path"),
         "--database-url",

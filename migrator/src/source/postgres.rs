@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, Mutex, Semaphore};
 
 use super::copy_text::{decode_field, split_fields};
 use super::shape::{Column, ColumnType, Schema, TableShape};
-use super::value::{parse_owned, Value};
+use super::value::{parse_owned, parse_text, Value};
 use super::{
     batch_channel, channel_stream, snapshot, Row, RowBatch, RowBatches, SourceError, BATCH_ROWS,
 };
@@ -254,14 +254,29 @@ impl LineDecoder<'_> {
             expected,
             found,
         };
-        match decode_field(field) {
-            Ok(None) => Ok(Value::Null),
-            Ok(Some(text)) => parse_owned(&column.ty, text).map_err(|e| error(e.expected, e.found)),
-            Err(bytes) => Err(error(
+        let not_utf8 = |bytes: &[u8]| {
+            error(
                 "UTF-8 text".into(),
-                String::from_utf8_lossy(&bytes).into_owned(),
-            )),
+                String::from_utf8_lossy(bytes).into_owned(),
+            )
+        };
+        if field == b"\\N" {
+            return Ok(Value::Null);
         }
+        let parsed = if field.contains(&b'\\') {
+            match decode_field(field) {
+                Ok(Some(text)) => parse_owned(&column.ty, text),
+                Ok(None) => return Ok(Value::Null),
+                Err(bytes) => return Err(not_utf8(&bytes)),
+            }
+        } else {
+            // No escapes: the field is its own text, so only text values need a copy.
+            match std::str::from_utf8(field) {
+                Ok(text) => parse_text(&column.ty, text),
+                Err(_) => return Err(not_utf8(field)),
+            }
+        };
+        parsed.map_err(|e| error(e.expected, e.found))
     }
 }
 

@@ -116,6 +116,39 @@ pub fn parse_text(ty: &ColumnType, text: &str) -> Result<Value, ParseError> {
 }
 
 fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
+    fast_timestamp(text.as_bytes()).or_else(|| slow_timestamp(text))
+}
+
+/// Reads the common `YYYY-MM-DD HH:MM:SS[.f…]` form without a format interpreter.
+fn fast_timestamp(b: &[u8]) -> Option<NaiveDateTime> {
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        let digits = b.get(range)?;
+        digits.iter().try_fold(0u32, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let mut nanos = 0;
+    if b.len() > 19 {
+        let frac = b.get(20..)?;
+        if b[19] != b'.' || frac.is_empty() || frac.len() > 9 {
+            return None;
+        }
+        nanos = num(20..b.len())? * 10u32.pow(9 - frac.len() as u32);
+    }
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    date.and_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, nanos)
+}
+
+fn slow_timestamp(text: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
         .ok()
@@ -252,6 +285,23 @@ mod tests {
         let t = parse_text(&ColumnType::Timestamp, "2022-02-15 05:45:18.740114").unwrap();
         let iso = parse_text(&ColumnType::Timestamp, "2022-02-15T05:45:18.740114").unwrap();
         assert_eq!(t, iso);
+        let Value::Timestamp(t) = t else {
+            panic!("not a timestamp")
+        };
+        assert_eq!(t.to_string(), "2022-02-15 05:45:18.740114");
+        for text in [
+            "2022-08-01 10:00:00",
+            "2022-08-01 10:00:00.5",
+            "2022-08-01 10:00:00.123456789",
+        ] {
+            assert_eq!(
+                fast_timestamp(text.as_bytes()),
+                slow_timestamp(text),
+                "{text}"
+            );
+        }
+        assert!(parse_text(&ColumnType::Timestamp, "2022-02-30 00:00:00").is_err());
+        assert!(parse_text(&ColumnType::Timestamp, "2022-02-15 05:45:18.").is_err());
         let tz = parse_text(&ColumnType::TimestampTz, "2022-02-15 07:45:18.5+02").unwrap();
         let Value::TimestampTz(tz) = tz else {
             panic!("not a timestamptz")
