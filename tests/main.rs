@@ -4,6 +4,8 @@ mod dataset_load;
 mod errors;
 mod extract;
 mod generate;
+mod plan;
 mod snapshot;
+mod spec_errors;
 mod support;
 mod types;

@@ -2,6 +2,8 @@
 
 use crate::dataset::DatasetError;
 use crate::source::SourceError;
+use crate::spec::SpecError;
+use crate::transform::TransformError;
 
 /// Everything a command can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -10,6 +12,10 @@ pub enum Error {
     Source(#[from] SourceError),
     #[error(transparent)]
     Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Transform(#[from] TransformError),
 }
 
 /// Process exit code: a check failed.

@@ -3,8 +3,12 @@
 //!
 //! Map of the crate:
 //! - `cli`: clap types, one file per subcommand; arguments become validated requests.
+//! - `spec`: the spec language: a design's table, item types and access patterns, checked.
 //! - `source`: extraction from Postgres (one snapshot, COPY) or a CSV folder, in one row model.
+//! - `transform`: rows into checked single-table items, every row accounted for.
 //! - `dataset`: the bundled datasets: loading a CSV folder into Postgres, generating synthetic ones.
+//! - `sink`: where items go: DynamoDB-JSON files.
+//! - `report`: JSON and Markdown reports.
 //! - `redact`: connection strings that never print their password.
 //! - `error`: the top error and its exit code.
 
@@ -12,4 +16,8 @@ pub mod cli;
 pub mod dataset;
 pub mod error;
 pub mod redact;
+pub mod report;
+pub mod sink;
 pub mod source;
+pub mod spec;
+pub mod transform;

@@ -3,6 +3,7 @@
 
 mod dataset;
 mod extract;
+mod plan;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,9 @@ pub struct Cli {
 enum Command {
     /// Reads every table of a source (Postgres or a CSV folder) and prints rows per table.
     Extract(extract::ExtractArgs),
+    /// Builds every item a spec describes from a source and writes them as DynamoDB JSON, with
+    /// a report: items and bytes per type, and what became of every source row.
+    Plan(plan::PlanArgs),
     /// Works with relational datasets: load a CSV folder into Postgres, generate synthetic data.
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
@@ -40,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         .build()?;
     match cli.command {
         Command::Extract(args) => runtime.block_on(extract::run(args)),
+        Command::Plan(args) => runtime.block_on(plan::run(args)),
         Command::Dataset(command) => runtime.block_on(dataset::run(command)),
     }
 }

@@ -206,11 +206,56 @@ pub enum SourceError {
         line: u64,
         message: String,
     },
+    #[error("source {source_name}: table {table} {problem}, but {} says otherwise; make the source match that schema", schema.display())]
+    SchemaMismatch {
+        source_name: String,
+        table: String,
+        problem: String,
+        schema: PathBuf,
+    },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl Source {
+    /// Checks that the source holds every table of `expected` (read from `schema_path`) with
+    /// the same columns, in the same order, of the same types: specs refer to columns by place.
+    pub fn check_schema(
+        &self,
+        expected: &Schema,
+        schema_path: &Path,
+        location: &SourceLocation,
+    ) -> Result<(), SourceError> {
+        for table in &expected.tables {
+            let mismatch = |problem: String| SourceError::SchemaMismatch {
+                source_name: location.to_string(),
+                table: table.name.clone(),
+                problem,
+                schema: schema_path.to_path_buf(),
+            };
+            let Some(actual) = self.schema().table(&table.name) else {
+                return Err(mismatch("is missing".into()));
+            };
+            let same = actual.columns.len() == table.columns.len()
+                && actual
+                    .columns
+                    .iter()
+                    .zip(&table.columns)
+                    .all(|(a, e)| a.name == e.name && a.ty == e.ty);
+            if !same {
+                let columns: Vec<String> = actual
+                    .columns
+                    .iter()
+                    .map(|c| format!("{} {}", c.name, c.ty))
+                    .collect();
+                return Err(mismatch(format!("has columns ({})", columns.join(", "))));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl SourceError {

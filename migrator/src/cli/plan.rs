@@ -1,0 +1,91 @@
+//! `migrator plan`: builds every item of a spec from a source and writes them as DynamoDB JSON,
+//! with a report of items per type and of what became of every source row.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use crate::error::Error;
+use crate::report::PlanReport;
+use crate::source::{Source, SourceLocation, SourceOptions};
+use crate::{sink, spec, transform};
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The design's spec: a folder holding spec.toml. Example: access-patterns/rootski
+    #[arg(long, value_name = "DIR")]
+    spec: PathBuf,
+    /// Where the rows come from: a postgres:// URL, or a folder of <table>.csv files (typed by
+    /// the spec's source schema). Example: sql/rootski/sample
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "URL_OR_DIR",
+        hide_env_values = true
+    )]
+    source: SourceLocation,
+    /// Where to write the items, one {"Item": …} line each (DynamoDB ImportTable's format);
+    /// gzip-compressed when the name ends in .gz. Example: plan.jsonl.gz
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Where to write the report (JSON; Markdown beside it with .md). Example: plan.json
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Postgres connections reading in parallel, all on one snapshot.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    connections: u16,
+}
+
+pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let spec = spec::load(&args.spec).map_err(Error::from)?;
+    let mut location = args.source;
+    if let SourceLocation::Csv { schema, .. } = &mut location {
+        *schema = Some(spec.schema_path.clone());
+    }
+    let options = SourceOptions {
+        connections: usize::from(args.connections),
+    };
+    let source = Source::open(&location, options)
+        .await
+        .map_err(Error::from)?;
+    source
+        .check_schema(&spec.schema, &spec.schema_path, &location)
+        .map_err(Error::from)?;
+    let tables = transform::read_tables(&spec, &source)
+        .await
+        .map_err(Error::from)?;
+    let plan =
+        tokio::task::block_in_place(|| transform::plan(&spec, &tables)).map_err(Error::from)?;
+    if let Some(out) = &args.out {
+        sink::write_items(out, &plan.items)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    }
+    let report = PlanReport::new(
+        &spec,
+        &args.spec,
+        location.to_string(),
+        &plan,
+        started.elapsed().as_secs_f64(),
+    );
+    if let Some(path) = &args.report {
+        report
+            .write(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    eprintln!(
+        "planned {} items of {} types from {} in {:.2} s",
+        report.items,
+        report.types.len(),
+        report.source,
+        report.seconds
+    );
+    for t in &report.types {
+        eprintln!(
+            "  {:<28} {:>10} items {:>12} bytes",
+            t.item_type, t.items, t.bytes
+        );
+    }
+    Ok(0)
+}

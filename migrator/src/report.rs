@@ -1,0 +1,116 @@
+//! Reports for people and programs: JSON, and Markdown beside it.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::spec::Spec;
+use crate::transform::{Plan, TableAccount};
+
+/// How many of the largest items each type lists.
+const LARGEST_SHOWN: usize = 3;
+
+/// One item type's share of a plan.
+#[derive(Debug, Serialize)]
+pub struct TypeSummary {
+    pub item_type: String,
+    pub items: u64,
+    pub bytes: u64,
+    /// The largest items: key and size in bytes, largest first.
+    pub largest: Vec<(String, u64)>,
+}
+
+/// What `plan` made, and what became of every source row.
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    pub spec: String,
+    pub source: String,
+    pub items: u64,
+    pub types: Vec<TypeSummary>,
+    pub tables: Vec<TableAccount>,
+    pub seconds: f64,
+}
+
+impl PlanReport {
+    /// Summarises `plan` per item type, in the spec's order.
+    pub fn new(spec: &Spec, spec_path: &Path, source: String, plan: &Plan, seconds: f64) -> Self {
+        let types = spec
+            .items
+            .iter()
+            .map(|item_spec| {
+                let mut sizes: Vec<(String, u64)> = plan
+                    .items
+                    .iter()
+                    .filter(|p| p.item.item_type == item_spec.name)
+                    .map(|p| {
+                        let (pk, sk) = crate::transform::describe(spec, &p.item);
+                        (
+                            format!("{pk} {sk}").trim().to_string(),
+                            p.item.size() as u64,
+                        )
+                    })
+                    .collect();
+                let items = sizes.len() as u64;
+                let bytes = sizes.iter().map(|(_, b)| b).sum();
+                sizes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                sizes.truncate(LARGEST_SHOWN);
+                TypeSummary {
+                    item_type: item_spec.name.clone(),
+                    items,
+                    bytes,
+                    largest: sizes,
+                }
+            })
+            .collect();
+        PlanReport {
+            spec: spec_path.display().to_string(),
+            source,
+            items: plan.items.len() as u64,
+            types,
+            tables: plan.accounts.clone(),
+            seconds,
+        }
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut md = format!(
+            "# Plan\n\nSpec `{}`, source `{}`: {} items in {:.2} s.\n\n| item type | items | bytes | largest |\n|---|---:|---:|---|\n",
+            self.spec, self.source, self.items, self.seconds
+        );
+        for t in &self.types {
+            let largest: Vec<String> = t
+                .largest
+                .iter()
+                .map(|(k, b)| format!("`{k}` ({b} B)"))
+                .collect();
+            md += &format!(
+                "| {} | {} | {} | {} |\n",
+                t.item_type,
+                t.items,
+                t.bytes,
+                largest.join(", ")
+            );
+        }
+        md += "\n## Source rows\n\nEvery row is in an item, dropped by a named rule, or read by no item type.\n\n| table | rows | in items | dropped (rule: rows) | read by no item type |\n|---|---:|---:|---|---:|\n";
+        for t in &self.tables {
+            let dropped: Vec<String> = t.dropped.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+            md += &format!(
+                "| {} | {} | {} | {} | {} |\n",
+                t.table,
+                t.rows,
+                t.in_items,
+                dropped.join("; "),
+                t.unreferenced
+            );
+        }
+        md
+    }
+
+    /// Writes the JSON report to `path` and the Markdown one beside it (`.md`).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(path, json + "\n")?;
+        std::fs::write(path.with_extension("md"), self.markdown())
+    }
+}

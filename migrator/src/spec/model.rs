@@ -1,0 +1,230 @@
+//! The typed spec: a table, item types built from rows, access patterns. Everything here is
+//! already checked against the source schema: field references are resolved to positions.
+
+use crate::transform::AttrValue;
+
+use super::template::Template;
+
+/// The type of a key attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    S,
+    N,
+    B,
+}
+
+impl KeyType {
+    /// The DynamoDB letter for the type.
+    pub fn letter(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+            KeyType::B => "B",
+        }
+    }
+}
+
+/// A key attribute: its name and type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAttr {
+    pub name: String,
+    pub ty: KeyType,
+}
+
+/// Billing mode of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Billing {
+    OnDemand,
+    Provisioned { read: u64, write: u64 },
+}
+
+/// Which attributes an index copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Projection {
+    All,
+    KeysOnly,
+    Include(Vec<String>),
+}
+
+/// A global secondary index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: String,
+    pub partition_key: KeyAttr,
+    pub sort_key: Option<KeyAttr>,
+    pub projection: Projection,
+}
+
+/// The target table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    pub name: String,
+    pub partition_key: KeyAttr,
+    pub sort_key: Option<KeyAttr>,
+    pub indexes: Vec<IndexSpec>,
+    pub billing: Billing,
+    /// The attribute that names each item's type, when the design has one.
+    pub type_attribute: Option<String>,
+    pub ttl_attribute: Option<String>,
+}
+
+impl TableSpec {
+    /// Every key attribute of the table and its indexes, with its type.
+    pub fn key_attributes(&self) -> impl Iterator<Item = &KeyAttr> {
+        std::iter::once(&self.partition_key)
+            .chain(&self.sort_key)
+            .chain(
+                self.indexes
+                    .iter()
+                    .flat_map(|i| std::iter::once(&i.partition_key).chain(&i.sort_key)),
+            )
+    }
+}
+
+/// What a NULL source value becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NullPolicy {
+    /// A DynamoDB NULL.
+    Null,
+    /// No attribute (or, in a map, no entry).
+    Omit,
+}
+
+/// How timestamps are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// `2022-02-15T05:45:18.740114` (with `Z` for time-zone-aware values).
+    Iso8601,
+    /// Seconds since 1970 as a number.
+    EpochSeconds,
+    /// Milliseconds since 1970 as a number.
+    EpochMillis,
+    /// A chrono pattern such as `%Y-%m-%d %H:%M:%S%.6f`.
+    Pattern(String),
+}
+
+/// A column of a row in scope: `level` 0 is the item's root row, each nested list or one adds
+/// a level; `slot` is the table within the level (0 the related table, then its joins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldRef {
+    pub level: usize,
+    pub slot: usize,
+    pub column: usize,
+}
+
+/// A condition on one field: equal (or, negated, not equal) to one of `values` (`None` = NULL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub field: FieldRef,
+    pub negate: bool,
+    pub values: Vec<Option<String>>,
+}
+
+/// A cast applied to a column's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cast {
+    String,
+    Number,
+}
+
+/// How an attribute's value is made from the rows in scope.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A string from a template.
+    Template(Template<FieldRef>),
+    /// A column's value, typed.
+    Column {
+        field: FieldRef,
+        cast: Option<Cast>,
+        format: Option<TimeFormat>,
+        join: Option<String>,
+        nulls: NullPolicy,
+    },
+    /// A constant.
+    Const(AttrValue),
+    /// A map of named values.
+    Map(Vec<(String, Expr)>),
+    /// A list with one value per related row.
+    List { relation: Relation, item: Box<Expr> },
+    /// The value of the first related row, or NULL/absent when there is none.
+    One {
+        relation: Relation,
+        item: Box<Expr>,
+        missing: NullPolicy,
+    },
+}
+
+/// Related rows: rows of `table` whose `on` columns equal fields of the enclosing scope,
+/// joined to further tables, filtered, ordered, de-duplicated and capped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relation {
+    /// Names the relation in reports: `ITEM_TYPE.attribute`.
+    pub rule: String,
+    pub table: String,
+    pub on: Vec<(usize, FieldRef)>,
+    pub joins: Vec<Join>,
+    pub conditions: Vec<Condition>,
+    pub order: Vec<(FieldRef, bool)>,
+    pub distinct: Vec<FieldRef>,
+    pub limit: Option<usize>,
+}
+
+/// An inner join of `table` on columns equal to fields already in scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    pub table: String,
+    pub on: Vec<(usize, FieldRef)>,
+}
+
+/// One item type: one item per row of `root` that passes `conditions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemSpec {
+    pub name: String,
+    pub root: String,
+    pub conditions: Vec<Condition>,
+    pub keys: Vec<(String, Expr)>,
+    pub attributes: Vec<(String, Expr)>,
+    /// Line of the item type in the spec file.
+    pub line: usize,
+}
+
+/// The operation an access pattern runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    GetItem,
+    Query,
+    BatchGetItem,
+}
+
+/// A condition on a key attribute in an access pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyCondition {
+    Equals(Template<String>),
+    BeginsWith(Template<String>),
+}
+
+/// A documented access pattern, with an example and the SQL that answers it from the source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessPattern {
+    pub name: String,
+    pub operation: Operation,
+    pub index: Option<String>,
+    pub key: Vec<(String, KeyCondition)>,
+    pub limit: Option<u32>,
+    pub example: Vec<(String, String)>,
+    pub sql: String,
+}
+
+/// A whole spec: the table, the item types in order, the access patterns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub table: TableSpec,
+    pub items: Vec<ItemSpec>,
+    pub access_patterns: Vec<AccessPattern>,
+    /// How timestamps are written where an attribute does not say (and in templates).
+    pub timestamps: TimeFormat,
+    /// The source schema the spec was checked against.
+    pub schema: crate::source::Schema,
+    /// Where the schema file is.
+    pub schema_path: std::path::PathBuf,
+}

@@ -1,0 +1,207 @@
+//! Source values into attribute values and template text, as the spec's options say.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use super::item::{AttrValue, Number, NumberError};
+use crate::source::Value;
+use crate::spec::{Cast, TimeFormat};
+
+/// Why a value could not become an attribute; the caller adds where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConvertError {
+    Number(NumberError),
+    Cast(String),
+}
+
+impl std::fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConvertError::Number(e) => e.fmt(f),
+            ConvertError::Cast(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Writes a timestamp as the format says: text, or a number for the epoch formats.
+fn time(t: &NaiveDateTime, zoned: bool, format: &TimeFormat) -> AttrValue {
+    match format {
+        TimeFormat::Iso8601 => {
+            let text = t.format("%Y-%m-%dT%H:%M:%S%.f").to_string();
+            AttrValue::S(if zoned { text + "Z" } else { text })
+        }
+        TimeFormat::EpochSeconds => AttrValue::N(Number::from(t.and_utc().timestamp())),
+        TimeFormat::EpochMillis => AttrValue::N(Number::from(t.and_utc().timestamp_millis())),
+        TimeFormat::Pattern(p) => AttrValue::S(t.format(p).to_string()),
+    }
+}
+
+fn utc(t: &DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc()
+}
+
+/// Converts a non-NULL value to its attribute, applying `cast`, `format` and `join`.
+pub fn to_attr(
+    value: &Value,
+    cast: Option<Cast>,
+    format: &TimeFormat,
+    join: Option<&str>,
+) -> Result<AttrValue, ConvertError> {
+    let attr = match (value, join) {
+        (Value::Array(items), Some(sep)) => {
+            let parts: Vec<String> = items
+                .iter()
+                .filter(|v| !matches!(v, Value::Null))
+                .map(|v| text(v, format))
+                .collect();
+            AttrValue::S(parts.join(sep))
+        }
+        _ => plain(value, format)?,
+    };
+    match (cast, attr) {
+        (None, attr) => Ok(attr),
+        (Some(Cast::String), AttrValue::N(n)) => Ok(AttrValue::S(n.to_string())),
+        (Some(Cast::String), AttrValue::Bool(b)) => Ok(AttrValue::S(b.to_string())),
+        (Some(Cast::String), attr @ AttrValue::S(_)) => Ok(attr),
+        (Some(Cast::Number), AttrValue::S(s)) => Number::parse(s.trim())
+            .map(AttrValue::N)
+            .map_err(ConvertError::Number),
+        (Some(Cast::Number), attr @ AttrValue::N(_)) => Ok(attr),
+        (Some(cast), attr) => Err(ConvertError::Cast(format!(
+            "cannot cast {attr:?} to {}",
+            if cast == Cast::String {
+                "a string"
+            } else {
+                "a number"
+            }
+        ))),
+    }
+}
+
+fn plain(value: &Value, format: &TimeFormat) -> Result<AttrValue, ConvertError> {
+    Ok(match value {
+        Value::Null => AttrValue::Null,
+        Value::Bool(b) => AttrValue::Bool(*b),
+        Value::Int(i) => AttrValue::N(Number::from(*i)),
+        Value::Numeric(s) => AttrValue::N(Number::parse(s).map_err(ConvertError::Number)?),
+        Value::Text(s) | Value::Enum(s) => AttrValue::S(s.clone()),
+        Value::Timestamp(t) => time(t, false, format),
+        Value::TimestampTz(t) => time(&utc(t), true, format),
+        Value::Date(d) => AttrValue::S(d.format("%Y-%m-%d").to_string()),
+        Value::Json(j) => json(j)?,
+        Value::Bytes(b) => AttrValue::B(b.clone()),
+        Value::Array(items) => AttrValue::L(
+            items
+                .iter()
+                .map(|v| plain(v, format))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+fn json(value: &serde_json::Value) -> Result<AttrValue, ConvertError> {
+    Ok(match value {
+        serde_json::Value::Null => AttrValue::Null,
+        serde_json::Value::Bool(b) => AttrValue::Bool(*b),
+        serde_json::Value::Number(n) => {
+            AttrValue::N(Number::parse(&n.to_string()).map_err(ConvertError::Number)?)
+        }
+        serde_json::Value::String(s) => AttrValue::S(s.clone()),
+        serde_json::Value::Array(a) => AttrValue::L(a.iter().map(json).collect::<Result<_, _>>()?),
+        serde_json::Value::Object(o) => AttrValue::M(
+            o.iter()
+                .map(|(k, v)| Ok((k.clone(), json(v)?)))
+                .collect::<Result<BTreeMap<_, _>, ConvertError>>()?,
+        ),
+    })
+}
+
+/// The text of a non-NULL value inside a template.
+pub fn text(value: &Value, format: &TimeFormat) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Numeric(s) => Number::parse(s).map_or_else(|_| s.clone(), |n| n.to_string()),
+        Value::Text(s) | Value::Enum(s) => s.clone(),
+        Value::Timestamp(_) | Value::TimestampTz(_) => match plain(value, format) {
+            Ok(AttrValue::S(s)) => s,
+            Ok(AttrValue::N(n)) => n.to_string(),
+            _ => String::new(),
+        },
+        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+        Value::Json(j) => j.to_string(),
+        Value::Bytes(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(|v| text(v, format)).collect();
+            parts.join(",")
+        }
+    }
+}
+
+/// Orders two values of one column: NULLs last, as SQL's ascending order puts them.
+pub fn compare(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Text(x), Value::Text(y)) | (Value::Enum(x), Value::Enum(y)) => x.cmp(y),
+        (Value::Timestamp(x), Value::Timestamp(y)) => x.cmp(y),
+        (Value::TimestampTz(x), Value::TimestampTz(y)) => x.cmp(y),
+        (Value::Date(x), Value::Date(y)) => x.cmp(y),
+        (Value::Numeric(x), Value::Numeric(y)) => match (x.parse::<f64>(), y.parse::<f64>()) {
+            (Ok(p), Ok(q)) => p.partial_cmp(&q).unwrap_or(Ordering::Equal).then(x.cmp(y)),
+            _ => x.cmp(y),
+        },
+        _ => format!("{a:?}").cmp(&format!("{b:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_in_every_format() {
+        let t: NaiveDateTime = "2022-08-01T10:00:00".parse().unwrap();
+        let rootski = TimeFormat::Pattern("%Y-%m-%d %H:%M:%S%.6f".into());
+        let v = Value::Timestamp(t);
+        assert_eq!(
+            to_attr(&v, None, &rootski, None),
+            Ok(AttrValue::S("2022-08-01 10:00:00.000000".into()))
+        );
+        assert_eq!(
+            to_attr(&v, None, &TimeFormat::EpochMillis, None),
+            Ok(AttrValue::N(Number::from(1_659_348_000_000)))
+        );
+        assert_eq!(
+            to_attr(&v, None, &TimeFormat::Iso8601, None),
+            Ok(AttrValue::S("2022-08-01T10:00:00".into()))
+        );
+    }
+
+    #[test]
+    fn casts_joins_and_numbers() {
+        let iso = TimeFormat::Iso8601;
+        assert_eq!(
+            to_attr(&Value::Int(7), Some(Cast::String), &iso, None),
+            Ok(AttrValue::S("7".into()))
+        );
+        let sizes = Value::Array(vec![Value::Text("1".into()), Value::Text("?".into())]);
+        assert_eq!(
+            to_attr(&sizes, None, &iso, Some(" ")),
+            Ok(AttrValue::S("1 ?".into()))
+        );
+        assert_eq!(
+            to_attr(&Value::Numeric("NaN".into()), None, &iso, None)
+                .unwrap_err()
+                .to_string(),
+            "NaN is not a number DynamoDB can store (NaN and infinities are not)"
+        );
+        assert_eq!(compare(&Value::Null, &Value::Int(1)), Ordering::Greater);
+    }
+}

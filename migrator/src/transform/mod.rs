@@ -1,0 +1,151 @@
+//! Transformation: source rows into the spec's single-table items, checked and accounted for.
+//!
+//! [`read_tables`] gathers the rows the spec reads; [`plan`] builds every item type in
+//! parallel (rayon), one item per root row, following `build.rs`; `rules.rs` checks each item
+//! against DynamoDB's limits and the plan for duplicate keys; `accounting.rs` records, for every
+//! source row, whether it landed in an item or which rule dropped it. Items come out sorted by
+//! type (spec order) and key, so the same source gives the same bytes in any row order.
+
+mod accounting;
+mod build;
+mod convert;
+mod item;
+mod rules;
+
+use std::collections::HashMap;
+
+use futures::StreamExt;
+use rayon::prelude::*;
+
+pub use accounting::{TableAccount, Usage};
+pub use item::{write_json_map, AttrValue, Item, Number, NumberError};
+pub use rules::key_of as describe;
+
+use crate::source::{Row, Source, SourceError, TableShape};
+use crate::spec::Spec;
+
+/// The rows of one source table, held for lookups, with what became of each.
+pub struct TableData {
+    pub shape: TableShape,
+    pub rows: Vec<Row>,
+    pub usage: Usage,
+}
+
+/// Every table a spec reads, by name.
+pub struct Tables {
+    pub tables: HashMap<String, TableData>,
+}
+
+/// Reads every table `spec` names from `source`, all tables at once.
+pub async fn read_tables(spec: &Spec, source: &Source) -> Result<Tables, SourceError> {
+    let names = build::tables_read(spec);
+    let mut streams = Vec::new();
+    for name in &names {
+        streams.push((name.clone(), source.rows(name)?));
+    }
+    let read =
+        futures::future::try_join_all(streams.into_iter().map(|(name, mut stream)| async move {
+            let mut rows = Vec::new();
+            while let Some(batch) = stream.next().await {
+                rows.extend(batch?);
+            }
+            Ok::<_, SourceError>((name, rows))
+        }))
+        .await?;
+    let mut tables = HashMap::new();
+    for (name, rows) in read {
+        let shape = source
+            .schema()
+            .table(&name)
+            .expect("rows() checked the table")
+            .clone();
+        let usage = Usage::new(rows.len());
+        tables.insert(name, TableData { shape, rows, usage });
+    }
+    Ok(Tables { tables })
+}
+
+/// One planned item with the source row it was built from, for messages.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub item: Item,
+    pub table: String,
+    pub row: String,
+}
+
+/// Every item of a spec, in output order, and the account of every source row.
+pub struct Plan {
+    pub items: Vec<Planned>,
+    pub accounts: Vec<TableAccount>,
+}
+
+/// Builds, checks and orders every item the spec describes.
+///
+/// # Errors
+/// The first item that breaks a rule, naming its type, key, source table and row.
+pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, TransformError> {
+    let builder = build::Builder::new(spec, tables);
+    let mut items = Vec::new();
+    for (index, item_spec) in spec.items.iter().enumerate() {
+        let root = &tables.tables[&item_spec.root];
+        let mut built: Vec<Planned> = (0..root.rows.len())
+            .into_par_iter()
+            .filter_map(|row| builder.item(index, row).transpose())
+            .collect::<Result<_, _>>()?;
+        for planned in &built {
+            rules::check_item(spec, planned)?;
+        }
+        built.sort_by_cached_key(|p| rules::key_of(spec, &p.item));
+        items.extend(built);
+    }
+    rules::check_unique(spec, &items)?;
+    let accounts = accounting::accounts(spec, tables, builder.rules());
+    Ok(Plan { items, accounts })
+}
+
+/// Where an item came from: its type and its root row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub item_type: String,
+    pub table: String,
+    pub row: String,
+}
+
+/// Two items of one plan with the same primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyClash {
+    pub key: String,
+    pub first: Origin,
+    pub second: Origin,
+}
+
+/// An item that cannot be built or would break a DynamoDB rule.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    #[error("table {table}, row {row}: {field} is NULL but {item_type}'s {attribute} needs it; fill it, give the template a default ({{{field}|…}}) or filter such rows out in the spec")]
+    NullKey {
+        item_type: String,
+        table: String,
+        row: String,
+        field: String,
+        attribute: String,
+    },
+    #[error("table {table}, row {row}: {item_type}'s attribute {attribute}: {message}")]
+    Value {
+        item_type: String,
+        table: String,
+        row: String,
+        attribute: String,
+        message: String,
+    },
+    #[error("{item_type} {key} (table {table}, row {row}): {rule}")]
+    Rule {
+        item_type: String,
+        key: String,
+        table: String,
+        row: String,
+        rule: String,
+    },
+    #[error("two items have the key {}: {} from table {}, row {}, and {} from table {}, row {}; make the key templates unique", .0.key, .0.first.item_type, .0.first.table, .0.first.row, .0.second.item_type, .0.second.table, .0.second.row)]
+    DuplicateKey(Box<KeyClash>),
+}

@@ -1,0 +1,206 @@
+//! A spec that cannot work and rows that would make bad items: each an exact one-line error.
+
+use std::path::Path;
+
+use crate::support::migrator;
+
+const SCHEMA: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, amount NUMERIC, note TEXT);";
+
+const GOOD_SPEC: &str = r#"source = "schema.sql"
+
+[table]
+name = "t"
+partition_key = "pk"
+sort_key = "sk"
+type_attribute = "kind"
+
+[[table.indexes]]
+name = "gsi1"
+partition_key = "gsi1pk"
+
+[[items]]
+type = "T"
+from = "t"
+[items.keys]
+pk = "T#{k}"
+sk = "ROW#{id}"
+[items.attributes]
+amount = { column = "amount" }
+note = { column = "note" }
+"#;
+
+/// A design in a temp folder: its schema, one CSV of rows, and a spec.
+fn design(spec: &str, rows: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("schema.sql"), SCHEMA).unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(
+        dir.path().join("data/t.csv"),
+        format!("id,k,amount,note\n{rows}"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
+    dir
+}
+
+fn plan(dir: &Path) -> crate::support::Outcome {
+    migrator(&[
+        "plan",
+        "--spec",
+        dir.to_str().unwrap(),
+        "--source",
+        dir.join("data").to_str().unwrap(),
+        "--out",
+        dir.join("out.jsonl").to_str().unwrap(),
+    ])
+}
+
+fn assert_error(dir: &Path, expected: &str) {
+    let out = plan(dir);
+    assert_eq!(out.stderr, format!("error: {expected}\n"));
+    assert_eq!(out.code, 2);
+}
+
+fn spec_error(spec: &str, line: usize, message: &str) {
+    let dir = design(spec, "1,a,1,x\n");
+    assert_error(
+        dir.path(),
+        &format!("{}/spec.toml:{line}: {message}", dir.path().display()),
+    );
+}
+
+#[test]
+fn the_good_spec_plans() {
+    let dir = design(GOOD_SPEC, "1,a,1.50,x\n2,b,,\n");
+    let out = plan(dir.path());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let items = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
+    assert_eq!(
+        items,
+        concat!(
+            r#"{"Item":{"amount":{"N":"1.5"},"kind":{"S":"T"},"note":{"S":"x"},"pk":{"S":"T#a"},"sk":{"S":"ROW#1"}}}"#,
+            "\n",
+            r#"{"Item":{"amount":{"NULL":true},"kind":{"S":"T"},"note":{"NULL":true},"pk":{"S":"T#b"},"sk":{"S":"ROW#2"}}}"#,
+            "\n"
+        )
+    );
+}
+
+#[test]
+fn unknown_table() {
+    spec_error(
+        &GOOD_SPEC.replace("from = \"t\"", "from = \"missing\""),
+        15,
+        "item type T reads table missing, which the source lacks (it has: t); check the table name",
+    );
+}
+
+#[test]
+fn template_naming_a_missing_column() {
+    spec_error(
+        &GOOD_SPEC.replace("T#{k}", "T#{word_id}"),
+        17,
+        "names column word_id, which table t lacks; check the column name",
+    );
+}
+
+#[test]
+fn unknown_column_in_an_attribute() {
+    spec_error(
+        &GOOD_SPEC.replace("{ column = \"note\" }", "{ column = \"notes\" }"),
+        21,
+        "names column notes, which table t lacks; check the column name",
+    );
+}
+
+#[test]
+fn key_attribute_of_no_index() {
+    spec_error(
+        &GOOD_SPEC.replace("sk = \"ROW#{id}\"", "sk = \"ROW#{id}\"\ngsi9pk = \"X\""),
+        19,
+        "keys names gsi9pk, which is no key attribute of the table or its indexes (pk, sk, gsi1pk); check the name or declare the index",
+    );
+}
+
+#[test]
+fn access_pattern_on_a_missing_index() {
+    let spec = format!(
+        "{GOOD_SPEC}\n[[access_patterns]]\nname = \"by k\"\noperation = \"Query\"\nindex = \"gsi2\"\nkey = {{ gsi2pk = \"T#{{k}}\" }}\nexample = {{ k = \"a\" }}\nsql = \"SELECT 1\"\n"
+    );
+    spec_error(
+        &spec,
+        26,
+        "access pattern by k uses index gsi2, which the table lacks (it has: gsi1); declare it under [[table.indexes]]",
+    );
+}
+
+#[test]
+fn type_mismatch_and_toml_syntax() {
+    spec_error(
+        &GOOD_SPEC.replace(
+            "partition_key = \"pk\"",
+            "partition_key = { name = \"pk\", type = \"X\" }",
+        ),
+        5,
+        "a key is a name (\"pk\") or { name = \"pk\", type = \"S\" } with type S, N or B",
+    );
+    spec_error(
+        &GOOD_SPEC.replace("[items.attributes]", "[items.attributes]\nbroken = [1, 2"),
+        21,
+        "missing comma between array elements, expected `,`",
+    );
+}
+
+#[test]
+fn null_in_a_key_column() {
+    let dir = design(GOOD_SPEC, "1,a,1,x\n4012,,2,y\n");
+    assert_error(
+        dir.path(),
+        "table t, row id=4012: k is NULL but T's pk needs it; fill it, give the template a default ({k|…}) or filter such rows out in the spec",
+    );
+}
+
+#[test]
+fn a_39_digit_number_and_nan() {
+    let dir = design(GOOD_SPEC, "7,a,123456789012345678901234567890123456789,x\n");
+    assert_error(
+        dir.path(),
+        "table t, row id=7: T's attribute amount: 123456789012345678901234567890123456789 has 39 significant digits; DynamoDB keeps at most 38",
+    );
+    let dir = design(GOOD_SPEC, "8,a,NaN,x\n");
+    assert_error(
+        dir.path(),
+        "table t, row id=8: T's attribute amount: NaN is not a number DynamoDB can store (NaN and infinities are not)",
+    );
+}
+
+#[test]
+fn two_items_with_one_key() {
+    let spec = GOOD_SPEC.replace("ROW#{id}", "ROW");
+    let dir = design(&spec, "1,a,1,x\n2,a,2,y\n");
+    assert_error(
+        dir.path(),
+        "two items have the key pk=T#a, sk=ROW: T from table t, row id=1, and T from table t, row id=2; make the key templates unique",
+    );
+}
+
+#[test]
+fn a_sort_key_over_1024_bytes() {
+    let spec = GOOD_SPEC.replace("ROW#{id}", "ROW#{note}");
+    let long = "x".repeat(1030);
+    let dir = design(&spec, &format!("5,a,1,{long}\n"));
+    assert_error(
+        dir.path(),
+        &format!("T pk=T#a, sk=ROW#{long} (table t, row id=5): key attribute sk is 1034 bytes; DynamoDB allows at most 1024"),
+    );
+}
+
+#[test]
+fn an_item_over_400_kb() {
+    let big = "y".repeat(410 * 1024);
+    let dir = design(GOOD_SPEC, &format!("6,a,1,{big}\n"));
+    assert_error(
+        dir.path(),
+        "T pk=T#a, sk=ROW#6 (table t, row id=6): the item is 419869 bytes; DynamoDB allows at most 409600 (400 KB); cap its lists with a limit in the spec",
+    );
+}
