@@ -28,6 +28,8 @@ pub struct PlanReport {
     pub items: u64,
     pub types: Vec<TypeSummary>,
     pub tables: Vec<TableAccount>,
+    /// Events counted while building, such as `WORD.conjugations missing` (verbs without forms).
+    pub events: Vec<(String, u64)>,
     pub seconds: f64,
 }
 
@@ -68,6 +70,7 @@ impl PlanReport {
             items: plan.items.len() as u64,
             types,
             tables: plan.accounts.clone(),
+            events: plan.events.clone(),
             seconds,
         }
     }
@@ -91,6 +94,12 @@ impl PlanReport {
                 t.bytes,
                 largest.join(", ")
             );
+        }
+        if !self.events.is_empty() {
+            md += "\n## Events\n\n| event | count |\n|---|---:|\n";
+            for (event, n) in &self.events {
+                md += &format!("| {event} | {n} |\n");
+            }
         }
         md += "\n## Source rows\n\nEvery row is in an item, dropped by a named rule, or read by no item type.\n\n| table | rows | in items | dropped (rule: rows) | read by no item type |\n|---|---:|---:|---|---:|\n";
         for t in &self.tables {

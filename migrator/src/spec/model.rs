@@ -130,8 +130,12 @@ pub enum Cast {
 /// How an attribute's value is made from the rows in scope.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    /// A string from a template.
-    Template(Template<FieldRef>),
+    /// A string from a template; with `omit_if_null`, a NULL field without a default leaves
+    /// the attribute out (a sparse index key) instead of failing.
+    Template {
+        template: Template<FieldRef>,
+        omit_if_null: bool,
+    },
     /// A column's value, typed.
     Column {
         field: FieldRef,
@@ -146,42 +150,80 @@ pub enum Expr {
     Map(Vec<(String, Expr)>),
     /// A list with one value per related row.
     List { relation: Relation, item: Box<Expr> },
-    /// The value of the first related row, or NULL/absent when there is none.
+    /// The value of the first related row, or what `missing` says when there is none.
     One {
         relation: Relation,
         item: Box<Expr>,
-        missing: NullPolicy,
+        missing: Missing,
+    },
+    /// The value only when every condition holds; absent otherwise.
+    When {
+        conditions: Vec<Condition>,
+        expr: Box<Expr>,
     },
 }
 
-/// Related rows: rows of `table` whose `on` columns equal fields of the enclosing scope,
-/// joined to further tables, filtered, ordered, de-duplicated and capped.
+/// What a `one` gives when no row is related.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// A DynamoDB NULL.
+    Null,
+    /// No attribute.
+    Omit,
+    /// The item evaluated over an all-NULL row (a map of NULLs); counted in the report.
+    NullRow,
+}
+
+/// Where a relation's rows come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowSource {
+    /// Rows of a table, matched on columns.
+    Table(String),
+    /// The rows of the group the enclosing element stands for (`list = "@group"`).
+    Group,
+}
+
+/// Related rows: rows of a table whose `on` columns equal fields of the enclosing scope (any
+/// one of several alternatives), joined to further tables, filtered, ordered, de-duplicated,
+/// grouped and capped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Relation {
     /// Names the relation in reports: `ITEM_TYPE.attribute`.
     pub rule: String,
-    pub table: String,
-    pub on: Vec<(usize, FieldRef)>,
+    pub source: RowSource,
+    pub on: Vec<Vec<(usize, FieldRef)>>,
     pub joins: Vec<Join>,
     pub conditions: Vec<Condition>,
     pub order: Vec<(FieldRef, bool)>,
     pub distinct: Vec<FieldRef>,
+    /// One element per group of rows equal on these fields (empty: one per row).
+    pub group: Vec<FieldRef>,
     pub limit: Option<usize>,
 }
 
-/// An inner join of `table` on columns equal to fields already in scope.
+/// A join of `table` on columns equal to fields already in scope; a left join keeps rows
+/// without a match (the joined columns read as NULL).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Join {
     pub table: String,
     pub on: Vec<(usize, FieldRef)>,
+    pub left: bool,
 }
 
-/// One item type: one item per row of `root` that passes `conditions`.
+/// One item type: one item per row of `root` (joined to `joins`) that passes `conditions`,
+/// or, with `group_by`, one per group of such rows, built over the group's first row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemSpec {
     pub name: String,
     pub root: String,
+    pub joins: Vec<Join>,
     pub conditions: Vec<Condition>,
+    /// Keep only rows whose row of this earlier item type's root table is one of its roots.
+    pub with_item: Option<usize>,
+    /// Drop rows whose root row is a root of this earlier item type.
+    pub without_item: Option<usize>,
+    pub group_by: Vec<FieldRef>,
+    pub order: Vec<(FieldRef, bool)>,
     pub keys: Vec<(String, Expr)>,
     pub attributes: Vec<(String, Expr)>,
     /// Line of the item type in the spec file.

@@ -58,8 +58,15 @@ struct RawItem {
     #[serde(rename = "type")]
     name: Spanned<String>,
     from: Spanned<String>,
+    join: Option<Toml>,
     #[serde(rename = "where", default)]
     conditions: Vec<Spanned<String>>,
+    with_item: Option<Spanned<String>>,
+    without_item: Option<Spanned<String>>,
+    #[serde(default)]
+    group_by: Vec<String>,
+    #[serde(default)]
+    order: Vec<String>,
     keys: BTreeMap<String, Spanned<Toml>>,
     #[serde(default)]
     attributes: BTreeMap<String, Spanned<Toml>>,
@@ -121,7 +128,7 @@ pub fn parse_spec(
     let (table, defaults) = table_spec(&raw.table, &lines).map_err(|(l, m)| error(l, m))?;
     let mut items: Vec<ItemSpec> = Vec::new();
     for raw_item in &raw.items {
-        let item = item_spec(raw_item, &table, &schema, &defaults, &lines)
+        let item = item_spec(raw_item, &table, &schema, &defaults, &items, &lines)
             .map_err(|(l, m)| error(l, m))?;
         if let Some(first) = items.iter().find(|i| i.name == item.name) {
             return Err(error(
@@ -275,12 +282,26 @@ fn time_format(text: &str) -> TimeFormat {
     }
 }
 
-/// The tables whose rows are in scope, innermost level last.
-struct Scope<'a> {
-    levels: Vec<Vec<&'a TableShape>>,
+/// One level of rows in scope: its tables (by the name fields use: the table's, or a join's
+/// alias) and whether it stands for a group of rows (so `list = "@group"` may read them).
+struct Level<'a> {
+    slots: Vec<(String, &'a TableShape)>,
+    grouped: bool,
 }
 
-impl Scope<'_> {
+/// The tables whose rows are in scope, innermost level last.
+struct Scope<'a> {
+    levels: Vec<Level<'a>>,
+}
+
+impl<'a> Scope<'a> {
+    fn push(&mut self, name: &str, shape: &'a TableShape) {
+        self.levels.push(Level {
+            slots: vec![(name.to_string(), shape)],
+            grouped: false,
+        });
+    }
+
     /// Finds `name` (`column` or `table.column`), innermost level first.
     fn resolve(&self, name: &str) -> Result<FieldRef, String> {
         let (table, column) = match name.split_once('.') {
@@ -288,8 +309,8 @@ impl Scope<'_> {
             None => (None, name),
         };
         for (level, shapes) in self.levels.iter().enumerate().rev() {
-            for (slot, shape) in shapes.iter().enumerate() {
-                if table.is_some_and(|t| t != shape.name) {
+            for (slot, (slot_name, shape)) in shapes.slots.iter().enumerate() {
+                if table.is_some_and(|t| t != slot_name) {
                     continue;
                 }
                 if let Some(column) = shape.column_index(column) {
@@ -304,8 +325,8 @@ impl Scope<'_> {
         let names: Vec<&str> = self
             .levels
             .iter()
-            .flatten()
-            .map(|s| s.name.as_str())
+            .flat_map(|l| &l.slots)
+            .map(|(n, _)| n.as_str())
             .collect();
         let which = if names.len() == 1 {
             format!("table {} lacks", names[0])
@@ -336,6 +357,115 @@ impl Scope<'_> {
                 .collect(),
         })
     }
+
+    fn conditions(&self, texts: &[String]) -> Result<Vec<Condition>, String> {
+        texts.iter().map(|c| self.condition(c)).collect()
+    }
+
+    fn order(&self, texts: &[String]) -> Result<Vec<(FieldRef, bool)>, String> {
+        texts
+            .iter()
+            .map(|o| match o.strip_prefix('-') {
+                Some(name) => Ok((self.resolve(name)?, true)),
+                None => Ok((self.resolve(o)?, false)),
+            })
+            .collect()
+    }
+
+    fn fields(&self, texts: &[String]) -> Result<Vec<FieldRef>, String> {
+        texts.iter().map(|f| self.resolve(f)).collect()
+    }
+}
+
+/// Reads a string or a list of strings.
+fn strings(value: Option<&Toml>, what: &str) -> Result<Vec<String>, String> {
+    match value {
+        None => Ok(Vec::new()),
+        Some(Toml::String(s)) => Ok(vec![s.clone()]),
+        Some(Toml::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or(format!("{what} is a list of strings")),
+        Some(_) => Err(format!("{what} is a list of strings")),
+    }
+}
+
+/// Reads `{ child_column = "field", … }` for a relation or join onto `target`.
+fn on_pairs(
+    on: &Toml,
+    target: &TableShape,
+    scope: &Scope,
+    rule: &str,
+) -> Result<Vec<(usize, FieldRef)>, String> {
+    let on = on.as_table().ok_or(format!(
+        "{rule}: on must map columns of {} to fields in scope, like {{ word_id = \"id\" }}",
+        target.name
+    ))?;
+    on.iter()
+        .map(|(col, outer)| {
+            let column = target.column_index(col).ok_or(format!(
+                "{rule}: on names column {col}, which table {} lacks",
+                target.name
+            ))?;
+            let outer = outer
+                .as_str()
+                .ok_or(format!("{rule}: on values are field names"))?;
+            Ok((column, scope.resolve(outer)?))
+        })
+        .collect()
+}
+
+fn table_shape<'s>(schema: &'s Schema, name: &str, rule: &str) -> Result<&'s TableShape, String> {
+    schema.table(name).ok_or_else(|| {
+        format!(
+            "{rule} reads table {name}, which the source lacks (it has: {}); check the table name",
+            schema.table_names()
+        )
+    })
+}
+
+/// Reads `join = [{ table, on, as, left }]`, adding each joined table to the innermost level.
+fn joins<'s>(
+    value: Option<&Toml>,
+    scope: &mut Scope<'s>,
+    schema: &'s Schema,
+    rule: &str,
+) -> Result<Vec<Join>, String> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let bad = || format!("{rule}: join is a list of {{ table, on, as, left }}");
+    let mut out = Vec::new();
+    for join in value.as_array().ok_or_else(bad)? {
+        let join = join.as_table().ok_or_else(bad)?;
+        if join
+            .keys()
+            .any(|k| !["table", "on", "as", "left"].contains(&k.as_str()))
+        {
+            return Err(bad());
+        }
+        let name = join
+            .get("table")
+            .and_then(Toml::as_str)
+            .ok_or(format!("{rule}: each join names a table"))?;
+        let target = table_shape(schema, name, rule)?;
+        let on = on_pairs(join.get("on").ok_or_else(bad)?, target, scope, rule)?;
+        let alias = join.get("as").and_then(Toml::as_str).unwrap_or(name);
+        let left = join.get("left") == Some(&Toml::Boolean(true));
+        scope
+            .levels
+            .last_mut()
+            .expect("a level is open")
+            .slots
+            .push((alias.to_string(), target));
+        out.push(Join {
+            table: name.to_string(),
+            on,
+            left,
+        });
+    }
+    Ok(out)
 }
 
 fn item_spec(
@@ -343,6 +473,7 @@ fn item_spec(
     table: &TableSpec,
     schema: &Schema,
     defaults: &Defaults,
+    earlier: &[ItemSpec],
     lines: &Lines,
 ) -> Located<ItemSpec> {
     let line = lines.of(&raw.name);
@@ -357,14 +488,42 @@ fn item_spec(
             ),
         )
     })?;
-    let mut scope = Scope {
-        levels: vec![vec![root]],
-    };
+    let mut scope = Scope { levels: Vec::new() };
+    scope.push(&root.name, root);
+    let joins = joins(raw.join.as_ref(), &mut scope, schema, &name).map_err(|m| (line, m))?;
     let conditions = raw
         .conditions
         .iter()
         .map(|c| scope.condition(c.get_ref()).map_err(|m| (lines.of(c), m)))
         .collect::<Located<Vec<_>>>()?;
+    let item_ref = |value: &Option<Spanned<String>>, needs_root: bool| -> Located<Option<usize>> {
+        let Some(value) = value else { return Ok(None) };
+        let at = lines.of(value);
+        let index = earlier
+            .iter()
+            .position(|i| &i.name == value.get_ref())
+            .ok_or((
+                at,
+                format!(
+                    "item type {name} refers to item type {}, which is not defined before it",
+                    value.get_ref()
+                ),
+            ))?;
+        let other_root = &earlier[index].root;
+        let in_scope = scope.levels[0]
+            .slots
+            .iter()
+            .any(|(_, s)| &s.name == other_root);
+        if (needs_root && other_root != &root.name) || !in_scope {
+            return Err((at, format!("item type {name} can only refer to {} through a row of its root table {other_root}; join it", value.get_ref())));
+        }
+        Ok(Some(index))
+    };
+    let with_item = item_ref(&raw.with_item, false)?;
+    let without_item = item_ref(&raw.without_item, true)?;
+    let group_by = scope.fields(&raw.group_by).map_err(|m| (line, m))?;
+    let order = scope.order(&raw.order).map_err(|m| (line, m))?;
+    scope.levels[0].grouped = !group_by.is_empty();
     let key_names: Vec<&KeyAttr> = table.key_attributes().collect();
     for required in std::iter::once(&table.partition_key).chain(&table.sort_key) {
         if !raw.keys.contains_key(&required.name) {
@@ -411,7 +570,12 @@ fn item_spec(
     Ok(ItemSpec {
         name,
         root: root.name.clone(),
+        joins,
         conditions,
+        with_item,
+        without_item,
+        group_by,
+        order,
         keys,
         attributes,
         line,
@@ -435,7 +599,10 @@ fn expr<'s>(
     let table = match value {
         Toml::String(text) => {
             let template = Template::parse(text)?;
-            return Ok(Expr::Template(template.resolve(|f| scope.resolve(f))?));
+            return Ok(Expr::Template {
+                template: template.resolve(|f| scope.resolve(f))?,
+                omit_if_null: false,
+            });
         }
         Toml::Integer(i) => return Ok(Expr::Const(AttrValue::N(Number::from(*i)))),
         Toml::Float(f) => {
@@ -452,6 +619,16 @@ fn expr<'s>(
             )
         }
     };
+    if let Some(when) = table.get("when") {
+        let conditions = scope.conditions(&strings(Some(when), &format!("{rule}: when"))?)?;
+        let mut rest = table.clone();
+        rest.remove("when");
+        let inner = expr(&Toml::Table(rest), scope, schema, defaults, rule, depth)?;
+        return Ok(Expr::When {
+            conditions,
+            expr: Box::new(inner),
+        });
+    }
     let allow = |allowed: &[&str]| -> Result<(), String> {
         match table.keys().find(|k| !allowed.contains(&k.as_str())) {
             Some(k) => Err(format!(
@@ -477,6 +654,16 @@ fn expr<'s>(
             Some(_) => Err(format!("{rule}: {key} must be a string")),
         }
     };
+    if let Some(text) = table.get("template") {
+        allow(&["template", "nulls"])?;
+        let text = text
+            .as_str()
+            .ok_or(format!("{rule}: template must be a string"))?;
+        return Ok(Expr::Template {
+            template: Template::parse(text)?.resolve(|f| scope.resolve(f))?,
+            omit_if_null: table.get("nulls").is_some() && nulls(table)? == NullPolicy::Omit,
+        });
+    }
     if let Some(column) = table.get("column") {
         allow(&["column", "cast", "format", "join", "nulls"])?;
         let name = column
@@ -495,9 +682,7 @@ fn expr<'s>(
         return Ok(Expr::Column {
             field: scope.resolve(name)?,
             cast,
-            format: str_of("format")?
-                .map(|f| time_format(&f))
-                .or(Some(defaults.timestamps.clone())),
+            format: str_of("format")?.map(|f| time_format(&f)),
             join: str_of("join")?,
             nulls: nulls(table)?,
         });
@@ -542,27 +727,23 @@ fn expr<'s>(
     }
     if let Some(columns) = table.get("columns") {
         allow(&["columns", "rename", "nulls", "format"])?;
-        let names = columns
-            .as_array()
-            .and_then(|a| a.iter().map(Toml::as_str).collect::<Option<Vec<_>>>())
-            .ok_or(format!("{rule}: columns must be a list of column names"))?;
+        let names = strings(Some(columns), &format!("{rule}: columns"))?;
         let rename = table.get("rename").and_then(Toml::as_table);
         let nulls = nulls(table)?;
-        let format = str_of("format")?
-            .map(|f| time_format(&f))
-            .unwrap_or(defaults.timestamps.clone());
+        let format = str_of("format")?.map(|f| time_format(&f));
         let mut entries = Vec::new();
-        for name in names {
+        for name in &names {
+            let bare = name.rsplit('.').next().unwrap_or(name);
             let attr = rename
-                .and_then(|r| r.get(name))
+                .and_then(|r| r.get(bare))
                 .and_then(Toml::as_str)
-                .unwrap_or(name);
+                .unwrap_or(bare);
             entries.push((
                 attr.to_string(),
                 Expr::Column {
                     field: scope.resolve(name)?,
                     cast: None,
-                    format: Some(format.clone()),
+                    format: format.clone(),
                     join: None,
                     nulls,
                 },
@@ -575,20 +756,20 @@ fn expr<'s>(
         (None, Some(t)) => ("one", t),
         _ => {
             return Err(format!(
-                "{rule}: say how the value is made: column, value, null, map, columns, list or one"
+                "{rule}: say how the value is made: template, column, value, null, map, columns, list or one"
             ))
         }
     };
     if kind == "list" {
         allow(&[
-            "list", "on", "join", "where", "order", "distinct", "limit", "item",
+            "list", "on", "join", "where", "order", "distinct", "group", "limit", "item",
         ])?;
     } else {
         allow(&["one", "on", "join", "where", "order", "item", "missing"])?;
     }
     let related = related
         .as_str()
-        .ok_or(format!("{rule}: {kind} must name a table"))?;
+        .ok_or(format!("{rule}: {kind} must name a table (or \"@group\")"))?;
     let relation = relation(related, table, scope, schema, rule)?;
     let item = table.get("item").ok_or(format!(
         "{rule}: {kind} needs an item: the value made from each related row"
@@ -598,13 +779,24 @@ fn expr<'s>(
     let item = Box::new(item?);
     Ok(if kind == "list" {
         Expr::List { relation, item }
+    } else if relation.source == RowSource::Group && table.get("missing").is_some() {
+        return Err(format!(
+            "{rule}: missing does not apply to \"@group\", which is never empty"
+        ));
     } else {
         let missing = match table.get("missing") {
-            None => defaults.nulls,
-            Some(Toml::String(s)) => {
-                null_policy(s).ok_or(format!("{rule}: missing is \"null\" or \"omit\""))?
+            None => match defaults.nulls {
+                NullPolicy::Null => Missing::Null,
+                NullPolicy::Omit => Missing::Omit,
+            },
+            Some(Toml::String(s)) if s == "null" => Missing::Null,
+            Some(Toml::String(s)) if s == "omit" => Missing::Omit,
+            Some(Toml::String(s)) if s == "nulls" => Missing::NullRow,
+            Some(_) => {
+                return Err(format!(
+                    "{rule}: missing is \"null\", \"omit\" or \"nulls\" (the item over an all-NULL row)"
+                ))
             }
-            Some(_) => return Err(format!("{rule}: missing is \"null\" or \"omit\"")),
         };
         Expr::One {
             relation,
@@ -622,87 +814,47 @@ fn relation<'s>(
     schema: &'s Schema,
     rule: &str,
 ) -> Result<Relation, String> {
-    let shape = |name: &str| {
-        schema.table(name).ok_or_else(|| {
-            format!(
-                "{rule} reads table {name}, which the source lacks (it has: {})",
-                schema.table_names()
-            )
-        })
-    };
-    let child = shape(related)?;
-    let on_pairs = |on: Option<&Toml>,
-                    target: &TableShape,
-                    scope: &Scope|
-     -> Result<Vec<(usize, FieldRef)>, String> {
-        let on = on.and_then(Toml::as_table).ok_or(format!(
-            "{rule}: on must map columns of {} to fields in scope, like {{ word_id = \"id\" }}",
-            target.name
+    let (source, on) = if related == "@group" {
+        let level = scope.levels.last().filter(|l| l.grouped).ok_or(format!(
+            "{rule}: \"@group\" is only inside a grouped list or item"
         ))?;
-        on.iter()
-            .map(|(col, outer)| {
-                let column = target.column_index(col).ok_or(format!(
-                    "{rule}: on names column {col}, which table {} lacks",
-                    target.name
-                ))?;
-                let outer = outer
-                    .as_str()
-                    .ok_or(format!("{rule}: on values are field names"))?;
-                Ok((column, scope.resolve(outer)?))
-            })
-            .collect()
-    };
-    let on = on_pairs(table.get("on"), child, scope)?;
-    scope.levels.push(vec![child]);
-    let mut joins = Vec::new();
-    if let Some(list) = table.get("join") {
-        let list = list
-            .as_array()
-            .ok_or(format!("{rule}: join is a list of {{ table, on }}"))?;
-        for join in list {
-            let join = join
-                .as_table()
-                .ok_or(format!("{rule}: join is a list of {{ table, on }}"))?;
-            let name = join
-                .get("table")
-                .and_then(Toml::as_str)
-                .ok_or(format!("{rule}: each join names a table"))?;
-            let target = shape(name)?;
-            let on = on_pairs(join.get("on"), target, scope)?;
-            scope.levels.last_mut().expect("pushed above").push(target);
-            joins.push(Join {
-                table: name.to_string(),
-                on,
-            });
+        if table.contains_key("on") || table.contains_key("join") {
+            return Err(format!(
+                "{rule}: \"@group\" takes no on or join: its rows are the group's"
+            ));
         }
-    }
-    let strings = |key: &str| -> Result<Vec<String>, String> {
-        match table.get(key) {
-            None => Ok(Vec::new()),
-            Some(Toml::String(s)) => Ok(vec![s.clone()]),
-            Some(Toml::Array(a)) => a
+        let slots = level.slots.clone();
+        scope.levels.push(Level {
+            slots,
+            grouped: false,
+        });
+        (RowSource::Group, Vec::new())
+    } else {
+        let child = table_shape(schema, related, rule)?;
+        let on = match table.get("on") {
+            Some(Toml::Array(alternatives)) => alternatives
                 .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<_>>()
-                .ok_or(format!("{rule}: {key} is a list of strings")),
-            Some(_) => Err(format!("{rule}: {key} is a list of strings")),
-        }
+                .map(|a| on_pairs(a, child, scope, rule))
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(single) => vec![on_pairs(single, child, scope, rule)?],
+            None => {
+                return Err(format!(
+                    "{rule}: on must map columns of {related} to fields in scope, like {{ word_id = \"id\" }}"
+                ))
+            }
+        };
+        scope.push(related, child);
+        (RowSource::Table(related.to_string()), on)
     };
-    let conditions = strings("where")?
-        .iter()
-        .map(|c| scope.condition(c))
-        .collect::<Result<_, _>>()?;
-    let order = strings("order")?
-        .iter()
-        .map(|o| match o.strip_prefix('-') {
-            Some(name) => Ok((scope.resolve(name)?, true)),
-            None => Ok((scope.resolve(o)?, false)),
-        })
-        .collect::<Result<_, String>>()?;
-    let distinct = strings("distinct")?
-        .iter()
-        .map(|d| scope.resolve(d))
-        .collect::<Result<_, _>>()?;
+    let joins = joins(table.get("join"), scope, schema, rule)?;
+    let conditions = scope.conditions(&strings(table.get("where"), &format!("{rule}: where"))?)?;
+    let order = scope.order(&strings(table.get("order"), &format!("{rule}: order"))?)?;
+    let distinct = scope.fields(&strings(
+        table.get("distinct"),
+        &format!("{rule}: distinct"),
+    )?)?;
+    let group = scope.fields(&strings(table.get("group"), &format!("{rule}: group"))?)?;
+    scope.levels.last_mut().expect("pushed above").grouped = !group.is_empty();
     let limit = match table.get("limit") {
         None => None,
         Some(Toml::Integer(n)) if *n > 0 => Some(*n as usize),
@@ -710,12 +862,13 @@ fn relation<'s>(
     };
     Ok(Relation {
         rule: rule.to_string(),
-        table: related.to_string(),
+        source,
         on,
         joins,
         conditions,
         order,
         distinct,
+        group,
         limit,
     })
 }

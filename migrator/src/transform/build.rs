@@ -1,34 +1,50 @@
-//! How one root row becomes one item: keys and attributes evaluated over the rows in scope,
-//! nested lists and maps gathered from related rows through hash indexes on their join columns.
+//! How root rows become items: each item type's rows are joined, filtered and grouped
+//! ([`Builder::roots`]), then each group becomes one item ([`Builder::item`]) whose keys and
+//! attributes are evaluated over the rows in scope; nested lists and maps gather related rows
+//! through hash indexes on their join columns.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::convert::{compare, text, to_attr};
 use super::{AttrValue, Item, Planned, TableData, Tables, TransformError};
 use crate::source::Value;
-use crate::spec::{Condition, Expr, FieldRef, NullPolicy, Piece, Relation, Spec, TimeFormat};
+use crate::spec::{
+    Condition, Expr, FieldRef, Join, Missing, NullPolicy, Piece, Relation, RowSource, Spec,
+    TimeFormat,
+};
 
-/// Every table of the spec's source: accounting covers each of them.
-pub fn tables_read(spec: &Spec) -> Vec<String> {
-    spec.schema.tables.iter().map(|t| t.name.clone()).collect()
+/// Stands for the missing row of a left join: every column reads as NULL.
+const NO_ROW: usize = usize::MAX;
+static NULL: Value = Value::Null;
+
+/// The rows of one level of scope: a table's row and the rows joined to it.
+type Slots<'a> = Vec<(&'a TableData, usize)>;
+
+/// One level of scope; `group` holds the rows a grouped element stands for.
+#[derive(Clone)]
+pub struct Level<'a> {
+    slots: Slots<'a>,
+    group: Vec<Slots<'a>>,
 }
 
-/// Rows in scope: level 0 the root row, then one level per nested relation (table, then joins).
-type Scope<'a> = Vec<Vec<(&'a TableData, usize)>>;
+/// Rows in scope: level 0 the item's root row, then one level per nested relation.
+type Scope<'a> = Vec<Level<'a>>;
 
 /// Rows of a table by the text of some of their columns.
 type Index = HashMap<String, Vec<usize>>;
 
-/// Builds items; holds the lookup indexes and the names of the rules that drop rows.
+/// Usage code of the first rule; 0 is "untouched", 1 is "in an item".
+const FIRST_RULE: u16 = 2;
+
+/// Builds items; holds the lookup indexes, the rules that drop rows and the events counted.
 pub struct Builder<'a> {
     spec: &'a Spec,
     tables: &'a Tables,
     indexes: HashMap<(String, Vec<usize>), Index>,
     rules: Vec<String>,
+    events: Vec<(String, AtomicU64)>,
 }
-
-/// Usage code of the first rule; 0 is "untouched", 1 is "in an item".
-const FIRST_RULE: u16 = 2;
 
 fn index_key(values: impl Iterator<Item = Option<String>>) -> Option<String> {
     let mut key = String::new();
@@ -41,43 +57,62 @@ fn index_key(values: impl Iterator<Item = Option<String>>) -> Option<String> {
     Some(key)
 }
 
-fn relations(expr: &Expr, out: &mut Vec<Relation>) {
+fn relations(expr: &Expr, out: &mut Vec<(Relation, bool)>) {
     match expr {
         Expr::Map(entries) => entries.iter().for_each(|(_, e)| relations(e, out)),
-        Expr::List { relation, item } | Expr::One { relation, item, .. } => {
-            out.push(relation.clone());
+        Expr::List { relation, item } => {
+            out.push((relation.clone(), false));
             relations(item, out);
         }
+        Expr::One {
+            relation,
+            item,
+            missing,
+        } => {
+            out.push((relation.clone(), *missing == Missing::NullRow));
+            relations(item, out);
+        }
+        Expr::When { expr, .. } => relations(expr, out),
         _ => {}
     }
 }
 
+fn join_index(join: &Join) -> (String, Vec<usize>) {
+    (
+        join.table.clone(),
+        join.on.iter().map(|(c, _)| *c).collect(),
+    )
+}
+
 impl<'a> Builder<'a> {
-    /// Prepares the indexes every relation of the spec looks rows up in.
+    /// Prepares the indexes every relation and join of the spec looks rows up in.
     pub fn new(spec: &'a Spec, tables: &'a Tables) -> Self {
         let mut all = Vec::new();
         let mut rules = Vec::new();
+        let mut wanted: Vec<(String, Vec<usize>)> = Vec::new();
         for item in &spec.items {
-            rules.push(format!("{} where", item.name));
+            for suffix in ["where", "join", "group"] {
+                rules.push(format!("{} {suffix}", item.name));
+            }
+            wanted.extend(item.joins.iter().map(join_index));
             for (_, expr) in item.keys.iter().chain(&item.attributes) {
                 relations(expr, &mut all);
             }
         }
-        let mut wanted: Vec<(String, Vec<usize>)> = Vec::new();
-        for relation in &all {
+        let mut events = Vec::new();
+        for (relation, counts_missing) in &all {
             for suffix in ["where", "join", "distinct", "limit"] {
                 rules.push(format!("{} {suffix}", relation.rule));
             }
-            wanted.push((
-                relation.table.clone(),
-                relation.on.iter().map(|(c, _)| *c).collect(),
-            ));
-            for join in &relation.joins {
-                wanted.push((
-                    join.table.clone(),
-                    join.on.iter().map(|(c, _)| *c).collect(),
-                ));
+            if *counts_missing {
+                events.push((format!("{} missing", relation.rule), AtomicU64::new(0)));
             }
+            if let RowSource::Table(table) = &relation.source {
+                for on in &relation.on {
+                    wanted.push((table.clone(), on.iter().map(|(c, _)| *c).collect()));
+                }
+            }
+            wanted.extend(relation.joins.iter().map(join_index));
         }
         wanted.sort();
         wanted.dedup();
@@ -104,12 +139,21 @@ impl<'a> Builder<'a> {
             tables,
             indexes,
             rules,
+            events,
         }
     }
 
     /// The names of the rules that drop rows, in code order.
     pub fn rules(&self) -> &[String] {
         &self.rules
+    }
+
+    /// Events counted while building (`TYPE.attribute missing`: a `one` that found no row).
+    pub fn events(&self) -> Vec<(String, u64)> {
+        self.events
+            .iter()
+            .map(|(name, n)| (name.clone(), n.load(Ordering::Relaxed)))
+            .collect()
     }
 
     fn code(&self, rule: &str) -> u16 {
@@ -121,18 +165,74 @@ impl<'a> Builder<'a> {
         FIRST_RULE + at as u16
     }
 
-    /// Builds the item of type `index` from row `row` of its root table, or `None` when the
-    /// row does not pass the item type's conditions.
-    pub fn item(&self, index: usize, row: usize) -> Result<Option<Planned>, TransformError> {
+    /// The groups of root rows of item type `index`: one item each, built over its first row.
+    /// `chosen` holds, per earlier item type, the root rows its items were built over.
+    pub fn roots(&self, index: usize, chosen: &[HashSet<usize>]) -> Vec<Vec<Slots<'a>>> {
         let spec_item = &self.spec.items[index];
         let root = &self.tables.tables[&spec_item.root];
-        let mut scope: Scope = vec![vec![(root, row)]];
-        if !spec_item.conditions.iter().all(|c| self.holds(c, &scope)) {
-            root.usage
-                .dropped(row, self.code(&format!("{} where", spec_item.name)));
-            return Ok(None);
+        let mut scope: Scope<'a> = Vec::new();
+        let combos: Vec<Slots<'a>> = (0..root.rows.len()).map(|r| vec![(root, r)]).collect();
+        let combos = self.join_all(
+            &spec_item.joins,
+            combos,
+            &mut scope,
+            &format!("{} join", spec_item.name),
+        );
+        let chosen_in = |combo: &Slots, other: usize| {
+            let other_root = &self.spec.items[other].root;
+            combo
+                .iter()
+                .find(|(data, _)| &data.shape.name == other_root)
+                .is_some_and(|(_, row)| chosen[other].contains(row))
+        };
+        let mut kept = Vec::new();
+        for combo in combos {
+            scope.push(Level {
+                slots: combo,
+                group: Vec::new(),
+            });
+            let pass = spec_item.conditions.iter().all(|c| self.holds(c, &scope));
+            let combo = scope.pop().expect("pushed above").slots;
+            let pass = pass
+                && spec_item
+                    .with_item
+                    .is_none_or(|other| chosen_in(&combo, other))
+                && spec_item
+                    .without_item
+                    .is_none_or(|other| !chosen_in(&combo, other));
+            if pass {
+                kept.push(combo);
+            } else {
+                self.drop_slots(&combo, &format!("{} where", spec_item.name));
+            }
         }
-        root.usage.used(row);
+        if spec_item.group_by.is_empty() {
+            return kept.into_iter().map(|c| vec![c]).collect();
+        }
+        kept.sort_by(|a, b| self.order(&spec_item.order, &scope, a, b));
+        let groups = self.group(&spec_item.group_by, kept, &mut scope);
+        for group in &groups {
+            for rest in &group[1..] {
+                self.drop_slots(rest, &format!("{} group", spec_item.name));
+            }
+        }
+        groups
+    }
+
+    /// Builds the item of type `index` over `group` (its first rows are the root).
+    pub fn item(&self, index: usize, group: Vec<Slots<'a>>) -> Result<Planned, TransformError> {
+        let spec_item = &self.spec.items[index];
+        let first = group[0].clone();
+        for (data, row) in &first {
+            if *row != NO_ROW {
+                data.usage.used(*row);
+            }
+        }
+        let (root, row) = first[0];
+        let mut scope: Scope<'a> = vec![Level {
+            slots: first,
+            group,
+        }];
         let mut attributes = BTreeMap::new();
         for (name, expr) in spec_item.keys.iter().chain(&spec_item.attributes) {
             let at = Where {
@@ -146,19 +246,23 @@ impl<'a> Builder<'a> {
         if let Some(type_attribute) = &self.spec.table.type_attribute {
             attributes.insert(type_attribute.clone(), AttrValue::S(spec_item.name.clone()));
         }
-        Ok(Some(Planned {
+        Ok(Planned {
             item: Item {
                 item_type: spec_item.name.clone(),
                 attributes,
             },
             table: root.shape.name.clone(),
             row: row_key(root, row),
-        }))
+        })
     }
 
     fn value<'s>(&self, field: &FieldRef, scope: &'s Scope) -> &'s Value {
-        let (data, row) = scope[field.level][field.slot];
-        &data.rows[row].values[field.column]
+        let (data, row) = scope[field.level].slots[field.slot];
+        if row == NO_ROW {
+            &NULL
+        } else {
+            &data.rows[row].values[field.column]
+        }
     }
 
     fn holds(&self, condition: &Condition, scope: &Scope) -> bool {
@@ -181,7 +285,10 @@ impl<'a> Builder<'a> {
         at: &Where,
     ) -> Result<Option<AttrValue>, TransformError> {
         match expr {
-            Expr::Template(template) => {
+            Expr::Template {
+                template,
+                omit_if_null,
+            } => {
                 let mut out = String::new();
                 for piece in &template.pieces {
                     match piece {
@@ -189,6 +296,7 @@ impl<'a> Builder<'a> {
                         Piece::Field { field, default } => match self.value(field, scope) {
                             Value::Null => match default {
                                 Some(d) => out.push_str(d),
+                                None if *omit_if_null => return Ok(None),
                                 None => return Err(self.null_error(field, scope, at)),
                             },
                             v => out.push_str(&text(v, &self.spec.timestamps)),
@@ -238,140 +346,270 @@ impl<'a> Builder<'a> {
                 relation,
                 item,
                 missing,
-            } => match self.related(relation, scope).into_iter().next() {
-                None => Ok(null(*missing)),
-                Some(level) => {
-                    scope.push(level);
-                    let value = self.eval(item, scope, at);
-                    scope.pop();
-                    value
+            } => {
+                let level = match self.related(relation, scope).into_iter().next() {
+                    Some(level) => level,
+                    None => match missing {
+                        Missing::Null => return Ok(Some(AttrValue::Null)),
+                        Missing::Omit => return Ok(None),
+                        Missing::NullRow => {
+                            self.count(&format!("{} missing", relation.rule));
+                            self.null_level(relation)
+                        }
+                    },
+                };
+                scope.push(level);
+                let value = self.eval(item, scope, at);
+                scope.pop();
+                value
+            }
+            Expr::When { conditions, expr } => {
+                if conditions.iter().all(|c| self.holds(c, scope)) {
+                    self.eval(expr, scope, at)
+                } else {
+                    Ok(None)
                 }
-            },
+            }
         }
     }
 
-    /// The related rows of `relation` for the rows in `scope`, each as a scope level.
-    fn related(
+    fn count(&self, event: &str) {
+        if let Some((_, n)) = self.events.iter().find(|(name, _)| name == event) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A level whose rows are all missing, for `missing = "nulls"`.
+    fn null_level(&self, relation: &Relation) -> Level<'a> {
+        let RowSource::Table(table) = &relation.source else {
+            unreachable!("the spec allows missing = \"nulls\" only on a table relation")
+        };
+        let mut slots = vec![(&self.tables.tables[table], NO_ROW)];
+        slots.extend(
+            relation
+                .joins
+                .iter()
+                .map(|j| (&self.tables.tables[&j.table], NO_ROW)),
+        );
+        Level {
+            slots,
+            group: Vec::new(),
+        }
+    }
+
+    /// Extends each combination of rows with the rows each join matches.
+    fn join_all(
         &self,
-        relation: &Relation,
+        joins: &[Join],
+        mut combos: Vec<Slots<'a>>,
         scope: &mut Scope<'a>,
-    ) -> Vec<Vec<(&'a TableData, usize)>> {
-        let child = &self.tables.tables[&relation.table];
-        let mut levels: Vec<Vec<(&'a TableData, usize)>> =
-            match self.lookup(&relation.table, &relation.on, scope) {
-                Some(rows) => rows.iter().map(|&r| vec![(child, r)]).collect(),
-                None => return Vec::new(),
-            };
-        for join in &relation.joins {
+        rule: &str,
+    ) -> Vec<Slots<'a>> {
+        for join in joins {
             let target = &self.tables.tables[&join.table];
             let mut joined = Vec::new();
-            for level in levels {
-                scope.push(level);
-                let matches = self
-                    .lookup(&join.table, &join.on, scope)
-                    .map(<[usize]>::to_vec);
-                let level = scope.pop().expect("pushed above");
-                match matches {
-                    Some(rows) if !rows.is_empty() => {
-                        for r in rows {
-                            let mut extended = level.clone();
-                            extended.push((target, r));
-                            joined.push(extended);
-                        }
+            for combo in combos {
+                scope.push(Level {
+                    slots: combo,
+                    group: Vec::new(),
+                });
+                let matches = self.lookup(&join.table, &join.on, scope).to_vec();
+                let combo = scope.pop().expect("pushed above").slots;
+                if matches.is_empty() {
+                    if join.left {
+                        let mut extended = combo;
+                        extended.push((target, NO_ROW));
+                        joined.push(extended);
+                    } else {
+                        self.drop_slots(&combo, rule);
                     }
-                    _ => self.drop_level(&level, &format!("{} join", relation.rule)),
+                    continue;
+                }
+                for r in matches {
+                    let mut extended = combo.clone();
+                    extended.push((target, r));
+                    joined.push(extended);
                 }
             }
-            levels = joined;
+            combos = joined;
         }
+        combos
+    }
+
+    /// The related rows of `relation` for the rows in `scope`, each as a scope level.
+    fn related(&self, relation: &Relation, scope: &mut Scope<'a>) -> Vec<Level<'a>> {
+        let mut combos: Vec<Slots<'a>> = match &relation.source {
+            RowSource::Group => scope.last().map(|l| l.group.clone()).unwrap_or_default(),
+            RowSource::Table(table) => {
+                let child = &self.tables.tables[table];
+                let mut rows: Vec<usize> = relation
+                    .on
+                    .iter()
+                    .flat_map(|on| self.lookup(table, on, scope).iter().copied())
+                    .collect();
+                if relation.on.len() > 1 {
+                    rows.sort_unstable();
+                    rows.dedup();
+                }
+                rows.into_iter().map(|r| vec![(child, r)]).collect()
+            }
+        };
+        combos = self.join_all(
+            &relation.joins,
+            combos,
+            scope,
+            &format!("{} join", relation.rule),
+        );
         if !relation.conditions.is_empty() {
             let mut kept = Vec::new();
-            for level in levels {
-                scope.push(level);
+            for combo in combos {
+                scope.push(Level {
+                    slots: combo,
+                    group: Vec::new(),
+                });
                 let pass = relation.conditions.iter().all(|c| self.holds(c, scope));
-                let level = scope.pop().expect("pushed above");
+                let combo = scope.pop().expect("pushed above").slots;
                 if pass {
-                    kept.push(level);
+                    kept.push(combo);
                 } else {
-                    self.drop_level(&level, &format!("{} where", relation.rule));
+                    self.drop_slots(&combo, &format!("{} where", relation.rule));
                 }
             }
-            levels = kept;
+            combos = kept;
         }
-        levels.sort_by(|a, b| self.order(relation, scope, a, b));
+        combos.sort_by(|a, b| self.order(&relation.order, scope, a, b));
         if !relation.distinct.is_empty() {
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = HashSet::new();
             let mut kept = Vec::new();
-            for level in levels {
-                scope.push(level);
-                let key: Vec<String> = relation
-                    .distinct
-                    .iter()
-                    .map(|f| format!("{:?}", self.value(f, scope)))
-                    .collect();
-                let level = scope.pop().expect("pushed above");
+            for combo in combos {
+                let key = self.key_of(&relation.distinct, &combo, scope);
                 if seen.insert(key) {
-                    kept.push(level);
+                    kept.push(combo);
                 } else {
-                    self.drop_level(&level, &format!("{} distinct", relation.rule));
+                    self.drop_slots(&combo, &format!("{} distinct", relation.rule));
                 }
             }
-            levels = kept;
+            combos = kept;
         }
+        let mut levels: Vec<Level<'a>> = if relation.group.is_empty() {
+            combos
+                .into_iter()
+                .map(|slots| Level {
+                    slots,
+                    group: Vec::new(),
+                })
+                .collect()
+        } else {
+            self.group(&relation.group, combos, scope)
+                .into_iter()
+                .map(|group| Level {
+                    slots: group[0].clone(),
+                    group,
+                })
+                .collect()
+        };
         if let Some(limit) = relation.limit {
             if levels.len() > limit {
                 for level in levels.drain(limit..) {
-                    self.drop_level(&level, &format!("{} limit", relation.rule));
+                    for combo in std::iter::once(&level.slots).chain(&level.group) {
+                        self.drop_slots(combo, &format!("{} limit", relation.rule));
+                    }
                 }
             }
         }
         for level in &levels {
-            for (data, row) in level {
-                data.usage.used(*row);
+            for combo in std::iter::once(&level.slots).chain(&level.group) {
+                for (data, row) in combo {
+                    if *row != NO_ROW {
+                        data.usage.used(*row);
+                    }
+                }
             }
         }
         levels
     }
 
-    fn lookup(&self, table: &str, on: &[(usize, FieldRef)], scope: &Scope) -> Option<&[usize]> {
-        let key = index_key(
-            on.iter()
-                .map(|(_, f)| key_text(self.value(f, scope), &self.spec.timestamps)),
-        )?;
-        let columns: Vec<usize> = on.iter().map(|(c, _)| *c).collect();
-        let index = &self.indexes[&(table.to_string(), columns)];
-        Some(index.get(&key).map_or(&[], Vec::as_slice))
+    /// The values of `fields` for `combo` as the innermost level, as one comparable key.
+    fn key_of(&self, fields: &[FieldRef], combo: &Slots<'a>, scope: &mut Scope<'a>) -> Vec<String> {
+        scope.push(Level {
+            slots: combo.clone(),
+            group: Vec::new(),
+        });
+        let key = fields
+            .iter()
+            .map(|f| format!("{:?}", self.value(f, scope)))
+            .collect();
+        scope.pop();
+        key
     }
 
-    fn drop_level(&self, level: &[(&TableData, usize)], rule: &str) {
+    /// Groups ordered combinations by `fields`, groups in order of first appearance.
+    fn group(
+        &self,
+        fields: &[FieldRef],
+        combos: Vec<Slots<'a>>,
+        scope: &mut Scope<'a>,
+    ) -> Vec<Vec<Slots<'a>>> {
+        let mut groups: Vec<Vec<Slots<'a>>> = Vec::new();
+        let mut at: HashMap<Vec<String>, usize> = HashMap::new();
+        for combo in combos {
+            let key = self.key_of(fields, &combo, scope);
+            match at.get(&key) {
+                Some(&i) => groups[i].push(combo),
+                None => {
+                    at.insert(key, groups.len());
+                    groups.push(vec![combo]);
+                }
+            }
+        }
+        groups
+    }
+
+    fn lookup(&self, table: &str, on: &[(usize, FieldRef)], scope: &Scope) -> &[usize] {
+        let Some(key) = index_key(
+            on.iter()
+                .map(|(_, f)| key_text(self.value(f, scope), &self.spec.timestamps)),
+        ) else {
+            return &[];
+        };
+        let columns: Vec<usize> = on.iter().map(|(c, _)| *c).collect();
+        let index = &self.indexes[&(table.to_string(), columns)];
+        index.get(&key).map_or(&[], Vec::as_slice)
+    }
+
+    fn drop_slots(&self, slots: &Slots, rule: &str) {
         let code = self.code(rule);
-        for (data, row) in level {
-            data.usage.dropped(*row, code);
+        for (data, row) in slots {
+            if *row != NO_ROW {
+                data.usage.dropped(*row, code);
+            }
         }
     }
 
-    /// Orders related rows by the relation's order, then by every value, so ties never
-    /// depend on the order rows arrived in.
+    /// Orders combinations by `order` (fields of the combination's level or of the levels
+    /// around it), then by every value, so ties never depend on the order rows arrived in.
     fn order(
         &self,
-        relation: &Relation,
-        scope: &mut Scope<'a>,
-        a: &[(&'a TableData, usize)],
-        b: &[(&'a TableData, usize)],
+        order: &[(FieldRef, bool)],
+        scope: &Scope<'a>,
+        a: &Slots<'a>,
+        b: &Slots<'a>,
     ) -> std::cmp::Ordering {
         let level = scope.len();
-        for (field, descending) in &relation.order {
-            let (x, y) = if field.level == level {
-                let ((da, ra), (db, rb)) = (a[field.slot], b[field.slot]);
-                (
-                    &da.rows[ra].values[field.column],
-                    &db.rows[rb].values[field.column],
-                )
+        let read = |side: &Slots<'a>, field: &FieldRef| -> Value {
+            if field.level == level {
+                let (data, row) = side[field.slot];
+                if row == NO_ROW {
+                    Value::Null
+                } else {
+                    data.rows[row].values[field.column].clone()
+                }
             } else {
-                let v = self.value(field, scope);
-                (v, v)
-            };
-            let ordering = compare(x, y);
+                self.value(field, scope).clone()
+            }
+        };
+        for (field, descending) in order {
+            let ordering = compare(&read(a, field), &read(b, field));
             let ordering = if *descending {
                 ordering.reverse()
             } else {
@@ -382,6 +620,13 @@ impl<'a> Builder<'a> {
             }
         }
         for ((da, ra), (db, rb)) in a.iter().zip(b) {
+            if *ra == NO_ROW || *rb == NO_ROW {
+                let ordering = (*ra == NO_ROW).cmp(&(*rb == NO_ROW));
+                if ordering.is_ne() {
+                    return ordering;
+                }
+                continue;
+            }
             for (x, y) in da.rows[*ra].values.iter().zip(&db.rows[*rb].values) {
                 let ordering = compare(x, y);
                 if ordering.is_ne() {
@@ -392,18 +637,18 @@ impl<'a> Builder<'a> {
         std::cmp::Ordering::Equal
     }
 
-    fn root<'s>(&self, scope: &'s Scope) -> (&'s TableData, usize) {
-        scope[0][0]
+    fn root(&self, scope: &Scope<'a>) -> (&'a TableData, usize) {
+        scope[0].slots[0]
     }
 
-    fn null_error(&self, field: &FieldRef, scope: &Scope, at: &Where) -> TransformError {
+    fn null_error(&self, field: &FieldRef, scope: &Scope<'a>, at: &Where) -> TransformError {
         let (root, row) = self.root(scope);
-        let (data, _) = scope[field.level][field.slot];
+        let (data, _) = scope[field.level].slots[field.slot];
         TransformError::NullKey {
             item_type: at.item_type.to_string(),
             table: root.shape.name.clone(),
             row: row_key(root, row),
-            field: if field.level == 0 {
+            field: if field.level == 0 && field.slot == 0 {
                 data.shape.columns[field.column].name.clone()
             } else {
                 format!(
@@ -415,7 +660,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn value_error(&self, scope: &Scope, at: &Where, message: String) -> TransformError {
+    fn value_error(&self, scope: &Scope<'a>, at: &Where, message: String) -> TransformError {
         let (root, row) = self.root(scope);
         TransformError::Value {
             item_type: at.item_type.to_string(),
