@@ -5,6 +5,7 @@ mod errors;
 mod extract;
 mod generate;
 mod plan;
+mod rootski_items;
 mod snapshot;
 mod spec_errors;
 mod support;

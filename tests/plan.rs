@@ -160,5 +160,20 @@ fn every_source_row_is_accounted_for() {
     );
     let markdown = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(markdown.contains("| MORPHEME_FAMILY | 18 |"), "{markdown}");
+    let breakdowns = tables
+        .iter()
+        .find(|t| t["table"] == "word_to_breakdowns")
+        .unwrap();
+    assert_eq!(breakdowns["in_items"], 12);
+    assert_eq!(
+        breakdowns["dropped"],
+        serde_json::json!([["BREAKDOWN group", 2]]),
+        "anonymous breakdowns that are not official"
+    );
+    assert_eq!(
+        report["events"],
+        serde_json::json!([["WORD.conjugations missing", 1]]),
+        "сказывать has no forms"
+    );
     assert!(repo_root().join("access-patterns/README.md").is_file());
 }
