@@ -43,13 +43,10 @@ impl PlanReport {
                 let mut sizes: Vec<(String, u64)> = plan
                     .items
                     .iter()
-                    .filter(|p| p.item.item_type == item_spec.name)
+                    .filter(|p| p.item_type == item_spec.name)
                     .map(|p| {
-                        let (pk, sk) = crate::transform::describe(spec, &p.item);
-                        (
-                            format!("{pk} {sk}").trim().to_string(),
-                            p.item.size() as u64,
-                        )
+                        let (pk, sk) = &p.key;
+                        (format!("{pk} {sk}").trim().to_string(), p.bytes as u64)
                     })
                     .collect();
                 let items = sizes.len() as u64;

@@ -7,23 +7,22 @@ use std::path::Path;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use crate::transform::Planned;
+use crate::transform::PlanLine;
 
 /// Writes every item to `path` and returns the bytes of JSON written (before compression).
-pub fn write_items(path: &Path, items: &[Planned]) -> std::io::Result<u64> {
+pub fn write_items(path: &Path, items: &[PlanLine]) -> std::io::Result<u64> {
     let file = BufWriter::new(File::create(path)?);
     let gzip = path.extension().is_some_and(|e| e == "gz");
     let mut out: Box<dyn Write> = if gzip {
-        Box::new(GzEncoder::new(file, Compression::default()))
+        Box::new(GzEncoder::new(file, Compression::fast()))
     } else {
         Box::new(file)
     };
     let mut bytes = 0u64;
-    for planned in items {
-        let mut line = planned.item.to_json_line();
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-        bytes += line.len() as u64;
+    for line in items {
+        out.write_all(line.json.as_bytes())?;
+        out.write_all(b"\n")?;
+        bytes += line.json.len() as u64 + 1;
     }
     out.flush()?;
     drop(out);

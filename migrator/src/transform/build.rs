@@ -41,9 +41,17 @@ const FIRST_RULE: u16 = 2;
 pub struct Builder<'a> {
     spec: &'a Spec,
     tables: &'a Tables,
-    indexes: HashMap<(String, Vec<usize>), Index>,
+    indexes: Vec<Index>,
+    /// Which index an `on` list of the spec looks up, by the list's address in the spec.
+    index_of: HashMap<usize, usize>,
     rules: Vec<String>,
+    codes: HashMap<String, u16>,
     events: Vec<(String, AtomicU64)>,
+}
+
+/// Identifies an `on` list of the spec by its address: the spec outlives the builder.
+fn on_id(on: &[(usize, FieldRef)]) -> usize {
+    on.as_ptr() as usize
 }
 
 fn index_key(values: impl Iterator<Item = Option<String>>) -> Option<String> {
@@ -57,11 +65,11 @@ fn index_key(values: impl Iterator<Item = Option<String>>) -> Option<String> {
     Some(key)
 }
 
-fn relations(expr: &Expr, out: &mut Vec<(Relation, bool)>) {
+fn relations<'e>(expr: &'e Expr, out: &mut Vec<(&'e Relation, bool)>) {
     match expr {
         Expr::Map(entries) => entries.iter().for_each(|(_, e)| relations(e, out)),
         Expr::List { relation, item } => {
-            out.push((relation.clone(), false));
+            out.push((relation, false));
             relations(item, out);
         }
         Expr::One {
@@ -69,7 +77,7 @@ fn relations(expr: &Expr, out: &mut Vec<(Relation, bool)>) {
             item,
             missing,
         } => {
-            out.push((relation.clone(), *missing == Missing::NullRow));
+            out.push((relation, *missing == Missing::NullRow));
             relations(item, out);
         }
         Expr::When { expr, .. } => relations(expr, out),
@@ -77,24 +85,25 @@ fn relations(expr: &Expr, out: &mut Vec<(Relation, bool)>) {
     }
 }
 
-fn join_index(join: &Join) -> (String, Vec<usize>) {
-    (
-        join.table.clone(),
-        join.on.iter().map(|(c, _)| *c).collect(),
-    )
-}
-
 impl<'a> Builder<'a> {
     /// Prepares the indexes every relation and join of the spec looks rows up in.
     pub fn new(spec: &'a Spec, tables: &'a Tables) -> Self {
         let mut all = Vec::new();
         let mut rules = Vec::new();
-        let mut wanted: Vec<(String, Vec<usize>)> = Vec::new();
+        // (table, columns, address of the spec's on list)
+        let mut wanted: Vec<(String, Vec<usize>, usize)> = Vec::new();
+        let join_wanted = |join: &Join| {
+            (
+                join.table.clone(),
+                join.on.iter().map(|(c, _)| *c).collect(),
+                on_id(&join.on),
+            )
+        };
         for item in &spec.items {
             for suffix in ["where", "join", "group"] {
                 rules.push(format!("{} {suffix}", item.name));
             }
-            wanted.extend(item.joins.iter().map(join_index));
+            wanted.extend(item.joins.iter().map(join_wanted));
             for (_, expr) in item.keys.iter().chain(&item.attributes) {
                 relations(expr, &mut all);
             }
@@ -109,36 +118,51 @@ impl<'a> Builder<'a> {
             }
             if let RowSource::Table(table) = &relation.source {
                 for on in &relation.on {
-                    wanted.push((table.clone(), on.iter().map(|(c, _)| *c).collect()));
+                    wanted.push((
+                        table.clone(),
+                        on.iter().map(|(c, _)| *c).collect(),
+                        on_id(on),
+                    ));
                 }
             }
-            wanted.extend(relation.joins.iter().map(join_index));
+            wanted.extend(relation.joins.iter().map(join_wanted));
         }
-        wanted.sort();
-        wanted.dedup();
-        let indexes = wanted
-            .into_iter()
-            .map(|(table, columns)| {
-                let data = &tables.tables[&table];
-                let mut index: Index = HashMap::new();
-                for (i, row) in data.rows.iter().enumerate() {
-                    let key = index_key(
-                        columns
-                            .iter()
-                            .map(|&c| key_text(&row.values[c], &spec.timestamps)),
-                    );
-                    if let Some(key) = key {
-                        index.entry(key).or_default().push(i);
+        let mut indexes = Vec::new();
+        let mut built: HashMap<(String, Vec<usize>), usize> = HashMap::new();
+        let mut index_of = HashMap::new();
+        for (table, columns, id) in wanted {
+            let at = *built
+                .entry((table.clone(), columns.clone()))
+                .or_insert_with(|| {
+                    let data = &tables.tables[&table];
+                    let mut index: Index = HashMap::new();
+                    for (i, row) in data.rows.iter().enumerate() {
+                        let key = index_key(
+                            columns
+                                .iter()
+                                .map(|&c| key_text(&row.values[c], &spec.timestamps)),
+                        );
+                        if let Some(key) = key {
+                            index.entry(key).or_default().push(i);
+                        }
                     }
-                }
-                ((table, columns), index)
-            })
+                    indexes.push(index);
+                    indexes.len() - 1
+                });
+            index_of.insert(id, at);
+        }
+        let codes = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.clone(), FIRST_RULE + i as u16))
             .collect();
         Builder {
             spec,
             tables,
             indexes,
+            index_of,
             rules,
+            codes,
             events,
         }
     }
@@ -157,12 +181,7 @@ impl<'a> Builder<'a> {
     }
 
     fn code(&self, rule: &str) -> u16 {
-        let at = self
-            .rules
-            .iter()
-            .position(|r| r == rule)
-            .expect("every rule is registered in new");
-        FIRST_RULE + at as u16
+        self.codes[rule]
     }
 
     /// The groups of root rows of item type `index`: one item each, built over its first row.
@@ -413,7 +432,7 @@ impl<'a> Builder<'a> {
                     slots: combo,
                     group: Vec::new(),
                 });
-                let matches = self.lookup(&join.table, &join.on, scope).to_vec();
+                let matches = self.lookup(&join.on, scope).to_vec();
                 let combo = scope.pop().expect("pushed above").slots;
                 if matches.is_empty() {
                     if join.left {
@@ -445,7 +464,7 @@ impl<'a> Builder<'a> {
                 let mut rows: Vec<usize> = relation
                     .on
                     .iter()
-                    .flat_map(|on| self.lookup(table, on, scope).iter().copied())
+                    .flat_map(|on| self.lookup(on, scope).iter().copied())
                     .collect();
                 if relation.on.len() > 1 {
                     rows.sort_unstable();
@@ -537,7 +556,10 @@ impl<'a> Builder<'a> {
         });
         let key = fields
             .iter()
-            .map(|f| format!("{:?}", self.value(f, scope)))
+            .map(|f| match self.value(f, scope) {
+                Value::Null => "\u{0}NULL".to_string(),
+                v => text(v, &self.spec.timestamps),
+            })
             .collect();
         scope.pop();
         key
@@ -565,15 +587,14 @@ impl<'a> Builder<'a> {
         groups
     }
 
-    fn lookup(&self, table: &str, on: &[(usize, FieldRef)], scope: &Scope) -> &[usize] {
+    fn lookup(&self, on: &[(usize, FieldRef)], scope: &Scope) -> &[usize] {
         let Some(key) = index_key(
             on.iter()
                 .map(|(_, f)| key_text(self.value(f, scope), &self.spec.timestamps)),
         ) else {
             return &[];
         };
-        let columns: Vec<usize> = on.iter().map(|(c, _)| *c).collect();
-        let index = &self.indexes[&(table.to_string(), columns)];
+        let index = &self.indexes[self.index_of[&on_id(on)]];
         index.get(&key).map_or(&[], Vec::as_slice)
     }
 
@@ -596,20 +617,11 @@ impl<'a> Builder<'a> {
         b: &Slots<'a>,
     ) -> std::cmp::Ordering {
         let level = scope.len();
-        let read = |side: &Slots<'a>, field: &FieldRef| -> Value {
-            if field.level == level {
-                let (data, row) = side[field.slot];
-                if row == NO_ROW {
-                    Value::Null
-                } else {
-                    data.rows[row].values[field.column].clone()
-                }
-            } else {
-                self.value(field, scope).clone()
-            }
-        };
         for (field, descending) in order {
-            let ordering = compare(&read(a, field), &read(b, field));
+            let ordering = compare(
+                self.side_value(field, scope, a, level),
+                self.side_value(field, scope, b, level),
+            );
             let ordering = if *descending {
                 ordering.reverse()
             } else {
@@ -635,6 +647,25 @@ impl<'a> Builder<'a> {
             }
         }
         std::cmp::Ordering::Equal
+    }
+
+    /// A field's value with `side` standing for the level being ordered.
+    fn side_value<'s>(
+        &self,
+        field: &FieldRef,
+        scope: &'s Scope<'a>,
+        side: &'s Slots<'a>,
+        level: usize,
+    ) -> &'s Value {
+        if field.level != level {
+            return self.value(field, scope);
+        }
+        let (data, row) = side[field.slot];
+        if row == NO_ROW {
+            &NULL
+        } else {
+            &data.rows[row].values[field.column]
+        }
     }
 
     fn root(&self, scope: &Scope<'a>) -> (&'a TableData, usize) {

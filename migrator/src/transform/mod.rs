@@ -19,7 +19,6 @@ use rayon::prelude::*;
 
 pub use accounting::{TableAccount, Usage};
 pub use item::{write_json_map, AttrValue, Item, Number, NumberError};
-pub use rules::key_of as describe;
 
 use crate::source::{Row, Source, SourceError, TableShape};
 use crate::spec::Spec;
@@ -74,9 +73,23 @@ pub struct Planned {
     pub row: String,
 }
 
+/// A checked item as it is kept in a plan: its key, its DynamoDB JSON line and its size.
+#[derive(Debug, Clone)]
+pub struct PlanLine {
+    pub item_type: String,
+    /// Partition and sort key as text: the plan's order.
+    pub key: (String, String),
+    /// `{"Item": {…}}`, the line ImportTable reads.
+    pub json: String,
+    /// The size DynamoDB counts for the item.
+    pub bytes: usize,
+    pub table: String,
+    pub row: String,
+}
+
 /// Every item of a spec, in output order, and the account of every source row.
 pub struct Plan {
-    pub items: Vec<Planned>,
+    pub items: Vec<PlanLine>,
     pub accounts: Vec<TableAccount>,
     /// Events counted while building, such as `WORD.conjugations missing: 3`.
     pub events: Vec<(String, u64)>,
@@ -93,14 +106,22 @@ pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, TransformError> {
     for index in 0..spec.items.len() {
         let groups = builder.roots(index, &chosen);
         chosen.push(groups.iter().map(|g| g[0][0].1).collect());
-        let mut built: Vec<Planned> = groups
+        let mut built: Vec<PlanLine> = groups
             .into_par_iter()
-            .map(|group| builder.item(index, group))
-            .collect::<Result<_, _>>()?;
-        for planned in &built {
-            rules::check_item(spec, planned)?;
-        }
-        built.sort_by_cached_key(|p| rules::key_of(spec, &p.item));
+            .map(|group| {
+                let planned = builder.item(index, group)?;
+                rules::check_item(spec, &planned)?;
+                Ok(PlanLine {
+                    key: rules::key_of(spec, &planned.item),
+                    json: planned.item.to_json_line(),
+                    bytes: planned.item.size(),
+                    item_type: planned.item.item_type,
+                    table: planned.table,
+                    row: planned.row,
+                })
+            })
+            .collect::<Result<_, TransformError>>()?;
+        built.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         items.extend(built);
     }
     rules::check_unique(spec, &items)?;

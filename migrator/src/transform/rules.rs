@@ -1,7 +1,7 @@
 //! The checks every item passes before it is written: keys present, typed and within
 //! DynamoDB's limits, the item within 400 KB, and no two items of the plan with one key.
 
-use super::{AttrValue, Item, KeyClash, Origin, Planned, TransformError};
+use super::{AttrValue, Item, KeyClash, Origin, PlanLine, Planned, TransformError};
 use crate::spec::{KeyAttr, KeyType, Spec};
 
 /// DynamoDB's item size limit, attribute names included.
@@ -35,7 +35,11 @@ pub fn key_of(spec: &Spec, item: &Item) -> (String, String) {
 }
 
 fn describe_key(spec: &Spec, item: &Item) -> String {
-    let (pk, sk) = key_of(spec, item);
+    describe(spec, &key_of(spec, item))
+}
+
+/// Names a key for messages: `pk=WORD#7, sk=BREAKDOWN`.
+fn describe(spec: &Spec, (pk, sk): &(String, String)) -> String {
     match &spec.table.sort_key {
         Some(sort) => format!("{}={pk}, {}={sk}", spec.table.partition_key.name, sort.name),
         None => format!("{}={pk}", spec.table.partition_key.name),
@@ -111,23 +115,20 @@ pub fn check_item(spec: &Spec, planned: &Planned) -> Result<(), TransformError> 
 }
 
 /// Checks that no two items of the plan share a primary key.
-pub fn check_unique(spec: &Spec, items: &[Planned]) -> Result<(), TransformError> {
-    let mut keys: Vec<((String, String), usize)> = items
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (key_of(spec, &p.item), i))
-        .collect();
-    keys.sort();
+pub fn check_unique(spec: &Spec, items: &[PlanLine]) -> Result<(), TransformError> {
+    let mut keys: Vec<(&(String, String), usize)> =
+        items.iter().enumerate().map(|(i, p)| (&p.key, i)).collect();
+    keys.sort_unstable();
     for pair in keys.windows(2) {
         if pair[0].0 == pair[1].0 {
             let (first, second) = (&items[pair[0].1], &items[pair[1].1]);
-            let origin = |p: &Planned| Origin {
-                item_type: p.item.item_type.clone(),
+            let origin = |p: &PlanLine| Origin {
+                item_type: p.item_type.clone(),
                 table: p.table.clone(),
                 row: p.row.clone(),
             };
             return Err(TransformError::DuplicateKey(Box::new(KeyClash {
-                key: describe_key(spec, &first.item),
+                key: describe(spec, &first.key),
                 first: origin(first),
                 second: origin(second),
             })));
