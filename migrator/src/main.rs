@@ -1,5 +1,6 @@
 //! The `migrator` command: parses arguments, starts logging, runs, maps the outcome to an exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,6 +11,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MIGRATOR_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),

@@ -104,7 +104,9 @@ pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, TransformError> {
     let mut items = Vec::new();
     let mut chosen: Vec<HashSet<usize>> = Vec::new();
     for index in 0..spec.items.len() {
+        let started = std::time::Instant::now();
         let groups = builder.roots(index, &chosen);
+        let rooted = started.elapsed().as_secs_f64();
         chosen.push(groups.iter().map(|g| g[0][0].1).collect());
         let mut built: Vec<PlanLine> = groups
             .into_par_iter()
@@ -122,6 +124,13 @@ pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, TransformError> {
             })
             .collect::<Result<_, TransformError>>()?;
         built.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        tracing::info!(
+            item_type = %spec.items[index].name,
+            items = built.len(),
+            roots_s = rooted,
+            total_s = started.elapsed().as_secs_f64(),
+            "built"
+        );
         items.extend(built);
     }
     rules::check_unique(spec, &items)?;
