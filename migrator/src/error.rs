@@ -1,6 +1,7 @@
 //! The top-level error: each stage's error, and the exit code it maps to.
 
 use crate::dataset::DatasetError;
+use crate::sink::dynamodb::SinkError;
 use crate::source::SourceError;
 use crate::spec::SpecError;
 use crate::transform::TransformError;
@@ -16,6 +17,8 @@ pub enum Error {
     Spec(#[from] SpecError),
     #[error(transparent)]
     Transform(#[from] TransformError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
 }
 
 /// Process exit code: a check failed.

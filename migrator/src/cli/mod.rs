@@ -3,6 +3,7 @@
 
 mod dataset;
 mod extract;
+mod migrate;
 mod plan;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,13 @@ enum Command {
     /// Builds every item a spec describes from a source and writes them as DynamoDB JSON, with
     /// a report: items and bytes per type, and what became of every source row.
     Plan(plan::PlanArgs),
+    /// Runs the one-shot migration: plans every item, writes them to a DynamoDB table with
+    /// BatchWriteItem (many calls in flight, unprocessed items resent), then counts the table's
+    /// items per type and compares them with the plan (exit 1 when they differ).
+    Migrate(migrate::MigrateArgs),
+    /// Creates the spec's table (keys, indexes, billing) and waits until it is ACTIVE; an
+    /// existing table with the same keys is fine, a different one is an error.
+    CreateTable(migrate::CreateTableArgs),
     /// Works with relational datasets: load a CSV folder into Postgres, generate synthetic data.
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
@@ -45,6 +53,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Extract(args) => runtime.block_on(extract::run(args)),
         Command::Plan(args) => runtime.block_on(plan::run(args)),
+        Command::Migrate(args) => runtime.block_on(migrate::migrate(args)),
+        Command::CreateTable(args) => runtime.block_on(migrate::create_table(args)),
         Command::Dataset(command) => runtime.block_on(dataset::run(command)),
     }
 }

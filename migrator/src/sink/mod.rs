@@ -1,6 +1,7 @@
-//! Sinks: where finished items go. Today: DynamoDB-JSON files (`files.rs`), the format
-//! DynamoDB's ImportTable reads.
+//! Sinks: where finished items go. DynamoDB-JSON files (`files.rs`), the format DynamoDB's
+//! ImportTable reads; and a DynamoDB table through BatchWriteItem (`dynamodb/`).
 
+pub mod dynamodb;
 mod files;
 
 pub use files::write_items;

@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
 
+use base64::Engine as _;
+
 /// DynamoDB's limit on significant digits of a number.
 pub const MAX_NUMBER_DIGITS: usize = 38;
 /// Largest decimal exponent of a DynamoDB number (9.99…E+125).
@@ -175,7 +177,7 @@ impl AttrValue {
             }
             AttrValue::B(b) => {
                 out.push_str("{\"B\":\"");
-                out.push_str(&base64(b));
+                out.push_str(&base64::engine::general_purpose::STANDARD.encode(b));
                 out.push_str("\"}");
             }
             AttrValue::Bool(b) => {
@@ -244,6 +246,8 @@ fn write_json_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             c if (c as u32) < 0x20 => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
@@ -251,25 +255,6 @@ fn write_json_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// A finished item: its type name and its attributes (keys included).

@@ -1,0 +1,252 @@
+//! DynamoDB through aws-sdk-dynamodb: the table from the spec (`table.rs`), planned items
+//! written with BatchWriteItem (`write.rs`), item types counted back with a parallel Scan.
+//!
+//! One SDK client is built from the standard AWS configuration chain (environment, profile,
+//! `--region`, `--endpoint-url`) with the SDK's standard retry mode, and cloned where needed.
+
+mod convert;
+mod table;
+mod write;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::Client;
+
+pub use convert::{item_to_line, line_to_item, SdkItem};
+pub use write::{batches, TypeWrites, WriteReport, MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
+
+use crate::spec::TableSpec;
+use crate::transform::PlanLine;
+
+/// What the user asked for: where DynamoDB is and how hard to push it.
+#[derive(Debug, Clone)]
+pub struct DynamoConfig {
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// Attempts per call, first one included, for throttling, 5xx and dropped connections.
+    pub max_attempts: u32,
+    /// BatchWriteItem calls in flight at once.
+    pub in_flight: usize,
+}
+
+/// An open connection to DynamoDB and one table in it.
+pub struct DynamoSink {
+    client: Client,
+    table: String,
+    in_flight: usize,
+}
+
+impl DynamoSink {
+    /// Builds the one SDK client for `table`.
+    pub async fn connect(config: &DynamoConfig, table: &str) -> Result<Self, SinkError> {
+        if config.in_flight == 0 {
+            return Err(SinkError::Config("--concurrency must be at least 1".into()));
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts.max(1)))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            );
+        if let Some(profile) = &config.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &config.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &config.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let sdk_config = loader.load().await;
+        if sdk_config.region().is_none() {
+            return Err(SinkError::Config(
+                "no AWS region: pass --region (for example us-east-1) or set AWS_REGION".into(),
+            ));
+        }
+        Ok(DynamoSink {
+            client: Client::new(&sdk_config),
+            table: table.to_string(),
+            in_flight: config.in_flight,
+        })
+    }
+
+    /// Creates the table from the spec when `create` is set and it does not exist; checks an
+    /// existing one has the spec's keys and indexes. Returns whether it was created.
+    pub async fn ensure_table(&self, spec: &TableSpec, create: bool) -> Result<bool, SinkError> {
+        table::ensure(&self.client, &self.table, spec, create).await
+    }
+
+    /// Writes every planned item.
+    pub async fn write(&self, lines: &[PlanLine]) -> Result<WriteReport, SinkError> {
+        write::write_all(&self.client, &self.table, lines, self.in_flight).await
+    }
+
+    /// Counts the table's items per value of `type_attribute` with a Scan in `segments`
+    /// parallel segments (items without it count under "").
+    pub async fn count_types(
+        &self,
+        type_attribute: Option<&str>,
+        segments: i32,
+    ) -> Result<BTreeMap<String, u64>, SinkError> {
+        let scans = (0..segments).map(|segment| {
+            let mut request = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .segment(segment)
+                .total_segments(segments);
+            if let Some(attr) = type_attribute {
+                request = request
+                    .projection_expression("#t")
+                    .expression_attribute_names("#t", attr);
+            }
+            async move {
+                let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+                let mut pages = request.into_paginator().send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(service_error)?;
+                    for item in page.items() {
+                        let name = type_attribute
+                            .and_then(|a| item.get(a))
+                            .and_then(|v| v.as_s().ok())
+                            .cloned()
+                            .unwrap_or_default();
+                        *counts.entry(name).or_default() += 1;
+                    }
+                }
+                Ok::<_, SinkError>(counts)
+            }
+        });
+        let mut total = BTreeMap::new();
+        for counts in futures::future::try_join_all(scans).await? {
+            for (name, n) in counts {
+                *total.entry(name).or_default() += n;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Every item of the table, as plan lines sorted by key text: for tests and comparisons.
+    pub async fn scan_lines(&self) -> Result<Vec<String>, SinkError> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .into_paginator()
+            .send();
+        let mut lines = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(service_error)?;
+            lines.extend(page.items().iter().map(item_to_line));
+        }
+        lines.sort();
+        Ok(lines)
+    }
+
+    /// The SDK client, for callers that need a request this sink does not offer.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// An error and its causes, each said once: `io error: tcp connect error: Connection refused`.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Turns an SDK failure into a sink error that says what to check.
+pub(crate) fn service_error<E, R>(error: SdkError<E, R>) -> SinkError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &error {
+        SdkError::DispatchFailure(failure) => {
+            SinkError::Unreachable(match failure.as_connector_error() {
+                Some(connector) => causes(connector),
+                None => DisplayErrorContext(&error).to_string(),
+            })
+        }
+        SdkError::TimeoutError(_) => SinkError::Unreachable("no answer in time".into()),
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("Unknown").to_string();
+            let message = service.err().message().unwrap_or("").to_string();
+            if matches!(
+                code.as_str(),
+                "UnrecognizedClientException"
+                    | "InvalidSignatureException"
+                    | "MissingAuthenticationTokenException"
+                    | "ExpiredTokenException"
+                    | "AccessDeniedException"
+            ) {
+                SinkError::Credentials(format!("{code}: {message}"))
+            } else {
+                SinkError::Service { code, message }
+            }
+        }
+        _ => {
+            let text = DisplayErrorContext(&error).to_string();
+            if text.contains("credentials") || text.contains("Credentials") {
+                SinkError::Credentials(text)
+            } else {
+                SinkError::Other(text)
+            }
+        }
+    }
+}
+
+/// Everything that can go wrong with DynamoDB.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot reach DynamoDB: {0}; check --endpoint-url (or the region) and the network")]
+    Unreachable(String),
+    #[error("DynamoDB refused the credentials: {0}; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile")]
+    Credentials(String),
+    #[error("table {0} does not exist; create it with --create-table (or migrator create-table)")]
+    TableMissing(String),
+    #[error("table {table} exists with {actual}, but the spec says {expected}; use another --table or fix the spec")]
+    SchemaDiffers {
+        table: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("table {0} did not become ACTIVE in time; check it in the console and rerun")]
+    NotActive(String),
+    #[error(
+        "table {table} rejected a batch (first item {key}): {message}; fix the spec or the data"
+    )]
+    Rejected {
+        table: String,
+        key: String,
+        message: String,
+    },
+    #[error("table {table}: {left} items still unprocessed after {rounds} rounds of resending; lower --concurrency or raise the table's capacity, then rerun")]
+    Unprocessed {
+        table: String,
+        left: usize,
+        rounds: usize,
+    },
+    #[error("DynamoDB answered {code}: {message}")]
+    Service { code: String, message: String },
+    #[error("{0}")]
+    Other(String),
+}

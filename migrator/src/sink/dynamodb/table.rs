@@ -1,0 +1,228 @@
+//! The target table: created from the spec, or checked against it when it already exists.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ProvisionedThroughput, ScalarAttributeType, TableStatus,
+};
+use aws_sdk_dynamodb::Client;
+
+use super::{service_error, SinkError};
+use crate::spec::{self, Billing, KeyAttr, TableSpec};
+
+/// Seconds to wait for a new table to become ACTIVE.
+const ACTIVE_WAIT_SECONDS: u64 = 300;
+
+fn scalar(ty: spec::KeyType) -> ScalarAttributeType {
+    match ty {
+        spec::KeyType::S => ScalarAttributeType::S,
+        spec::KeyType::N => ScalarAttributeType::N,
+        spec::KeyType::B => ScalarAttributeType::B,
+    }
+}
+
+fn key_schema(partition: &KeyAttr, sort: Option<&KeyAttr>) -> Vec<KeySchemaElement> {
+    std::iter::once((partition, KeyType::Hash))
+        .chain(sort.map(|s| (s, KeyType::Range)))
+        .map(|(k, role)| {
+            KeySchemaElement::builder()
+                .attribute_name(&k.name)
+                .key_type(role)
+                .build()
+                .expect("name and key type are set")
+        })
+        .collect()
+}
+
+/// The key layout of a table as text, to compare the spec's with a live table's.
+fn describe_keys(keys: &[(String, String)], indexes: &[(String, Vec<(String, String)>)]) -> String {
+    let keys: Vec<String> = keys.iter().map(|(n, t)| format!("{n} {t}")).collect();
+    let mut out = format!("keys ({})", keys.join(", "));
+    for (name, index_keys) in indexes {
+        let k: Vec<String> = index_keys.iter().map(|(n, t)| format!("{n} {t}")).collect();
+        out += &format!(", index {name} ({})", k.join(", "));
+    }
+    out
+}
+
+fn spec_layout(table: &TableSpec) -> String {
+    let pair = |k: &KeyAttr| (k.name.clone(), k.ty.letter().to_string());
+    let keys: Vec<(String, String)> = std::iter::once(&table.partition_key)
+        .chain(&table.sort_key)
+        .map(pair)
+        .collect();
+    let mut indexes: Vec<(String, Vec<(String, String)>)> = table
+        .indexes
+        .iter()
+        .map(|i| {
+            (
+                i.name.clone(),
+                std::iter::once(&i.partition_key)
+                    .chain(&i.sort_key)
+                    .map(pair)
+                    .collect(),
+            )
+        })
+        .collect();
+    indexes.sort();
+    describe_keys(&keys, &indexes)
+}
+
+/// Creates the table the spec describes unless it exists; an existing table must have the same
+/// keys and indexes. Waits until the table is ACTIVE.
+pub async fn ensure(
+    client: &Client,
+    name: &str,
+    spec: &TableSpec,
+    create: bool,
+) -> Result<bool, SinkError> {
+    let created = match live_layout(client, name).await? {
+        Some(actual) => {
+            let expected = spec_layout(spec);
+            if actual != expected {
+                return Err(SinkError::SchemaDiffers {
+                    table: name.to_string(),
+                    expected,
+                    actual,
+                });
+            }
+            false
+        }
+        None if create => {
+            create_table(client, name, spec).await?;
+            true
+        }
+        None => return Err(SinkError::TableMissing(name.to_string())),
+    };
+    wait_active(client, name).await?;
+    Ok(created)
+}
+
+async fn live_layout(client: &Client, name: &str) -> Result<Option<String>, SinkError> {
+    let described = match client.describe_table().table_name(name).send().await {
+        Ok(d) => d,
+        Err(e) => {
+            let error = service_error(e);
+            return match error {
+                SinkError::Service { ref code, .. } if code == "ResourceNotFoundException" => {
+                    Ok(None)
+                }
+                other => Err(other),
+            };
+        }
+    };
+    let Some(table) = described.table() else {
+        return Ok(None);
+    };
+    let type_of = |attr: &str| {
+        table
+            .attribute_definitions()
+            .iter()
+            .find(|d| d.attribute_name() == attr)
+            .map(|d| d.attribute_type().as_str().to_string())
+            .unwrap_or_default()
+    };
+    let keys_of = |schema: &[KeySchemaElement]| -> Vec<(String, String)> {
+        let mut keys: Vec<&KeySchemaElement> = schema.iter().collect();
+        keys.sort_by_key(|k| k.key_type() != &KeyType::Hash);
+        keys.iter()
+            .map(|k| (k.attribute_name().to_string(), type_of(k.attribute_name())))
+            .collect()
+    };
+    let mut indexes: Vec<(String, Vec<(String, String)>)> = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|i| {
+            (
+                i.index_name().unwrap_or_default().to_string(),
+                keys_of(i.key_schema()),
+            )
+        })
+        .collect();
+    indexes.sort();
+    Ok(Some(describe_keys(&keys_of(table.key_schema()), &indexes)))
+}
+
+async fn create_table(client: &Client, name: &str, spec: &TableSpec) -> Result<(), SinkError> {
+    let mut attributes: Vec<&KeyAttr> = Vec::new();
+    for key in spec.key_attributes() {
+        if !attributes.iter().any(|a| a.name == key.name) {
+            attributes.push(key);
+        }
+    }
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .set_key_schema(Some(key_schema(
+            &spec.partition_key,
+            spec.sort_key.as_ref(),
+        )))
+        .set_attribute_definitions(Some(
+            attributes
+                .iter()
+                .map(|a| {
+                    AttributeDefinition::builder()
+                        .attribute_name(&a.name)
+                        .attribute_type(scalar(a.ty))
+                        .build()
+                        .expect("name and type are set")
+                })
+                .collect(),
+        ));
+    let throughput = match spec.billing {
+        Billing::OnDemand => {
+            request = request.billing_mode(BillingMode::PayPerRequest);
+            None
+        }
+        Billing::Provisioned { read, write } => {
+            let t = ProvisionedThroughput::builder()
+                .read_capacity_units(read as i64)
+                .write_capacity_units(write as i64)
+                .build()
+                .expect("both capacities are set");
+            request = request
+                .billing_mode(BillingMode::Provisioned)
+                .provisioned_throughput(t.clone());
+            Some(t)
+        }
+    };
+    for index in &spec.indexes {
+        let projection = match &index.projection {
+            spec::Projection::All => Projection::builder().projection_type(ProjectionType::All),
+            spec::Projection::KeysOnly => {
+                Projection::builder().projection_type(ProjectionType::KeysOnly)
+            }
+            spec::Projection::Include(attrs) => Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(attrs.clone())),
+        };
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name(&index.name)
+            .set_key_schema(Some(key_schema(
+                &index.partition_key,
+                index.sort_key.as_ref(),
+            )))
+            .projection(projection.build())
+            .set_provisioned_throughput(throughput.clone())
+            .build()
+            .expect("name, keys and projection are set");
+        request = request.global_secondary_indexes(gsi);
+    }
+    request.send().await.map_err(service_error)?;
+    Ok(())
+}
+
+async fn wait_active(client: &Client, name: &str) -> Result<(), SinkError> {
+    for _ in 0..ACTIVE_WAIT_SECONDS * 2 {
+        let described = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(service_error)?;
+        if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Err(SinkError::NotActive(name.to_string()))
+}

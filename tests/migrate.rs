@@ -1,0 +1,190 @@
+//! `migrator migrate` into the real local DynamoDB-compatible endpoint.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use migrator::sink::dynamodb::{DynamoConfig, DynamoSink};
+
+use crate::support::migrator;
+
+/// The endpoint `scripts/servers` started.
+fn endpoint() -> String {
+    std::env::var("MIGRATOR_DYNAMODB_ENDPOINT").expect(
+        "MIGRATOR_DYNAMODB_ENDPOINT is not set: run the tests through scripts/test, which starts the servers",
+    )
+}
+
+/// A table name no other test uses.
+fn table_name(label: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "t-{label}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn sink(table: &str) -> DynamoSink {
+    let config = DynamoConfig {
+        endpoint_url: Some(endpoint()),
+        region: Some("us-east-1".into()),
+        profile: None,
+        max_attempts: 3,
+        in_flight: 4,
+    };
+    DynamoSink::connect(&config, table).await.unwrap()
+}
+
+fn migrate(spec: &str, source: &str, table: &str, extra: &[&str]) -> crate::support::Outcome {
+    let endpoint = endpoint();
+    let mut args = vec![
+        "migrate",
+        "--spec",
+        spec,
+        "--source",
+        source,
+        "--table",
+        table,
+        "--endpoint-url",
+        &endpoint,
+    ];
+    args.extend_from_slice(extra);
+    migrator(&args)
+}
+
+fn planned_lines(spec: &str, source: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("items.jsonl");
+    let result = migrator(&[
+        "plan",
+        "--spec",
+        spec,
+        "--source",
+        source,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let mut lines: Vec<String> = std::fs::read_to_string(out)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[tokio::test]
+async fn the_sample_lands_exactly_as_planned_and_a_rerun_changes_nothing() {
+    let table = table_name("sample");
+    let out = migrate(
+        "access-patterns/rootski",
+        "sql/rootski/sample",
+        &table,
+        &["--create-table"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("| BREAKDOWN_ITEM | 31 | 31 | 0 | 31 |"),
+        "{}",
+        out.stderr
+    );
+    let planned = planned_lines("access-patterns/rootski", "sql/rootski/sample");
+    assert_eq!(planned.len(), 122);
+    let in_table = sink(&table).await.scan_lines().await.unwrap();
+    assert_eq!(in_table, planned, "same keys, same attribute values");
+
+    let again = migrate("access-patterns/rootski", "sql/rootski/sample", &table, &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(sink(&table).await.scan_lines().await.unwrap(), planned);
+}
+
+#[tokio::test]
+async fn planning_poker_lands_too() {
+    let table = table_name("poker");
+    let out = migrate(
+        "access-patterns/planning-poker",
+        "sql/planning-poker/sample",
+        &table,
+        &["--create-table"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let planned = planned_lines(
+        "access-patterns/planning-poker",
+        "sql/planning-poker/sample",
+    );
+    assert_eq!(sink(&table).await.scan_lines().await.unwrap(), planned);
+}
+
+#[test]
+fn a_missing_table_without_create_table() {
+    let table = table_name("missing");
+    let out = migrate("access-patterns/rootski", "sql/rootski/sample", &table, &[]);
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: DynamoDB at {}: table {table} does not exist; create it with --create-table (or migrator create-table)\n",
+            endpoint()
+        )
+    );
+}
+
+#[test]
+fn a_table_with_another_key_schema() {
+    let table = table_name("other-keys");
+    let endpoint = endpoint();
+    let created = migrator(&[
+        "create-table",
+        "--spec",
+        "access-patterns/planning-poker",
+        "--table",
+        &table,
+        "--endpoint-url",
+        &endpoint,
+    ]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert_eq!(
+        created.stderr,
+        format!("table {table} created; ACTIVE in DynamoDB at {endpoint}\n")
+    );
+    let out = migrate("access-patterns/rootski", "sql/rootski/sample", &table, &[]);
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: DynamoDB at {endpoint}: table {table} exists with keys (PK S, SK S), but the spec says keys (pk S, sk S), index gsi1 (gsi1pk S, gsi1sk S), index gsi2 (gsi2pk S, gsi2sk S); use another --table or fix the spec\n"
+        )
+    );
+}
+
+#[test]
+fn an_unreachable_endpoint() {
+    let out = migrator(&[
+        "migrate",
+        "--spec",
+        "access-patterns/rootski",
+        "--source",
+        "sql/rootski/sample",
+        "--table",
+        "t",
+        "--endpoint-url",
+        "http://127.0.0.1:1",
+        "--max-attempts",
+        "1",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("error: DynamoDB at http://127.0.0.1:1: cannot reach DynamoDB: "),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("Connection refused"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .ends_with("; check --endpoint-url (or the region) and the network\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1);
+}
