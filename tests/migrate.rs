@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use migrator::sink::dynamodb::{DynamoConfig, DynamoSink};
 
-use crate::support::migrator;
+use crate::support::{migrator, plan};
 
 /// The endpoint `scripts/servers` started.
 fn endpoint() -> String {
@@ -53,22 +53,7 @@ fn migrate(spec: &str, source: &str, table: &str, extra: &[&str]) -> crate::supp
 
 fn planned_lines(spec: &str, source: &str) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("items.jsonl");
-    let result = migrator(&[
-        "plan",
-        "--spec",
-        spec,
-        "--source",
-        source,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(result.code, 0, "{}", result.stderr);
-    let mut lines: Vec<String> = std::fs::read_to_string(out)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let mut lines = plan(spec, source, dir.path());
     lines.sort();
     lines
 }

@@ -2,30 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{loaded_database, migrator, repo_root, sample_copy, sample_dir};
-
-/// Runs `plan` and returns the item lines.
-fn plan(spec: &str, source: &str, dir: &Path) -> Vec<String> {
-    let out = dir.join("items.jsonl");
-    let report = dir.join("report.json");
-    let result = migrator(&[
-        "plan",
-        "--spec",
-        spec,
-        "--source",
-        source,
-        "--out",
-        out.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ]);
-    assert_eq!(result.code, 0, "{}", result.stderr);
-    std::fs::read_to_string(out)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
+use crate::support::{loaded_database, plan, repo_root, sample_copy, sample_dir};
 
 fn line_with<'a>(lines: &'a [String], needle: &str) -> &'a str {
     let found: Vec<&String> = lines.iter().filter(|l| l.contains(needle)).collect();

@@ -1,7 +1,7 @@
 //! Golden items of the Rootski sample: every attribute and type, written out in full.
 //! Each was checked by hand against the sample's rows and the rules of rootski-target.md.
 
-use crate::support::migrator;
+use crate::support::plan;
 
 /// (pk, sk, why this item, its exact DynamoDB JSON line)
 const GOLDEN: &[(&str, &str, &str, &str)] = &[
@@ -105,22 +105,7 @@ const GOLDEN: &[(&str, &str, &str, &str)] = &[
 
 fn plan_lines() -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("items.jsonl");
-    let result = migrator(&[
-        "plan",
-        "--spec",
-        "access-patterns/rootski",
-        "--source",
-        "sql/rootski/sample",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(result.code, 0, "{}", result.stderr);
-    std::fs::read_to_string(out)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    plan("access-patterns/rootski", "sql/rootski/sample", dir.path())
 }
 
 fn key_of(line: &str) -> (String, String) {

@@ -138,3 +138,26 @@ pub fn edit_line(dir: &Path, file: &str, line: usize, edit: impl FnOnce(&str) ->
     lines[line - 1] = edit(&lines[line - 1]);
     std::fs::write(&path, lines.join("\n") + "\n").expect("write");
 }
+
+/// Runs `plan` into `dir` (items.jsonl and report.json) and returns the item lines in order.
+pub fn plan(spec: &str, source: &str, dir: &Path) -> Vec<String> {
+    let out = dir.join("items.jsonl");
+    let report = dir.join("report.json");
+    let result = migrator(&[
+        "plan",
+        "--spec",
+        spec,
+        "--source",
+        source,
+        "--out",
+        out.to_str().expect("UTF-8 path"),
+        "--report",
+        report.to_str().expect("UTF-8 path"),
+    ]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    std::fs::read_to_string(out)
+        .expect("plan wrote its items")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

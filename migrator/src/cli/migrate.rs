@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::sink::dynamodb::{DynamoConfig, DynamoSink, TypeWrites};
-use crate::source::{Source, SourceLocation, SourceOptions};
-use crate::{spec, transform};
+use crate::source::SourceLocation;
+use crate::spec;
 
 /// Where DynamoDB is: the standard AWS settings.
 #[derive(Debug, Args)]
@@ -165,10 +165,6 @@ impl MigrateReport {
 pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let spec = spec::load(&args.spec).map_err(Error::from)?;
-    let mut location = args.source;
-    if let SourceLocation::Csv { schema, .. } = &mut location {
-        *schema = Some(spec.schema_path.clone());
-    }
     let sink = args.dynamo.connect().await?;
     let target = args.dynamo.target();
     let created = sink
@@ -176,21 +172,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         .await
         .map_err(Error::from)
         .with_context(|| target.clone())?;
-    let options = SourceOptions {
-        connections: usize::from(args.connections),
-    };
-    let source = Source::open(&location, options)
-        .await
-        .map_err(Error::from)?;
-    source
-        .check_schema(&spec.schema, &spec.schema_path, &location)
-        .map_err(Error::from)?;
-    let tables = transform::read_tables(&spec, &source)
-        .await
-        .map_err(Error::from)?;
-    let plan =
-        tokio::task::block_in_place(|| transform::plan(&spec, &tables)).map_err(Error::from)?;
-    drop(tables);
+    let (location, plan) = super::plan::plan_from(&spec, args.source, args.connections).await?;
     eprintln!(
         "planned {} items; writing them to table {} in {target}",
         plan.items.len(),

@@ -37,15 +37,18 @@ pub struct PlanArgs {
     connections: u16,
 }
 
-pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
-    let started = Instant::now();
-    let spec = spec::load(&args.spec).map_err(Error::from)?;
-    let mut location = args.source;
+/// Reads the source the way the spec needs it (a CSV folder typed by the spec's schema), checks
+/// it matches the spec's schema, and plans every item.
+pub async fn plan_from(
+    spec: &spec::Spec,
+    mut location: SourceLocation,
+    connections: u16,
+) -> anyhow::Result<(SourceLocation, transform::Plan)> {
     if let SourceLocation::Csv { schema, .. } = &mut location {
         *schema = Some(spec.schema_path.clone());
     }
     let options = SourceOptions {
-        connections: usize::from(args.connections),
+        connections: usize::from(connections),
     };
     let source = Source::open(&location, options)
         .await
@@ -53,11 +56,18 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     source
         .check_schema(&spec.schema, &spec.schema_path, &location)
         .map_err(Error::from)?;
-    let tables = transform::read_tables(&spec, &source)
+    let tables = transform::read_tables(spec, &source)
         .await
         .map_err(Error::from)?;
     let plan =
-        tokio::task::block_in_place(|| transform::plan(&spec, &tables)).map_err(Error::from)?;
+        tokio::task::block_in_place(|| transform::plan(spec, &tables)).map_err(Error::from)?;
+    Ok((location, plan))
+}
+
+pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let spec = spec::load(&args.spec).map_err(Error::from)?;
+    let (location, plan) = plan_from(&spec, args.source, args.connections).await?;
     if let Some(out) = &args.out {
         sink::write_items(out, &plan.items)
             .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;

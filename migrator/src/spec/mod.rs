@@ -5,12 +5,14 @@
 //! checked result the transformer runs; `template.rs` is the `WORD#{word_id}` syntax. The
 //! language itself is documented in `access-patterns/README.md`.
 
+mod condition;
 mod model;
 mod parse;
 mod template;
 
 use std::path::{Path, PathBuf};
 
+pub use condition::ConditionText;
 pub use model::*;
 pub use template::{Piece, Template};
 

@@ -112,12 +112,11 @@ pub struct FieldRef {
     pub column: usize,
 }
 
-/// A condition on one field: equal (or, negated, not equal) to one of `values` (`None` = NULL).
+/// A condition on one field, as written (`pos = noun`) and resolved to the field it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
     pub field: FieldRef,
-    pub negate: bool,
-    pub values: Vec<Option<String>>,
+    pub test: super::ConditionText,
 }
 
 /// A cast applied to a column's value.

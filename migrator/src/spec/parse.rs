@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::{Spanned, Value as Toml};
 
+use super::condition::ConditionText;
 use super::model::*;
 use super::template::Template;
 use super::SpecError;
@@ -339,22 +340,10 @@ impl<'a> Scope<'a> {
     }
 
     fn condition(&self, text: &str) -> Result<Condition, String> {
-        let (name, negate, rest) = if let Some((c, r)) = text.split_once("!=") {
-            (c, true, r)
-        } else if let Some((c, r)) = text.split_once('=') {
-            (c, false, r)
-        } else {
-            return Err(format!(
-                "condition \"{text}\" is not of the form column = value, column != value or column = a|b (NULL for null)"
-            ));
-        };
+        let test = ConditionText::parse(text)?;
         Ok(Condition {
-            field: self.resolve(name.trim())?,
-            negate,
-            values: rest
-                .split('|')
-                .map(|v| (v.trim() != "NULL").then(|| v.trim().to_string()))
-                .collect(),
+            field: self.resolve(&test.column)?,
+            test,
         })
     }
 

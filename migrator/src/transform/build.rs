@@ -285,16 +285,12 @@ impl<'a> Builder<'a> {
     }
 
     fn holds(&self, condition: &Condition, scope: &Scope) -> bool {
-        let value = self.value(&condition.field, scope);
-        let found = condition
-            .values
-            .iter()
-            .any(|expected| match (expected, value) {
-                (None, Value::Null) => true,
-                (None, _) | (Some(_), Value::Null) => false,
-                (Some(e), v) => text(v, &self.spec.timestamps) == *e,
-            });
-        found != condition.negate
+        match self.value(&condition.field, scope) {
+            Value::Null => condition.test.accepts(None),
+            v => condition
+                .test
+                .accepts(Some(&text(v, &self.spec.timestamps))),
+        }
     }
 
     fn eval(

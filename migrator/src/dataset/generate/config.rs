@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::text::TextKind;
 use crate::source::{parse_text, ColumnType, Schema, TableShape, Value};
+use crate::spec::ConditionText;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,46 +63,7 @@ struct ColumnConfig {
 }
 
 /// A condition on a row of an already generated table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Filter {
-    pub column: String,
-    pub negate: bool,
-    /// Accepted texts; `None` stands for NULL.
-    pub values: Vec<Option<String>>,
-}
-
-impl Filter {
-    fn parse(text: &str) -> Result<Filter, String> {
-        let (column, negate, rest) = if let Some((c, r)) = text.split_once("!=") {
-            (c, true, r)
-        } else if let Some((c, r)) = text.split_once('=') {
-            (c, false, r)
-        } else {
-            return Err(format!(
-                "filter \"{text}\" is not of the form column=value, column!=value or column=a|b"
-            ));
-        };
-        let values = rest
-            .split('|')
-            .map(|v| (v.trim() != "NULL").then(|| v.trim().to_string()))
-            .collect();
-        Ok(Filter {
-            column: column.trim().to_string(),
-            negate,
-            values,
-        })
-    }
-
-    /// Whether `value` passes the filter.
-    pub fn accepts(&self, value: &Value) -> bool {
-        let text = super::csv_text(value);
-        let hit = self.values.iter().any(|v| match v {
-            None => matches!(value, Value::Null),
-            Some(v) => !matches!(value, Value::Null) && text == v.as_str(),
-        });
-        hit != self.negate
-    }
-}
+pub type Filter = ConditionText;
 
 /// How one column's values are made.
 #[derive(Debug, Clone)]
@@ -255,7 +217,7 @@ fn table_plan(
                 filter: config
                     .filter
                     .as_deref()
-                    .map(Filter::parse)
+                    .map(ConditionText::parse)
                     .transpose()
                     .map_err(err)?,
                 total,
@@ -376,7 +338,7 @@ fn column_plan(
             .map(|_| ())
             .ok_or_else(|| format!("names column {table}.{column}, which does not exist"))
     };
-    let filter = c.filter.as_deref().map(Filter::parse).transpose()?;
+    let filter = c.filter.as_deref().map(ConditionText::parse).transpose()?;
     let words = c.words.unwrap_or([1, 1]);
     let mut kinds = Vec::new();
     if let Some(start) = c.serial {

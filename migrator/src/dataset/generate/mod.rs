@@ -122,7 +122,12 @@ impl Kept {
             None => (0..self.rows).collect(),
             Some(f) => {
                 let column = self.column(&f.column);
-                (0..self.rows).filter(|&i| f.accepts(&column[i])).collect()
+                (0..self.rows)
+                    .filter(|&i| match &column[i] {
+                        Value::Null => f.accepts(None),
+                        value => f.accepts(Some(&csv_text(value))),
+                    })
+                    .collect()
             }
         }
     }
