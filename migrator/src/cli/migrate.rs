@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::sink::dynamodb::{DynamoConfig, DynamoSink, TypeWrites};
-use crate::source::SourceLocation;
 use crate::spec;
 
 /// Where DynamoDB is: the standard AWS settings.
@@ -70,17 +69,8 @@ pub struct CreateTableArgs {
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The design's spec: a folder holding spec.toml. Example: access-patterns/rootski
-    #[arg(long, value_name = "DIR")]
-    spec: PathBuf,
-    /// Where the rows come from: a postgres:// URL or a folder of CSV files.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        value_name = "URL_OR_DIR",
-        hide_env_values = true
-    )]
-    source: SourceLocation,
+    #[command(flatten)]
+    input: super::plan::PlanInput,
     #[command(flatten)]
     dynamo: DynamoArgs,
     /// Create the table from the spec when it does not exist.
@@ -92,9 +82,6 @@ pub struct MigrateArgs {
     /// Where to write the report (JSON; Markdown beside it with .md). Example: migrate.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
-    /// Postgres connections reading in parallel, all on one snapshot.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    connections: u16,
 }
 
 pub async fn create_table(args: CreateTableArgs) -> anyhow::Result<u8> {
@@ -164,7 +151,7 @@ impl MigrateReport {
 
 pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let spec = spec::load(&args.spec).map_err(Error::from)?;
+    let spec = spec::load(&args.input.spec).map_err(Error::from)?;
     let sink = args.dynamo.connect().await?;
     let target = args.dynamo.target();
     let created = sink
@@ -172,7 +159,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         .await
         .map_err(Error::from)
         .with_context(|| target.clone())?;
-    let (location, plan) = super::plan::plan_from(&spec, args.source, args.connections).await?;
+    let (location, plan) = super::plan::plan_from(&spec, &args.input).await?;
     eprintln!(
         "planned {} items; writing them to table {} in {target}",
         plan.items.len(),

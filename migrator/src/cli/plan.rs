@@ -11,11 +11,12 @@ use crate::report::PlanReport;
 use crate::source::{Source, SourceLocation, SourceOptions};
 use crate::{sink, spec, transform};
 
+/// What a plan is made from: a spec and a source.
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub struct PlanInput {
     /// The design's spec: a folder holding spec.toml. Example: access-patterns/rootski
     #[arg(long, value_name = "DIR")]
-    spec: PathBuf,
+    pub spec: PathBuf,
     /// Where the rows come from: a postgres:// URL, or a folder of <table>.csv files (typed by
     /// the spec's source schema). Example: sql/rootski/sample
     #[arg(
@@ -24,7 +25,16 @@ pub struct PlanArgs {
         value_name = "URL_OR_DIR",
         hide_env_values = true
     )]
-    source: SourceLocation,
+    pub source: SourceLocation,
+    /// Postgres connections reading in parallel, all on one snapshot.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub connections: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    input: PlanInput,
     /// Where to write the items, one {"Item": …} line each (DynamoDB ImportTable's format);
     /// gzip-compressed when the name ends in .gz. Example: plan.jsonl.gz
     #[arg(long, value_name = "FILE")]
@@ -32,18 +42,16 @@ pub struct PlanArgs {
     /// Where to write the report (JSON; Markdown beside it with .md). Example: plan.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
-    /// Postgres connections reading in parallel, all on one snapshot.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    connections: u16,
 }
 
-/// Reads the source the way the spec needs it (a CSV folder typed by the spec's schema), checks
+/// Reads the source the way `spec` needs it (a CSV folder typed by the spec's schema), checks
 /// it matches the spec's schema, and plans every item.
 pub async fn plan_from(
     spec: &spec::Spec,
-    mut location: SourceLocation,
-    connections: u16,
+    input: &PlanInput,
 ) -> anyhow::Result<(SourceLocation, transform::Plan)> {
+    let mut location = input.source.clone();
+    let connections = input.connections;
     if let SourceLocation::Csv { schema, .. } = &mut location {
         *schema = Some(spec.schema_path.clone());
     }
@@ -66,15 +74,15 @@ pub async fn plan_from(
 
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let spec = spec::load(&args.spec).map_err(Error::from)?;
-    let (location, plan) = plan_from(&spec, args.source, args.connections).await?;
+    let spec = spec::load(&args.input.spec).map_err(Error::from)?;
+    let (location, plan) = plan_from(&spec, &args.input).await?;
     if let Some(out) = &args.out {
         sink::write_items(out, &plan.items)
             .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
     }
     let report = PlanReport::new(
         &spec,
-        &args.spec,
+        &args.input.spec,
         location.to_string(),
         &plan,
         started.elapsed().as_secs_f64(),
