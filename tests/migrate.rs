@@ -2,7 +2,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use migrator::sink::dynamodb::{DynamoConfig, DynamoSink};
+use aws_sdk_dynamodb::types::AttributeValue;
+use migrator::sink::dynamodb::{line_to_item, DynamoConfig, DynamoSink};
 
 use crate::support::{migrator, plan};
 
@@ -69,18 +70,24 @@ async fn the_sample_lands_exactly_as_planned_and_a_rerun_changes_nothing() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("| BREAKDOWN_ITEM | 31 | 31 | 0 | 31 |"),
+        out.stderr.contains("| BREAKDOWN_ITEM | 31 | 0 |"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("the table holds exactly the planned items (counts and digests per type)"),
         "{}",
         out.stderr
     );
     let planned = planned_lines("access-patterns/rootski", "sql/rootski/sample");
     assert_eq!(planned.len(), 122);
-    let in_table = sink(&table).await.scan_lines().await.unwrap();
+    let in_table = sink(&table).await.scan_lines(4).await.unwrap();
     assert_eq!(in_table, planned, "same keys, same attribute values");
 
     let again = migrate("access-patterns/rootski", "sql/rootski/sample", &table, &[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert_eq!(sink(&table).await.scan_lines().await.unwrap(), planned);
+    assert_eq!(sink(&table).await.scan_lines(4).await.unwrap(), planned);
 }
 
 #[tokio::test]
@@ -97,7 +104,7 @@ async fn planning_poker_lands_too() {
         "access-patterns/planning-poker",
         "sql/planning-poker/sample",
     );
-    assert_eq!(sink(&table).await.scan_lines().await.unwrap(), planned);
+    assert_eq!(sink(&table).await.scan_lines(4).await.unwrap(), planned);
 }
 
 #[test]
@@ -172,4 +179,108 @@ fn an_unreachable_endpoint() {
         out.stderr
     );
     assert_eq!(out.stderr.lines().count(), 1);
+}
+
+fn verify(table: &str, report: &std::path::Path) -> crate::support::Outcome {
+    let endpoint = endpoint();
+    migrator(&[
+        "verify",
+        "--spec",
+        "access-patterns/rootski",
+        "--source",
+        "sql/rootski/sample",
+        "--table",
+        table,
+        "--endpoint-url",
+        &endpoint,
+        "--report",
+        report.to_str().unwrap(),
+    ])
+}
+
+#[tokio::test]
+async fn verify_names_exactly_what_was_deleted_changed_and_added() {
+    let table = table_name("verify");
+    let out = migrate(
+        "access-patterns/rootski",
+        "sql/rootski/sample",
+        &table,
+        &["--create-table"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let passed = verify(&table, &dir.path().join("ok.json"));
+    assert_eq!(passed.code, 0, "{}", passed.stderr);
+
+    let client = sink(&table).await;
+    let client = client.client();
+    let key = |pk: &str, sk: &str| {
+        [
+            ("pk".to_string(), AttributeValue::S(pk.into())),
+            ("sk".to_string(), AttributeValue::S(sk.into())),
+        ]
+        .into_iter()
+        .collect::<std::collections::HashMap<_, _>>()
+    };
+    client
+        .delete_item()
+        .table_name(&table)
+        .set_key(Some(key("WORD#771", "BREAKDOWN_ITEM#127#1")))
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_item()
+        .table_name(&table)
+        .set_key(Some(key(
+            "USER#admin@example.com",
+            "USER#admin@example.com",
+        )))
+        .update_expression("SET is_admin = :f")
+        .expression_attribute_values(":f", AttributeValue::Bool(false))
+        .send()
+        .await
+        .unwrap();
+    let stray = line_to_item(
+        r#"{"Item":{"__type":{"S":"BREAKDOWN_ITEM_NULL"},"pk":{"S":"WORD#9203"},"sk":{"S":"BREAKDOWN_ITEM#f4ef8326-5e0b-4ce4-a1b8-4b9b2c8e0d3c#8"},"morpheme":{"S":"ся"}}}"#,
+    )
+    .unwrap();
+    client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(stray))
+        .send()
+        .await
+        .unwrap();
+
+    let report_path = dir.path().join("bad.json");
+    let failed = verify(&table, &report_path);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let v = &report["verify"];
+    assert_eq!(v["matches"], false);
+    assert_eq!(
+        v["missing"],
+        serde_json::json!([{"item_type": "BREAKDOWN_ITEM", "key": "pk=WORD#771, sk=BREAKDOWN_ITEM#127#1", "attributes": []}])
+    );
+    assert_eq!(
+        v["changed"],
+        serde_json::json!([{"item_type": "USER", "key": "pk=USER#admin@example.com, sk=USER#admin@example.com", "attributes": ["is_admin"]}])
+    );
+    assert_eq!(
+        v["extra"],
+        serde_json::json!([{"item_type": "BREAKDOWN_ITEM_NULL", "key": "pk=WORD#9203, sk=BREAKDOWN_ITEM#f4ef8326-5e0b-4ce4-a1b8-4b9b2c8e0d3c#8", "attributes": []}])
+    );
+    let types = v["types"].as_array().unwrap();
+    let differing: Vec<&str> = types
+        .iter()
+        .filter(|t| t["matches"] == false)
+        .map(|t| t["item_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(differing, ["USER", "BREAKDOWN_ITEM", "BREAKDOWN_ITEM_NULL"]);
+    assert!(failed.stderr.contains("Changed (1):\n- USER `pk=USER#admin@example.com, sk=USER#admin@example.com`: is_admin\n"), "{}", failed.stderr);
+    assert!(failed.stderr.ends_with(&format!(
+        "error: table {table} differs from the plan (see above)\n"
+    )));
 }

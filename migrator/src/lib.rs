@@ -7,6 +7,7 @@
 //! - `source`: extraction from Postgres (one snapshot, COPY) or a CSV folder, in one row model.
 //! - `transform`: rows into checked single-table items, every row accounted for.
 //! - `dataset`: the bundled datasets: loading a CSV folder into Postgres, generating synthetic ones.
+//! - `verify`: the plan against a table: counts, digests and differences per item type.
 //! - `sink`: where items go: DynamoDB-JSON files.
 //! - `report`: JSON and Markdown reports.
 //! - `redact`: connection strings that never print their password.
@@ -21,3 +22,4 @@ pub mod sink;
 pub mod source;
 pub mod spec;
 pub mod transform;
+pub mod verify;

@@ -9,8 +9,9 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::sink::dynamodb::{DynamoConfig, DynamoSink, TypeWrites};
-use crate::spec;
+use crate::sink::dynamodb::{DynamoConfig, DynamoSink, TypeWrites, WriteReport};
+use crate::verify::{self, VerifyReport};
+use crate::{spec, transform};
 
 /// Where DynamoDB is: the standard AWS settings.
 #[derive(Debug, Args)]
@@ -105,16 +106,7 @@ pub async fn create_table(args: CreateTableArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// One item type's line in the migration report.
-#[derive(Debug, Serialize)]
-struct TypeOutcome {
-    item_type: String,
-    planned: u64,
-    written: u64,
-    resent: u64,
-    in_table: u64,
-}
-
+/// What `migrate` and `verify` report.
 #[derive(Debug, Serialize)]
 struct MigrateReport {
     table: String,
@@ -122,30 +114,92 @@ struct MigrateReport {
     source: String,
     dry_run: bool,
     table_created: bool,
-    types: Vec<TypeOutcome>,
+    /// Items written and resent per type (empty for `verify` and dry runs).
+    writes: BTreeMap<String, TypeWrites>,
     batches: u64,
-    matches: bool,
+    verify: VerifyReport,
     seconds: f64,
 }
 
 impl MigrateReport {
-    fn markdown(&self) -> String {
+    fn markdown(&self, title: &str) -> String {
         let mut md = format!(
-            "# Migration\n\nTable {} in {} from `{}` in {:.2} s{}: {}.\n\n| item type | planned | written | resent | in table |\n|---|---:|---:|---:|---:|\n",
+            "# {title}\n\nTable {} in {} from `{}` in {:.2} s{}: {}.\n\n",
             self.table,
             self.target,
             self.source,
             self.seconds,
-            if self.dry_run { " (dry run)" } else { "" },
-            if self.matches { "the table holds exactly the planned items per type" } else { "**counts differ**" }
+            if self.dry_run {
+                " (dry run: nothing written)"
+            } else {
+                ""
+            },
+            if self.verify.matches {
+                "the table holds exactly the planned items (counts and digests per type)"
+            } else {
+                "**the table differs from the plan**"
+            }
         );
-        for t in &self.types {
-            md += &format!(
-                "| {} | {} | {} | {} | {} |\n",
-                t.item_type, t.planned, t.written, t.resent, t.in_table
-            );
+        if !self.writes.is_empty() {
+            md += "| item type | written | resent |\n|---|---:|---:|\n";
+            for (item_type, w) in &self.writes {
+                md += &format!("| {item_type} | {} | {} |\n", w.written, w.resent);
+            }
+            md += "\n";
         }
-        md
+        md + &self.verify.markdown()
+    }
+
+    fn write(&self, path: &std::path::Path, title: &str) -> anyhow::Result<()> {
+        std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")
+            .with_context(|| path.display().to_string())?;
+        std::fs::write(path.with_extension("md"), self.markdown(title))
+            .with_context(|| path.display().to_string())?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    input: super::plan::PlanInput,
+    #[command(flatten)]
+    dynamo: DynamoArgs,
+    /// Where to write the report (JSON; Markdown beside it with .md). Example: verify.json
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+/// Plans the items, reads the whole table, compares, prints and writes the report, and turns
+/// the outcome into the exit code (1 when the table differs).
+async fn check_and_report(
+    sink: &DynamoSink,
+    spec: &spec::Spec,
+    plan: &transform::Plan,
+    mut report: MigrateReport,
+    started: Instant,
+    path: Option<&std::path::Path>,
+    title: &str,
+) -> anyhow::Result<u8> {
+    let lines = sink
+        .scan_lines(4)
+        .await
+        .map_err(Error::from)
+        .with_context(|| report.target.clone())?;
+    report.verify = verify::compare(spec, &plan.items, &lines);
+    report.seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = path {
+        report.write(path, title)?;
+    }
+    eprint!("{}", report.markdown(title));
+    if report.verify.matches || report.dry_run {
+        Ok(0)
+    } else {
+        eprintln!(
+            "error: table {} differs from the plan (see above)",
+            report.table
+        );
+        Ok(crate::error::EXIT_CHECK_FAILED as u8)
     }
 }
 
@@ -166,90 +220,65 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         args.dynamo.table
     );
     let writes = if args.dry_run {
-        Default::default()
+        WriteReport::default()
     } else {
         sink.write(&plan.items)
             .await
             .map_err(Error::from)
             .with_context(|| target.clone())?
     };
-    let in_table = sink
-        .count_types(spec.table.type_attribute.as_deref(), 4)
-        .await
-        .map_err(Error::from)
-        .with_context(|| target.clone())?;
-    let mut planned: BTreeMap<&str, u64> = BTreeMap::new();
-    for line in &plan.items {
-        *planned.entry(line.item_type.as_str()).or_default() += 1;
-    }
-    let mut types: Vec<TypeOutcome> = spec
-        .items
-        .iter()
-        .map(|item| {
-            let name = item.name.as_str();
-            let counted_as = if spec.table.type_attribute.is_some() {
-                name
-            } else {
-                ""
-            };
-            let writes = writes
-                .types
-                .get(name)
-                .cloned()
-                .unwrap_or(TypeWrites::default());
-            TypeOutcome {
-                item_type: name.to_string(),
-                planned: planned.get(name).copied().unwrap_or(0),
-                written: writes.written,
-                resent: writes.resent,
-                in_table: in_table.get(counted_as).copied().unwrap_or(0),
-            }
-        })
-        .collect();
-    let matches = if spec.table.type_attribute.is_some() {
-        let extra: u64 = in_table
-            .iter()
-            .filter(|(name, _)| !spec.items.iter().any(|i| &i.name == *name))
-            .map(|(_, n)| n)
-            .sum();
-        if extra > 0 {
-            types.push(TypeOutcome {
-                item_type: "(other items)".into(),
-                planned: 0,
-                written: 0,
-                resent: 0,
-                in_table: extra,
-            });
-        }
-        types.iter().all(|t| t.planned == t.in_table)
-    } else {
-        in_table.values().sum::<u64>() == plan.items.len() as u64
-    };
     let report = MigrateReport {
         table: args.dynamo.table.clone(),
-        target: target.clone(),
+        target,
         source: location.to_string(),
         dry_run: args.dry_run,
         table_created: created,
-        types,
+        writes: writes.types,
         batches: writes.batches,
-        matches,
-        seconds: started.elapsed().as_secs_f64(),
+        verify: VerifyReport::default(),
+        seconds: 0.0,
     };
-    if let Some(path) = &args.report {
-        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
-            .with_context(|| path.display().to_string())?;
-        std::fs::write(path.with_extension("md"), report.markdown())
-            .with_context(|| path.display().to_string())?;
-    }
-    eprint!("{}", report.markdown());
-    if matches || args.dry_run {
-        Ok(0)
-    } else {
-        eprintln!(
-            "error: table {} does not hold exactly the planned items per type (see above)",
-            args.dynamo.table
-        );
-        Ok(crate::error::EXIT_CHECK_FAILED as u8)
-    }
+    check_and_report(
+        &sink,
+        &spec,
+        &plan,
+        report,
+        started,
+        args.report.as_deref(),
+        "Migration",
+    )
+    .await
+}
+
+pub async fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let spec = spec::load(&args.input.spec).map_err(Error::from)?;
+    let sink = args.dynamo.connect().await?;
+    let target = args.dynamo.target();
+    sink.ensure_table(&spec.table, false)
+        .await
+        .map_err(Error::from)
+        .with_context(|| target.clone())?;
+    let (location, plan) = super::plan::plan_from(&spec, &args.input).await?;
+    let report = MigrateReport {
+        table: args.dynamo.table.clone(),
+        target,
+        source: location.to_string(),
+        dry_run: false,
+        table_created: false,
+        writes: BTreeMap::new(),
+        batches: 0,
+        verify: VerifyReport::default(),
+        seconds: 0.0,
+    };
+    check_and_report(
+        &sink,
+        &spec,
+        &plan,
+        report,
+        started,
+        args.report.as_deref(),
+        "Verification",
+    )
+    .await
 }

@@ -34,9 +34,13 @@ enum Command {
     /// a report: items and bytes per type, and what became of every source row.
     Plan(plan::PlanArgs),
     /// Runs the one-shot migration: plans every item, writes them to a DynamoDB table with
-    /// BatchWriteItem (many calls in flight, unprocessed items resent), then counts the table's
-    /// items per type and compares them with the plan (exit 1 when they differ).
+    /// BatchWriteItem (many calls in flight, unprocessed items resent), then verifies the table
+    /// against the plan as `verify` does (exit 1 when they differ).
     Migrate(migrate::MigrateArgs),
+    /// Proves a table holds exactly what the spec makes of the source: per item type, counts
+    /// and an order-independent digest, then every difference by key (missing, extra, changed
+    /// with the attributes). Exit 1 when anything differs.
+    Verify(migrate::VerifyArgs),
     /// Creates the spec's table (keys, indexes, billing) and waits until it is ACTIVE; an
     /// existing table with the same keys is fine, a different one is an error.
     CreateTable(migrate::CreateTableArgs),
@@ -55,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Plan(args) => runtime.block_on(plan::run(args)),
         Command::Migrate(args) => runtime.block_on(migrate::migrate(args)),
         Command::CreateTable(args) => runtime.block_on(migrate::create_table(args)),
+        Command::Verify(args) => runtime.block_on(migrate::verify(args)),
         Command::Dataset(command) => runtime.block_on(dataset::run(command)),
     }
 }

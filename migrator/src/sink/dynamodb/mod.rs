@@ -8,7 +8,6 @@ mod convert;
 mod table;
 mod write;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -89,64 +88,31 @@ impl DynamoSink {
         write::write_all(&self.client, &self.table, lines, self.in_flight).await
     }
 
-    /// Counts the table's items per value of `type_attribute` with a Scan in `segments`
-    /// parallel segments (items without it count under "").
-    pub async fn count_types(
-        &self,
-        type_attribute: Option<&str>,
-        segments: i32,
-    ) -> Result<BTreeMap<String, u64>, SinkError> {
+    /// Every item of the table as a canonical `{"Item": …}` line, read with a Scan in
+    /// `segments` parallel segments, sorted.
+    pub async fn scan_lines(&self, segments: i32) -> Result<Vec<String>, SinkError> {
         let scans = (0..segments).map(|segment| {
-            let mut request = self
+            let request = self
                 .client
                 .scan()
                 .table_name(&self.table)
                 .segment(segment)
                 .total_segments(segments);
-            if let Some(attr) = type_attribute {
-                request = request
-                    .projection_expression("#t")
-                    .expression_attribute_names("#t", attr);
-            }
             async move {
-                let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+                let mut lines = Vec::new();
                 let mut pages = request.into_paginator().send();
                 while let Some(page) = pages.next().await {
                     let page = page.map_err(service_error)?;
-                    for item in page.items() {
-                        let name = type_attribute
-                            .and_then(|a| item.get(a))
-                            .and_then(|v| v.as_s().ok())
-                            .cloned()
-                            .unwrap_or_default();
-                        *counts.entry(name).or_default() += 1;
-                    }
+                    lines.extend(page.items().iter().map(item_to_line));
                 }
-                Ok::<_, SinkError>(counts)
+                Ok::<_, SinkError>(lines)
             }
         });
-        let mut total = BTreeMap::new();
-        for counts in futures::future::try_join_all(scans).await? {
-            for (name, n) in counts {
-                *total.entry(name).or_default() += n;
-            }
-        }
-        Ok(total)
-    }
-
-    /// Every item of the table, as plan lines sorted by key text: for tests and comparisons.
-    pub async fn scan_lines(&self) -> Result<Vec<String>, SinkError> {
-        let mut pages = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .into_paginator()
-            .send();
-        let mut lines = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(service_error)?;
-            lines.extend(page.items().iter().map(item_to_line));
-        }
+        let mut lines: Vec<String> = futures::future::try_join_all(scans)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         lines.sort();
         Ok(lines)
     }

@@ -1,0 +1,251 @@
+//! Verification: the planned items against the items a table holds, per item type: counts, an
+//! order-independent content digest, and every difference by key (missing, extra, or changed
+//! with the attributes that differ).
+//!
+//! Both sides are canonical `{"Item": …}` lines (attributes in name order, numbers canonical),
+//! so equal items are equal lines; `digest.rs` sums their hashes.
+
+mod digest;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+pub use digest::Digest;
+
+use crate::spec::Spec;
+use crate::transform::PlanLine;
+
+/// Differences listed per kind in reports; the counts cover them all.
+pub const DIFFERENCES_SHOWN: usize = 20;
+
+/// One item type on both sides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TypeCheck {
+    pub item_type: String,
+    pub planned: u64,
+    pub in_table: u64,
+    pub planned_digest: String,
+    pub table_digest: String,
+    pub matches: bool,
+}
+
+/// An item that differs, by key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    pub item_type: String,
+    pub key: String,
+    /// For a changed item, the attributes whose values differ (or exist on one side only).
+    pub attributes: Vec<String>,
+}
+
+/// Everything verification found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub types: Vec<TypeCheck>,
+    pub missing: Vec<Difference>,
+    pub extra: Vec<Difference>,
+    pub changed: Vec<Difference>,
+    pub matches: bool,
+}
+
+/// What one table line says about itself: its type, its key text and its attributes.
+struct Seen {
+    item_type: String,
+    key: String,
+    attributes: serde_json::Map<String, Json>,
+}
+
+fn read_line(spec: &Spec, line: &str) -> Seen {
+    let json: Json = serde_json::from_str(line).unwrap_or(Json::Null);
+    let attributes = json
+        .get("Item")
+        .and_then(Json::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let text = |name: &str| {
+        attributes
+            .get(name)
+            .and_then(Json::as_object)
+            .and_then(|o| o.values().next())
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .unwrap_or_default()
+    };
+    let table = &spec.table;
+    let key = match &table.sort_key {
+        Some(sort) => format!(
+            "{}={}, {}={}",
+            table.partition_key.name,
+            text(&table.partition_key.name),
+            sort.name,
+            text(&sort.name)
+        ),
+        None => format!(
+            "{}={}",
+            table.partition_key.name,
+            text(&table.partition_key.name)
+        ),
+    };
+    let item_type = table
+        .type_attribute
+        .as_deref()
+        .map(text)
+        .unwrap_or_default();
+    Seen {
+        item_type,
+        key,
+        attributes,
+    }
+}
+
+/// Compares the plan with the lines read from the table.
+pub fn compare(spec: &Spec, planned: &[PlanLine], table: &[String]) -> VerifyReport {
+    let typed = spec.table.type_attribute.is_some();
+    let planned_seen: Vec<Seen> = planned.iter().map(|p| read_line(spec, &p.json)).collect();
+    let table_seen: Vec<Seen> = table.iter().map(|l| read_line(spec, l)).collect();
+    let planned_type: HashMap<&str, &str> = planned
+        .iter()
+        .zip(&planned_seen)
+        .map(|(line, seen)| (seen.key.as_str(), line.item_type.as_str()))
+        .collect();
+    // Without a type attribute, a table item's type is that of the planned item with its key.
+    let type_of = |seen: &Seen| {
+        if typed {
+            seen.item_type.clone()
+        } else {
+            planned_type
+                .get(seen.key.as_str())
+                .copied()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    let mut digests: BTreeMap<String, (u64, Digest, u64, Digest)> = BTreeMap::new();
+    for (line, seen) in planned.iter().zip(&planned_seen) {
+        let entry = digests.entry(type_of(seen)).or_default();
+        entry.0 += 1;
+        entry.1.add(&line.json);
+    }
+    for (line, seen) in table.iter().zip(&table_seen) {
+        let entry = digests.entry(type_of(seen)).or_default();
+        entry.2 += 1;
+        entry.3.add(line);
+    }
+    let order: Vec<String> = spec.items.iter().map(|i| i.name.clone()).collect();
+    let mut types: Vec<TypeCheck> = digests
+        .into_iter()
+        .map(|(item_type, (p, pd, t, td))| TypeCheck {
+            matches: p == t && pd == td,
+            item_type,
+            planned: p,
+            in_table: t,
+            planned_digest: pd.hex(),
+            table_digest: td.hex(),
+        })
+        .collect();
+    types.sort_by_key(|t| {
+        order
+            .iter()
+            .position(|o| *o == t.item_type)
+            .unwrap_or(usize::MAX)
+    });
+
+    let by_key: HashMap<&str, &Seen> = table_seen.iter().map(|s| (s.key.as_str(), s)).collect();
+    let planned_keys: HashMap<&str, &Seen> =
+        planned_seen.iter().map(|s| (s.key.as_str(), s)).collect();
+    let mut missing = Vec::new();
+    let mut changed = Vec::new();
+    for (line, seen) in planned.iter().zip(&planned_seen) {
+        match by_key.get(seen.key.as_str()) {
+            None => missing.push(Difference {
+                item_type: line.item_type.clone(),
+                key: seen.key.clone(),
+                attributes: Vec::new(),
+            }),
+            Some(there) if there.attributes != seen.attributes => {
+                let mut names: Vec<String> = seen
+                    .attributes
+                    .keys()
+                    .chain(there.attributes.keys())
+                    .filter(|n| seen.attributes.get(*n) != there.attributes.get(*n))
+                    .cloned()
+                    .collect();
+                names.sort();
+                names.dedup();
+                changed.push(Difference {
+                    item_type: line.item_type.clone(),
+                    key: seen.key.clone(),
+                    attributes: names,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    let mut extra: Vec<Difference> = table_seen
+        .iter()
+        .filter(|s| !planned_keys.contains_key(s.key.as_str()))
+        .map(|s| Difference {
+            item_type: type_of(s),
+            key: s.key.clone(),
+            attributes: Vec::new(),
+        })
+        .collect();
+    for list in [&mut missing, &mut extra, &mut changed] {
+        list.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    let matches = missing.is_empty()
+        && extra.is_empty()
+        && changed.is_empty()
+        && types.iter().all(|t| t.matches);
+    VerifyReport {
+        types,
+        missing,
+        extra,
+        changed,
+        matches,
+    }
+}
+
+impl VerifyReport {
+    /// The report as Markdown: a line per item type, then the differences.
+    pub fn markdown(&self) -> String {
+        let mut md = String::from(
+            "| item type | planned | in table | digest (plan) | digest (table) | |\n|---|---:|---:|---|---|---|\n",
+        );
+        for t in &self.types {
+            md += &format!(
+                "| {} | {} | {} | `{}` | `{}` | {} |\n",
+                if t.item_type.is_empty() {
+                    "(no type)"
+                } else {
+                    &t.item_type
+                },
+                t.planned,
+                t.in_table,
+                &t.planned_digest[..12],
+                &t.table_digest[..12],
+                if t.matches { "ok" } else { "**differs**" }
+            );
+        }
+        for (title, list) in [
+            ("Missing from the table", &self.missing),
+            ("In the table but not planned", &self.extra),
+            ("Changed", &self.changed),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            md += &format!("\n{title} ({}):\n", list.len());
+            for d in list.iter().take(DIFFERENCES_SHOWN) {
+                let attrs = if d.attributes.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", d.attributes.join(", "))
+                };
+                md += &format!("- {} `{}`{attrs}\n", d.item_type, d.key);
+            }
+        }
+        md
+    }
+}
