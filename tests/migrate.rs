@@ -182,9 +182,13 @@ fn an_unreachable_endpoint() {
 }
 
 fn verify(table: &str, report: &std::path::Path) -> crate::support::Outcome {
+    compare("verify", table, report)
+}
+
+fn compare(command: &str, table: &str, report: &std::path::Path) -> crate::support::Outcome {
     let endpoint = endpoint();
     migrator(&[
-        "verify",
+        command,
         "--spec",
         "access-patterns/rootski",
         "--source",
@@ -283,4 +287,41 @@ async fn verify_names_exactly_what_was_deleted_changed_and_added() {
     assert!(failed.stderr.ends_with(&format!(
         "error: table {table} differs from the plan (see above)\n"
     )));
+
+    // diff: the same three, read as what a migration would do; it writes nothing.
+    let before = sink(&table).await.scan_lines(4).await.unwrap();
+    let diff_path = dir.path().join("diff.json");
+    let diff = compare("diff", &table, &diff_path);
+    assert_eq!(diff.code, 0, "{}", diff.stderr);
+    assert!(
+        diff.stderr.contains(
+            "| item type | would add | would change | would remove |\n|---|---:|---:|---:|\n| BREAKDOWN_ITEM | 1 | 0 | 0 |\n| BREAKDOWN_ITEM_NULL | 0 | 0 | 1 |\n| USER | 0 | 1 | 0 |\n"
+        ),
+        "{}",
+        diff.stderr
+    );
+    assert!(diff.stderr.contains("Would change (1):\n- USER `pk=USER#admin@example.com, sk=USER#admin@example.com`: is_admin\n"), "{}", diff.stderr);
+    assert_eq!(
+        sink(&table).await.scan_lines(4).await.unwrap(),
+        before,
+        "diff changes nothing"
+    );
+
+    // migrate --prune: the load restores the two, the prune removes the stray one.
+    let pruned = migrate(
+        "access-patterns/rootski",
+        "sql/rootski/sample",
+        &table,
+        &["--prune"],
+    );
+    assert_eq!(pruned.code, 0, "{}", pruned.stderr);
+    assert!(
+        pruned
+            .stderr
+            .contains("Pruned 1 items the plan does not produce."),
+        "{}",
+        pruned.stderr
+    );
+    let passed = verify(&table, &dir.path().join("ok-again.json"));
+    assert_eq!(passed.code, 0, "{}", passed.stderr);
 }

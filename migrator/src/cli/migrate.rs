@@ -9,7 +9,9 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::sink::dynamodb::{DynamoConfig, DynamoSink, TypeWrites, WriteReport};
+use crate::sink::dynamodb::{
+    line_to_item, DynamoConfig, DynamoSink, KeyNames, TypeWrites, WriteReport,
+};
 use crate::verify::{self, VerifyReport};
 use crate::{spec, transform};
 
@@ -80,6 +82,10 @@ pub struct MigrateArgs {
     /// Plan and check the table, but write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// After writing, delete the table's items that the plan does not produce (stale items of
+    /// earlier runs). Only when asked: see `migrator diff` first.
+    #[arg(long, conflicts_with = "dry_run")]
+    prune: bool,
     /// Where to write the report (JSON; Markdown beside it with .md). Example: migrate.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -117,14 +123,36 @@ struct MigrateReport {
     /// Items written and resent per type (empty for `verify` and dry runs).
     writes: BTreeMap<String, TypeWrites>,
     batches: u64,
+    /// Items deleted because the plan does not produce them (`--prune`).
+    pruned: u64,
     verify: VerifyReport,
     seconds: f64,
 }
 
+/// What a command reports: a migration or a verification fails when the table differs; a diff
+/// only says what a migration would change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Migration,
+    Verification,
+    Diff,
+}
+
+impl Mode {
+    fn title(self) -> &'static str {
+        match self {
+            Mode::Migration => "Migration",
+            Mode::Verification => "Verification",
+            Mode::Diff => "Diff (dry run: nothing written)",
+        }
+    }
+}
+
 impl MigrateReport {
-    fn markdown(&self, title: &str) -> String {
+    fn markdown(&self, mode: Mode) -> String {
         let mut md = format!(
-            "# {title}\n\nTable {} in {} from `{}` in {:.2} s{}: {}.\n\n",
+            "# {}\n\nTable {} in {} from `{}` in {:.2} s{}: {}.\n\n",
+            mode.title(),
             self.table,
             self.target,
             self.source,
@@ -140,6 +168,15 @@ impl MigrateReport {
                 "**the table differs from the plan**"
             }
         );
+        if mode == Mode::Diff {
+            return md + &self.verify.diff_markdown();
+        }
+        if self.pruned > 0 {
+            md += &format!(
+                "Pruned {} items the plan does not produce.\n\n",
+                self.pruned
+            );
+        }
         if !self.writes.is_empty() {
             md += "| item type | written | resent |\n|---|---:|---:|\n";
             for (item_type, w) in &self.writes {
@@ -150,10 +187,10 @@ impl MigrateReport {
         md + &self.verify.markdown()
     }
 
-    fn write(&self, path: &std::path::Path, title: &str) -> anyhow::Result<()> {
+    fn write(&self, path: &std::path::Path, mode: Mode) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")
             .with_context(|| path.display().to_string())?;
-        std::fs::write(path.with_extension("md"), self.markdown(title))
+        std::fs::write(path.with_extension("md"), self.markdown(mode))
             .with_context(|| path.display().to_string())?;
         Ok(())
     }
@@ -179,7 +216,7 @@ async fn check_and_report(
     mut report: MigrateReport,
     started: Instant,
     path: Option<&std::path::Path>,
-    title: &str,
+    mode: Mode,
 ) -> anyhow::Result<u8> {
     let lines = sink
         .scan_lines(4)
@@ -189,10 +226,10 @@ async fn check_and_report(
     report.verify = verify::compare(spec, &plan.items, &lines);
     report.seconds = started.elapsed().as_secs_f64();
     if let Some(path) = path {
-        report.write(path, title)?;
+        report.write(path, mode)?;
     }
-    eprint!("{}", report.markdown(title));
-    if report.verify.matches || report.dry_run {
+    eprint!("{}", report.markdown(mode));
+    if report.verify.matches || report.dry_run || mode == Mode::Diff {
         Ok(0)
     } else {
         eprintln!(
@@ -222,10 +259,17 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     let writes = if args.dry_run {
         WriteReport::default()
     } else {
-        sink.write(&plan.items)
+        sink.write(&spec.table, &plan.items)
             .await
             .map_err(Error::from)
             .with_context(|| target.clone())?
+    };
+    let pruned = if args.prune {
+        prune(&sink, &spec, &plan)
+            .await
+            .with_context(|| target.clone())?
+    } else {
+        0
     };
     let report = MigrateReport {
         table: args.dynamo.table.clone(),
@@ -235,6 +279,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         table_created: created,
         writes: writes.types,
         batches: writes.batches,
+        pruned,
         verify: VerifyReport::default(),
         seconds: 0.0,
     };
@@ -245,12 +290,39 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         report,
         started,
         args.report.as_deref(),
-        "Migration",
+        Mode::Migration,
     )
     .await
 }
 
+/// Deletes the table's items whose keys the plan does not produce; returns how many.
+async fn prune(
+    sink: &DynamoSink,
+    spec: &spec::Spec,
+    plan: &transform::Plan,
+) -> anyhow::Result<u64> {
+    let planned: std::collections::HashSet<&(String, String)> =
+        plan.items.iter().map(|p| &p.key).collect();
+    let names = KeyNames::of(&spec.table);
+    let mut stale = Vec::new();
+    for line in sink.scan_lines(4).await.map_err(Error::from)? {
+        let item = line_to_item(&line).map_err(anyhow::Error::msg)?;
+        if !planned.contains(&names.text_of(&item)) {
+            stale.push(names.key(&item));
+        }
+    }
+    Ok(sink.delete(stale).await.map_err(Error::from)?)
+}
+
 pub async fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
+    compare_only(args, Mode::Verification).await
+}
+
+pub async fn diff(args: VerifyArgs) -> anyhow::Result<u8> {
+    compare_only(args, Mode::Diff).await
+}
+
+async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<u8> {
     let started = Instant::now();
     let spec = spec::load(&args.input.spec).map_err(Error::from)?;
     let sink = args.dynamo.connect().await?;
@@ -268,6 +340,7 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
         table_created: false,
         writes: BTreeMap::new(),
         batches: 0,
+        pruned: 0,
         verify: VerifyReport::default(),
         seconds: 0.0,
     };
@@ -278,7 +351,7 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
         report,
         started,
         args.report.as_deref(),
-        "Verification",
+        mode,
     )
     .await
 }

@@ -41,6 +41,9 @@ enum Command {
     /// and an order-independent digest, then every difference by key (missing, extra, changed
     /// with the attributes). Exit 1 when anything differs.
     Verify(migrate::VerifyArgs),
+    /// Dry run against a live table: which items a migration would add, change (attribute by
+    /// attribute) and remove, per item type, with samples. Writes nothing.
+    Diff(migrate::VerifyArgs),
     /// Creates the spec's table (keys, indexes, billing) and waits until it is ACTIVE; an
     /// existing table with the same keys is fine, a different one is an error.
     CreateTable(migrate::CreateTableArgs),
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Migrate(args) => runtime.block_on(migrate::migrate(args)),
         Command::CreateTable(args) => runtime.block_on(migrate::create_table(args)),
         Command::Verify(args) => runtime.block_on(migrate::verify(args)),
+        Command::Diff(args) => runtime.block_on(migrate::diff(args)),
         Command::Dataset(command) => runtime.block_on(dataset::run(command)),
     }
 }

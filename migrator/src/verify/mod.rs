@@ -207,7 +207,76 @@ pub fn compare(spec: &Spec, planned: &[PlanLine], table: &[String]) -> VerifyRep
     }
 }
 
+/// What a migration would do to one item type of a live table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TypeChanges {
+    pub item_type: String,
+    pub add: u64,
+    pub change: u64,
+    pub remove: u64,
+}
+
 impl VerifyReport {
+    /// The differences read as changes a migration would make, per item type.
+    pub fn changes(&self) -> Vec<TypeChanges> {
+        let mut by_type: BTreeMap<String, TypeChanges> = BTreeMap::new();
+        let mut count = |list: &[Difference], pick: fn(&mut TypeChanges) -> &mut u64| {
+            for d in list {
+                let entry = by_type
+                    .entry(d.item_type.clone())
+                    .or_insert_with(|| TypeChanges {
+                        item_type: d.item_type.clone(),
+                        ..Default::default()
+                    });
+                *pick(entry) += 1;
+            }
+        };
+        count(&self.missing, |c| &mut c.add);
+        count(&self.changed, |c| &mut c.change);
+        count(&self.extra, |c| &mut c.remove);
+        by_type.into_values().collect()
+    }
+
+    /// The report as Markdown, read as what a migration would change.
+    pub fn diff_markdown(&self) -> String {
+        let changes = self.changes();
+        if changes.is_empty() {
+            return "A migration would change nothing: the table already holds exactly the planned items.\n".into();
+        }
+        let mut md = String::from(
+            "| item type | would add | would change | would remove |\n|---|---:|---:|---:|\n",
+        );
+        for c in &changes {
+            md += &format!(
+                "| {} | {} | {} | {} |\n",
+                c.item_type, c.add, c.change, c.remove
+            );
+        }
+        md + &self.differences_markdown(["Would add", "Would change", "Would remove"])
+    }
+
+    fn differences_markdown(&self, titles: [&str; 3]) -> String {
+        let mut md = String::new();
+        for (title, list) in titles
+            .iter()
+            .zip([&self.missing, &self.changed, &self.extra])
+        {
+            if list.is_empty() {
+                continue;
+            }
+            md += &format!("\n{title} ({}):\n", list.len());
+            for d in list.iter().take(DIFFERENCES_SHOWN) {
+                let attrs = if d.attributes.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", d.attributes.join(", "))
+                };
+                md += &format!("- {} `{}`{attrs}\n", d.item_type, d.key);
+            }
+        }
+        md
+    }
+
     /// The report as Markdown: a line per item type, then the differences.
     pub fn markdown(&self) -> String {
         let mut md = String::from(
@@ -228,24 +297,11 @@ impl VerifyReport {
                 if t.matches { "ok" } else { "**differs**" }
             );
         }
-        for (title, list) in [
-            ("Missing from the table", &self.missing),
-            ("In the table but not planned", &self.extra),
-            ("Changed", &self.changed),
-        ] {
-            if list.is_empty() {
-                continue;
-            }
-            md += &format!("\n{title} ({}):\n", list.len());
-            for d in list.iter().take(DIFFERENCES_SHOWN) {
-                let attrs = if d.attributes.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", d.attributes.join(", "))
-                };
-                md += &format!("- {} `{}`{attrs}\n", d.item_type, d.key);
-            }
-        }
+        md += &self.differences_markdown([
+            "Missing from the table",
+            "Changed",
+            "In the table but not planned",
+        ]);
         md
     }
 }

@@ -14,10 +14,12 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
+use futures::{StreamExt, TryStreamExt};
 
 pub use convert::{item_to_line, line_to_item, SdkItem};
-pub use write::{batches, TypeWrites, WriteReport, MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
+pub use write::{batches, KeyNames, TypeWrites, WriteReport, MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
 
 use crate::spec::TableSpec;
 use crate::transform::PlanLine;
@@ -83,9 +85,47 @@ impl DynamoSink {
         table::ensure(&self.client, &self.table, spec, create).await
     }
 
-    /// Writes every planned item.
-    pub async fn write(&self, lines: &[PlanLine]) -> Result<WriteReport, SinkError> {
-        write::write_all(&self.client, &self.table, lines, self.in_flight).await
+    /// Writes every planned item; `spec` names the key attributes.
+    pub async fn write(
+        &self,
+        spec: &TableSpec,
+        lines: &[PlanLine],
+    ) -> Result<WriteReport, SinkError> {
+        write::write_all(
+            &self.client,
+            &self.table,
+            &KeyNames::of(spec),
+            lines,
+            self.in_flight,
+        )
+        .await
+    }
+
+    /// Deletes the items whose keys are given (each a map of the key attributes), 25 per call.
+    pub async fn delete(&self, keys: Vec<SdkItem>) -> Result<u64, SinkError> {
+        let count = keys.len() as u64;
+        let batches: Vec<Vec<SdkItem>> = keys
+            .chunks(MAX_BATCH_ITEMS)
+            .map(<[SdkItem]>::to_vec)
+            .collect();
+        futures::stream::iter(batches)
+            .map(|batch| async move {
+                let requests = batch
+                    .into_iter()
+                    .map(|key| {
+                        let delete = DeleteRequest::builder()
+                            .set_key(Some(key))
+                            .build()
+                            .expect("the key is set");
+                        WriteRequest::builder().delete_request(delete).build()
+                    })
+                    .collect();
+                write::send(&self.client, &self.table, requests, "a stale item").await
+            })
+            .buffer_unordered(self.in_flight)
+            .try_collect::<Vec<_>>()
+            .await?;
+        Ok(count)
     }
 
     /// Every item of the table as a canonical `{"Item": …}` line, read with a Scan in

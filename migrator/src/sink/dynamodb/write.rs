@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::{StreamExt, TryStreamExt};
@@ -73,17 +73,61 @@ pub fn batches(lines: &[PlanLine]) -> Vec<Vec<usize>> {
     batches
 }
 
+/// The table's key attribute names: how a request sent back unprocessed is matched to its item.
+pub struct KeyNames<'a> {
+    pub partition: &'a str,
+    pub sort: Option<&'a str>,
+}
+
+impl<'a> KeyNames<'a> {
+    /// The key attribute names of `spec`.
+    pub fn of(spec: &'a crate::spec::TableSpec) -> Self {
+        KeyNames {
+            partition: &spec.partition_key.name,
+            sort: spec.sort_key.as_ref().map(|k| k.name.as_str()),
+        }
+    }
+
+    /// Just the key attributes of `item`.
+    pub fn key(
+        &self,
+        item: &std::collections::HashMap<String, AttributeValue>,
+    ) -> std::collections::HashMap<String, AttributeValue> {
+        std::iter::once(self.partition)
+            .chain(self.sort)
+            .filter_map(|n| item.get(n).map(|v| (n.to_string(), v.clone())))
+            .collect()
+    }
+
+    /// The key as the plan writes it: partition and sort key text.
+    pub fn text_of(
+        &self,
+        item: &std::collections::HashMap<String, AttributeValue>,
+    ) -> (String, String) {
+        let text = |name: Option<&str>| {
+            name.and_then(|n| item.get(n))
+                .map(|v| match v {
+                    AttributeValue::S(s) | AttributeValue::N(s) => s.clone(),
+                    other => format!("{other:?}"),
+                })
+                .unwrap_or_default()
+        };
+        (text(Some(self.partition)), text(self.sort))
+    }
+}
+
 /// Writes every planned item to `table`, `in_flight` calls at a time.
 pub async fn write_all(
     client: &Client,
     table: &str,
+    keys: &KeyNames<'_>,
     lines: &[PlanLine],
     in_flight: usize,
 ) -> Result<WriteReport, SinkError> {
     let batches = batches(lines);
     let count = batches.len() as u64;
     let mut report = futures::stream::iter(batches)
-        .map(|batch| write_batch(client, table, lines, batch))
+        .map(|batch| write_batch(client, table, keys, lines, batch))
         .buffer_unordered(in_flight.max(1))
         .try_fold(WriteReport::default(), |mut report, done| async move {
             for (item_type, writes) in done.types {
@@ -101,11 +145,12 @@ pub async fn write_all(
 async fn write_batch(
     client: &Client,
     table: &str,
+    keys: &KeyNames<'_>,
     lines: &[PlanLine],
     batch: Vec<usize>,
 ) -> Result<WriteReport, SinkError> {
     let mut report = WriteReport::default();
-    let mut pending: Vec<WriteRequest> = Vec::with_capacity(batch.len());
+    let mut requests: Vec<WriteRequest> = Vec::with_capacity(batch.len());
     for &i in &batch {
         let item = line_to_item(&lines[i].json).map_err(|message| SinkError::Rejected {
             table: table.to_string(),
@@ -116,13 +161,41 @@ async fn write_batch(
             .set_item(Some(item))
             .build()
             .expect("the item is set");
-        pending.push(WriteRequest::builder().put_request(put).build());
+        requests.push(WriteRequest::builder().put_request(put).build());
         report
             .types
             .entry(lines[i].item_type.clone())
             .or_default()
             .written += 1;
     }
+    let first = describe(&lines[batch[0]]);
+    let resent = send(client, table, requests, &first).await?;
+    for request in resent {
+        let Some(put) = request.put_request() else {
+            continue;
+        };
+        let key = keys.text_of(put.item());
+        let item_type = batch
+            .iter()
+            .map(|&i| &lines[i])
+            .find(|line| line.key == key)
+            .map(|line| line.item_type.clone())
+            .unwrap_or_default();
+        report.types.entry(item_type).or_default().resent += 1;
+    }
+    Ok(report)
+}
+
+/// Sends `requests` in one BatchWriteItem call, resending what comes back unprocessed with
+/// jittered exponential backoff; returns every request that had to be resent.
+pub(super) async fn send(
+    client: &Client,
+    table: &str,
+    requests: Vec<WriteRequest>,
+    first: &str,
+) -> Result<Vec<WriteRequest>, SinkError> {
+    let mut resent = Vec::new();
+    let mut pending = requests;
     let mut delays = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(50))
         .with_max_delay(Duration::from_secs(20))
@@ -138,7 +211,7 @@ async fn write_batch(
             .map_err(|e| match service_error(e) {
                 SinkError::Service { code, message } => SinkError::Rejected {
                     table: table.to_string(),
-                    key: describe(&lines[batch[0]]),
+                    key: first.to_string(),
                     message: format!("{code}: {message}"),
                 },
                 other => other,
@@ -149,7 +222,7 @@ async fn write_batch(
             .cloned()
             .unwrap_or_default();
         if unprocessed.is_empty() {
-            return Ok(report);
+            return Ok(resent);
         }
         if round == MAX_ROUNDS {
             return Err(SinkError::Unprocessed {
@@ -157,13 +230,6 @@ async fn write_batch(
                 left: unprocessed.len(),
                 rounds: MAX_ROUNDS,
             });
-        }
-        for request in &unprocessed {
-            let item_type = request
-                .put_request()
-                .and_then(|p| lines_type(p, lines, &batch))
-                .unwrap_or_default();
-            report.types.entry(item_type).or_default().resent += 1;
         }
         let delay = delays.next().unwrap_or(Duration::from_secs(20));
         tracing::debug!(
@@ -174,22 +240,10 @@ async fn write_batch(
             "resending"
         );
         tokio::time::sleep(delay).await;
+        resent.extend(unprocessed.iter().cloned());
         pending = unprocessed;
     }
     unreachable!("the last round returns")
-}
-
-/// The item type of a resent request: the batch's line with the same key.
-fn lines_type(put: &PutRequest, lines: &[PlanLine], batch: &[usize]) -> Option<String> {
-    batch
-        .iter()
-        .map(|&i| &lines[i])
-        .find(|line| {
-            line_to_item(&line.json)
-                .map(|item| &item == put.item())
-                .unwrap_or(false)
-        })
-        .map(|line| line.item_type.clone())
 }
 
 fn describe(line: &PlanLine) -> String {
