@@ -325,3 +325,54 @@ async fn verify_names_exactly_what_was_deleted_changed_and_added() {
     let passed = verify(&table, &dir.path().join("ok-again.json"));
     assert_eq!(passed.code, 0, "{}", passed.stderr);
 }
+
+/// Items as Rootski's own ETL wrote them (reference §4.5): string positions, "None" strings,
+/// random-uuid keys, `BREAKDOWN#None`, unsorted duplicate pieces.
+const ETL_ITEMS: [&str; 3] = [
+    r#"{"Item":{"__type":{"S":"BREAKDOWN"},"pk":{"S":"WORD#57"},"sk":{"S":"BREAKDOWN"},"gsi1pk":{"S":"USER#anonymous"},"gsi1sk":{"S":"WORD#57"},"gsi2pk":{"S":"WORD#57"},"gsi2sk":{"S":"USER#anonymous"},"word":{"S":"знать"},"word_id":{"S":"57"},"submitted_by_user_email":{"S":"anonymous"},"is_verified":{"BOOL":false},"is_inference":{"BOOL":true},"date_submitted":{"S":"2022-02-15 05:45:18.740114"},"date_verified":{"S":"None"},"breakdown_items":{"L":[{"M":{"position":{"S":"1"},"morpheme":{"S":"ть"},"morpheme_id":{"S":"2196"},"morpheme_family_id":{"S":"1385"}}},{"M":{"position":{"S":"0"},"morpheme":{"S":"зна"},"morpheme_id":{"S":"511"},"morpheme_family_id":{"S":"245"}}},{"M":{"position":{"S":"0"},"morpheme":{"S":"зна"},"morpheme_id":{"S":"511"},"morpheme_family_id":{"S":"245"}}}]}}}"#,
+    r#"{"Item":{"__type":{"S":"BREAKDOWN_ITEM"},"pk":{"S":"WORD#771"},"sk":{"S":"BREAKDOWN_ITEM#2213#0"},"gsi1pk":{"S":"MORPHEME_FAMILY#2213"},"gsi1sk":{"S":"BREAKDOWN#None"},"word_id":{"S":"771"},"position":{"S":"0"},"morpheme":{"S":"вы"},"morpheme_id":{"S":"2213"},"morpheme_family_id":{"S":"2213"},"breakdown_id":{"S":"77222"}}}"#,
+    r#"{"Item":{"__type":{"S":"BREAKDOWN_ITEM_NULL"},"pk":{"S":"WORD#9203"},"sk":{"S":"BREAKDOWN_ITEM#f4ef8326-5e0b-4ce4-a1b8-4b9b2c8e0d3c#8"},"word_id":{"S":"9203"},"position":{"S":"8"},"morpheme":{"S":"ся"},"morpheme_id":{"NULL":true},"morpheme_family_id":{"NULL":true},"submitted_by_user_email":{"NULL":true}}}"#,
+];
+
+#[tokio::test]
+async fn diff_reads_rootski_etl_leftovers_as_changes_and_removals() {
+    let table = table_name("etl");
+    let out = migrate(
+        "access-patterns/rootski",
+        "sql/rootski/sample",
+        &table,
+        &["--create-table"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let sink = sink(&table).await;
+    for line in ETL_ITEMS {
+        sink.client()
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(line_to_item(line).unwrap()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let diff = compare("diff", &table, &dir.path().join("diff.json"));
+    assert_eq!(diff.code, 0, "{}", diff.stderr);
+    assert!(
+        diff.stderr.contains(
+            "| BREAKDOWN | 0 | 1 | 0 |\n| BREAKDOWN_ITEM | 0 | 0 | 1 |\n| BREAKDOWN_ITEM_NULL | 0 | 0 | 1 |\n"
+        ),
+        "{}",
+        diff.stderr
+    );
+    assert!(
+        diff.stderr.contains("Would change (1):\n- BREAKDOWN `pk=WORD#57, sk=BREAKDOWN`: breakdown_id, breakdown_items, date_verified, verified_by_user_email\n"),
+        "{}",
+        diff.stderr
+    );
+    assert!(
+        diff.stderr
+            .contains("- BREAKDOWN_ITEM `pk=WORD#771, sk=BREAKDOWN_ITEM#2213#0`\n"),
+        "{}",
+        diff.stderr
+    );
+}
