@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::sink::dynamodb::{
     line_to_item, DynamoConfig, DynamoSink, KeyNames, TypeWrites, WriteReport,
 };
+use crate::source::SourceLocation;
 use crate::verify::{self, VerifyReport};
 use crate::{spec, transform};
 
@@ -149,6 +150,22 @@ impl Mode {
 }
 
 impl MigrateReport {
+    /// A report of nothing written yet, for `table` in `target` from `source`.
+    fn new(table: &str, target: String, source: &SourceLocation) -> Self {
+        MigrateReport {
+            table: table.to_string(),
+            target,
+            source: source.to_string(),
+            dry_run: false,
+            table_created: false,
+            writes: BTreeMap::new(),
+            batches: 0,
+            pruned: 0,
+            verify: VerifyReport::default(),
+            seconds: 0.0,
+        }
+    }
+
     fn markdown(&self, mode: Mode) -> String {
         let mut md = format!(
             "# {}\n\nTable {} in {} from `{}` in {:.2} s{}: {}.\n\n",
@@ -272,16 +289,12 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         0
     };
     let report = MigrateReport {
-        table: args.dynamo.table.clone(),
-        target,
-        source: location.to_string(),
         dry_run: args.dry_run,
         table_created: created,
         writes: writes.types,
         batches: writes.batches,
         pruned,
-        verify: VerifyReport::default(),
-        seconds: 0.0,
+        ..MigrateReport::new(&args.dynamo.table, target, &location)
     };
     check_and_report(
         &sink,
@@ -332,18 +345,7 @@ async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<u8> {
         .map_err(Error::from)
         .with_context(|| target.clone())?;
     let (location, plan) = super::plan::plan_from(&spec, &args.input).await?;
-    let report = MigrateReport {
-        table: args.dynamo.table.clone(),
-        target,
-        source: location.to_string(),
-        dry_run: false,
-        table_created: false,
-        writes: BTreeMap::new(),
-        batches: 0,
-        pruned: 0,
-        verify: VerifyReport::default(),
-        seconds: 0.0,
-    };
+    let report = MigrateReport::new(&args.dynamo.table, target, &location);
     check_and_report(
         &sink,
         &spec,
