@@ -376,3 +376,69 @@ async fn diff_reads_rootski_etl_leftovers_as_changes_and_removals() {
         diff.stderr
     );
 }
+
+#[tokio::test]
+async fn every_rootski_access_pattern_answers_as_its_sql_does() {
+    let url = crate::support::loaded_database("patterns", &crate::support::sample_dir()).await;
+    let table = table_name("patterns");
+    let out = migrate("access-patterns/rootski", &url, &table, &["--create-table"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("verify.json");
+    let endpoint = endpoint();
+    let checked = migrator(&[
+        "verify",
+        "--spec",
+        "access-patterns/rootski",
+        "--source",
+        &url,
+        "--table",
+        &table,
+        "--endpoint-url",
+        &endpoint,
+        "--patterns",
+        "--report",
+        report_path.to_str().unwrap(),
+    ]);
+    assert_eq!(checked.code, 0, "{}", checked.stderr);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let answers: Vec<(String, usize, bool)> = report["verify"]["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["dynamo"].as_array().unwrap().len(),
+                p["matches"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("get user", 1),
+        ("get word by id", 1),
+        ("search words by prefix", 2),
+        ("official breakdown of a word", 1),
+        ("a user's own breakdown of a word", 1),
+        ("official breakdowns by submitter", 1),
+        ("breakdown of a word by submitter", 1),
+        ("morpheme families by ids", 1),
+        ("morpheme by id", 1),
+        ("morphemes of a family", 3),
+        ("words that use a family", 2),
+        ("everything of a word", 5),
+    ];
+    assert_eq!(
+        answers,
+        expected
+            .iter()
+            .map(|(n, c)| (n.to_string(), *c, true))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        report["verify"]["patterns"][10]["dynamo"],
+        serde_json::json!([["WORD#1957", ""], ["WORD#50", ""]]),
+        "words that use family 1304 (ать)"
+    );
+}

@@ -19,6 +19,8 @@ pub enum Error {
     Transform(#[from] TransformError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+    #[error(transparent)]
+    Pattern(#[from] crate::verify::PatternError),
 }
 
 /// Process exit code: a check failed.

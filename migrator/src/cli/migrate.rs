@@ -217,6 +217,11 @@ impl MigrateReport {
 pub struct VerifyArgs {
     #[command(flatten)]
     input: super::plan::PlanInput,
+    /// Also run the spec's access patterns against the table (GetItem, Query on the table and
+    /// its indexes, BatchGetItem, with each pattern's example) and compare each answer with
+    /// what the pattern's SQL gives from the source (a postgres:// source).
+    #[arg(long)]
+    patterns: bool,
     #[command(flatten)]
     dynamo: DynamoArgs,
     /// Where to write the report (JSON; Markdown beside it with .md). Example: verify.json
@@ -226,21 +231,41 @@ pub struct VerifyArgs {
 
 /// Plans the items, reads the whole table, compares, prints and writes the report, and turns
 /// the outcome into the exit code (1 when the table differs).
+/// How a command checks the table and reports.
+struct Checking<'a> {
+    mode: Mode,
+    started: Instant,
+    report_path: Option<&'a std::path::Path>,
+    /// The source to run the access patterns' SQL against, when they are to be run.
+    patterns_from: Option<&'a crate::redact::Redacted>,
+}
+
 async fn check_and_report(
     sink: &DynamoSink,
     spec: &spec::Spec,
     plan: &transform::Plan,
     mut report: MigrateReport,
-    started: Instant,
-    path: Option<&std::path::Path>,
-    mode: Mode,
+    checking: Checking<'_>,
 ) -> anyhow::Result<u8> {
+    let Checking {
+        mode,
+        started,
+        report_path: path,
+        patterns_from,
+    } = checking;
     let lines = sink
         .scan_lines(4)
         .await
         .map_err(Error::from)
         .with_context(|| report.target.clone())?;
     report.verify = verify::compare(spec, &plan.items, &lines);
+    if let Some(url) = patterns_from {
+        let mut conn = crate::source::connect_one(url).await.map_err(Error::from)?;
+        let checks = verify::check_patterns(spec, sink.client(), &report.table, &mut conn)
+            .await
+            .map_err(Error::from)?;
+        report.verify = report.verify.with_patterns(checks);
+    }
     report.seconds = started.elapsed().as_secs_f64();
     if let Some(path) = path {
         report.write(path, mode)?;
@@ -296,16 +321,13 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         pruned,
         ..MigrateReport::new(&args.dynamo.table, target, &location)
     };
-    check_and_report(
-        &sink,
-        &spec,
-        &plan,
-        report,
+    let checking = Checking {
+        mode: Mode::Migration,
         started,
-        args.report.as_deref(),
-        Mode::Migration,
-    )
-    .await
+        report_path: args.report.as_deref(),
+        patterns_from: None,
+    };
+    check_and_report(&sink, &spec, &plan, report, checking).await
 }
 
 /// Deletes the table's items whose keys the plan does not produce; returns how many.
@@ -345,15 +367,19 @@ async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<u8> {
         .map_err(Error::from)
         .with_context(|| target.clone())?;
     let (location, plan) = super::plan::plan_from(&spec, &args.input).await?;
+    let patterns_from = match (&location, args.patterns) {
+        (_, false) => None,
+        (SourceLocation::Postgres(url), true) => Some(url.clone()),
+        (SourceLocation::Csv { .. }, true) => anyhow::bail!(
+            "--patterns runs each pattern's SQL, so it needs a postgres:// source; load the CSV folder with `migrator dataset load` first"
+        ),
+    };
     let report = MigrateReport::new(&args.dynamo.table, target, &location);
-    check_and_report(
-        &sink,
-        &spec,
-        &plan,
-        report,
-        started,
-        args.report.as_deref(),
+    let checking = Checking {
         mode,
-    )
-    .await
+        started,
+        report_path: args.report.as_deref(),
+        patterns_from: patterns_from.as_ref(),
+    };
+    check_and_report(&sink, &spec, &plan, report, checking).await
 }

@@ -6,6 +6,7 @@
 //! so equal items are equal lines; `digest.rs` sums their hashes.
 
 mod digest;
+mod patterns;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 pub use digest::Digest;
+pub use patterns::{check_patterns, PatternCheck, PatternError};
 
 use crate::spec::Spec;
 use crate::transform::PlanLine;
@@ -47,6 +49,8 @@ pub struct VerifyReport {
     pub missing: Vec<Difference>,
     pub extra: Vec<Difference>,
     pub changed: Vec<Difference>,
+    /// The spec's access patterns, when they were run (`verify --patterns`).
+    pub patterns: Vec<PatternCheck>,
     pub matches: bool,
 }
 
@@ -203,6 +207,7 @@ pub fn compare(spec: &Spec, planned: &[PlanLine], table: &[String]) -> VerifyRep
         missing,
         extra,
         changed,
+        patterns: Vec::new(),
         matches,
     }
 }
@@ -277,6 +282,13 @@ impl VerifyReport {
         md
     }
 
+    /// Adds the access patterns' outcomes; any mismatch fails the verification.
+    pub fn with_patterns(mut self, patterns: Vec<PatternCheck>) -> Self {
+        self.matches &= patterns.iter().all(|p| p.matches);
+        self.patterns = patterns;
+        self
+    }
+
     /// The report as Markdown: a line per item type, then the differences.
     pub fn markdown(&self) -> String {
         let mut md = String::from(
@@ -302,6 +314,18 @@ impl VerifyReport {
             "Changed",
             "In the table but not planned",
         ]);
+        if !self.patterns.is_empty() {
+            md += "\n| access pattern | items from DynamoDB | rows from SQL | |\n|---|---:|---:|---|\n";
+            for p in &self.patterns {
+                md += &format!(
+                    "| {} | {} | {} | {} |\n",
+                    p.name,
+                    p.dynamo.len(),
+                    p.sql.len(),
+                    if p.matches { "ok" } else { "**differs**" }
+                );
+            }
+        }
         md
     }
 }
