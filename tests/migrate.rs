@@ -381,8 +381,29 @@ async fn diff_reads_rootski_etl_leftovers_as_changes_and_removals() {
 async fn every_rootski_access_pattern_answers_as_its_sql_does() {
     let url = crate::support::loaded_database("patterns", &crate::support::sample_dir()).await;
     let table = table_name("patterns");
-    let out = migrate("access-patterns/rootski", &url, &table, &["--create-table"]);
+    let out = migrate(
+        "access-patterns/rootski",
+        &url,
+        &table,
+        &["--create-table", "--patterns"],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("| everything of a word | 5 | 5 | ok |"),
+        "{}",
+        out.stderr
+    );
+    let csv = migrate(
+        "access-patterns/rootski",
+        "sql/rootski/sample",
+        &table,
+        &["--patterns"],
+    );
+    assert_eq!(csv.code, 2);
+    assert_eq!(
+        csv.stderr,
+        "error: --patterns runs each pattern's SQL, so it needs a postgres:// source; load the CSV folder with `migrator dataset load` first\n"
+    );
     let dir = tempfile::tempdir().unwrap();
     let report_path = dir.path().join("verify.json");
     let endpoint = endpoint();

@@ -21,6 +21,8 @@ pub enum Error {
     Sink(#[from] SinkError),
     #[error(transparent)]
     Pattern(#[from] crate::verify::PatternError),
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Process exit code: a check failed.

@@ -87,6 +87,10 @@ pub struct MigrateArgs {
     /// earlier runs). Only when asked: see `migrator diff` first.
     #[arg(long, conflicts_with = "dry_run")]
     prune: bool,
+    /// After the load, also run the spec's access patterns and compare them with their SQL
+    /// (as `verify --patterns`; needs a postgres:// source).
+    #[arg(long)]
+    patterns: bool,
     /// Where to write the report (JSON; Markdown beside it with .md). Example: migrate.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -231,6 +235,21 @@ pub struct VerifyArgs {
 
 /// Plans the items, reads the whole table, compares, prints and writes the report, and turns
 /// the outcome into the exit code (1 when the table differs).
+/// The source the access patterns' SQL runs against, when `--patterns` asks for them.
+fn patterns_source(
+    location: &SourceLocation,
+    wanted: bool,
+) -> anyhow::Result<Option<crate::redact::Redacted>> {
+    match (location, wanted) {
+        (_, false) => Ok(None),
+        (SourceLocation::Postgres(url), true) => Ok(Some(url.clone())),
+        (SourceLocation::Csv { .. }, true) => Err(Error::Usage(
+            "--patterns runs each pattern's SQL, so it needs a postgres:// source; load the CSV folder with `migrator dataset load` first".into(),
+        )
+        .into()),
+    }
+}
+
 /// How a command checks the table and reports.
 struct Checking<'a> {
     mode: Mode,
@@ -284,6 +303,7 @@ async fn check_and_report(
 
 pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
+    let patterns_from = patterns_source(&args.input.source, args.patterns)?;
     let spec = spec::load(&args.input.spec).map_err(Error::from)?;
     let sink = args.dynamo.connect().await?;
     let target = args.dynamo.target();
@@ -325,7 +345,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         mode: Mode::Migration,
         started,
         report_path: args.report.as_deref(),
-        patterns_from: None,
+        patterns_from: patterns_from.as_ref(),
     };
     check_and_report(&sink, &spec, &plan, report, checking).await
 }
@@ -359,6 +379,7 @@ pub async fn diff(args: VerifyArgs) -> anyhow::Result<u8> {
 
 async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<u8> {
     let started = Instant::now();
+    let patterns_from = patterns_source(&args.input.source, args.patterns)?;
     let spec = spec::load(&args.input.spec).map_err(Error::from)?;
     let sink = args.dynamo.connect().await?;
     let target = args.dynamo.target();
@@ -367,13 +388,6 @@ async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<u8> {
         .map_err(Error::from)
         .with_context(|| target.clone())?;
     let (location, plan) = super::plan::plan_from(&spec, &args.input).await?;
-    let patterns_from = match (&location, args.patterns) {
-        (_, false) => None,
-        (SourceLocation::Postgres(url), true) => Some(url.clone()),
-        (SourceLocation::Csv { .. }, true) => anyhow::bail!(
-            "--patterns runs each pattern's SQL, so it needs a postgres:// source; load the CSV folder with `migrator dataset load` first"
-        ),
-    };
     let report = MigrateReport::new(&args.dynamo.table, target, &location);
     let checking = Checking {
         mode,
