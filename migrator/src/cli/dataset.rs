@@ -100,21 +100,8 @@ async fn generate(args: GenerateArgs) -> anyhow::Result<u8> {
         out.display(),
         started.elapsed().as_secs_f64()
     );
-    print_counts(&report.tables);
+    super::print_counts(report.tables.iter().map(|(t, n)| (t.as_str(), *n)));
     Ok(0)
-}
-
-fn print_counts(tables: &[(String, u64)]) {
-    let width = tables
-        .iter()
-        .map(|(t, _)| t.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    eprintln!("  {:<width$}  {:>10}", "table", "rows");
-    for (table, rows) in tables {
-        eprintln!("  {table:<width$}  {rows:>10}");
-    }
 }
 
 async fn load(args: LoadArgs) -> anyhow::Result<u8> {

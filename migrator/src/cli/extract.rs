@@ -100,13 +100,6 @@ pub async fn run(args: ExtractArgs) -> anyhow::Result<u8> {
 }
 
 fn print_summary(report: &ExtractReport) {
-    let width = report
-        .tables
-        .iter()
-        .map(|t| t.table.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
     eprintln!(
         "extracted {} rows from {} tables of {} in {:.2} s",
         report.rows,
@@ -114,8 +107,5 @@ fn print_summary(report: &ExtractReport) {
         report.source,
         report.seconds
     );
-    eprintln!("  {:<width$}  {:>10}", "table", "rows");
-    for t in &report.tables {
-        eprintln!("  {:<width$}  {:>10}", t.table, t.rows);
-    }
+    super::print_counts(report.tables.iter().map(|t| (t.table.as_str(), t.rows)));
 }

@@ -67,3 +67,17 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Dataset(command) => runtime.block_on(dataset::run(command)),
     }
 }
+
+/// Prints rows per table on stderr, aligned, as `extract` and `dataset generate` show them.
+fn print_counts<'a>(tables: impl Iterator<Item = (&'a str, u64)> + Clone) {
+    let width = tables
+        .clone()
+        .map(|(t, _)| t.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    eprintln!("  {:<width$}  {:>10}", "table", "rows");
+    for (table, rows) in tables {
+        eprintln!("  {table:<width$}  {rows:>10}");
+    }
+}
