@@ -4,6 +4,7 @@ mod dataset_load;
 mod errors;
 mod extract;
 mod generate;
+mod load_faults;
 mod migrate;
 mod plan;
 mod rootski_items;

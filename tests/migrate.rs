@@ -8,14 +8,14 @@ use migrator::sink::dynamodb::{line_to_item, DynamoConfig, DynamoSink};
 use crate::support::{migrator, plan};
 
 /// The endpoint `scripts/servers` started.
-fn endpoint() -> String {
+pub fn endpoint() -> String {
     std::env::var("MIGRATOR_DYNAMODB_ENDPOINT").expect(
         "MIGRATOR_DYNAMODB_ENDPOINT is not set: run the tests through scripts/test, which starts the servers",
     )
 }
 
 /// A table name no other test uses.
-fn table_name(label: &str) -> String {
+pub fn table_name(label: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     format!(
         "t-{label}-{}-{}",
@@ -24,7 +24,7 @@ fn table_name(label: &str) -> String {
     )
 }
 
-async fn sink(table: &str) -> DynamoSink {
+pub async fn sink(table: &str) -> DynamoSink {
     let config = DynamoConfig {
         endpoint_url: Some(endpoint()),
         region: Some("us-east-1".into()),
@@ -70,7 +70,7 @@ async fn the_sample_lands_exactly_as_planned_and_a_rerun_changes_nothing() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("| BREAKDOWN_ITEM | 31 | 0 |"),
+        out.stderr.contains("| BREAKDOWN_ITEM | 31 | 31 | 0 | 0 |"),
         "{}",
         out.stderr
     );
@@ -82,12 +82,15 @@ async fn the_sample_lands_exactly_as_planned_and_a_rerun_changes_nothing() {
     );
     let planned = planned_lines("access-patterns/rootski", "sql/rootski/sample");
     assert_eq!(planned.len(), 122);
-    let in_table = sink(&table).await.scan_lines(4).await.unwrap();
+    let in_table = sink(&table).await.scan_lines(4, None).await.unwrap();
     assert_eq!(in_table, planned, "same keys, same attribute values");
 
     let again = migrate("access-patterns/rootski", "sql/rootski/sample", &table, &[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert_eq!(sink(&table).await.scan_lines(4).await.unwrap(), planned);
+    assert_eq!(
+        sink(&table).await.scan_lines(4, None).await.unwrap(),
+        planned
+    );
 }
 
 #[tokio::test]
@@ -104,7 +107,10 @@ async fn planning_poker_lands_too() {
         "access-patterns/planning-poker",
         "sql/planning-poker/sample",
     );
-    assert_eq!(sink(&table).await.scan_lines(4).await.unwrap(), planned);
+    assert_eq!(
+        sink(&table).await.scan_lines(4, None).await.unwrap(),
+        planned
+    );
 }
 
 #[test]
@@ -289,7 +295,7 @@ async fn verify_names_exactly_what_was_deleted_changed_and_added() {
     )));
 
     // diff: the same three, read as what a migration would do; it writes nothing.
-    let before = sink(&table).await.scan_lines(4).await.unwrap();
+    let before = sink(&table).await.scan_lines(4, None).await.unwrap();
     let diff_path = dir.path().join("diff.json");
     let diff = compare("diff", &table, &diff_path);
     assert_eq!(diff.code, 0, "{}", diff.stderr);
@@ -302,7 +308,7 @@ async fn verify_names_exactly_what_was_deleted_changed_and_added() {
     );
     assert!(diff.stderr.contains("Would change (1):\n- USER `pk=USER#admin@example.com, sk=USER#admin@example.com`: is_admin\n"), "{}", diff.stderr);
     assert_eq!(
-        sink(&table).await.scan_lines(4).await.unwrap(),
+        sink(&table).await.scan_lines(4, None).await.unwrap(),
         before,
         "diff changes nothing"
     );

@@ -20,6 +20,8 @@ pub enum Error {
     #[error(transparent)]
     Sink(#[from] SinkError),
     #[error(transparent)]
+    Checkpoint(#[from] crate::sink::checkpoint::CheckpointError),
+    #[error(transparent)]
     Pattern(#[from] crate::verify::PatternError),
     #[error("{0}")]
     Usage(String),

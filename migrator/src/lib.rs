@@ -16,6 +16,7 @@
 pub mod cli;
 pub mod dataset;
 pub mod error;
+pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod sink;

@@ -52,18 +52,28 @@ pub struct Outcome {
     pub stderr: String,
 }
 
-/// Runs the built `migrator` binary from the repository's top folder.
-pub fn migrator(args: &[&str]) -> Outcome {
-    let output = Command::new(env!("CARGO_BIN_EXE_migrator"))
+/// The built `migrator` binary with `args`, to run from the repository's top folder.
+pub fn migrator_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_migrator"));
+    command
         .args(args)
         .current_dir(repo_root())
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("run migrator");
+        .env_remove("DATABASE_URL");
+    command
+}
+
+/// Runs `command` to its end.
+pub fn outcome(command: &mut Command) -> Outcome {
+    let output = command.output().expect("run migrator");
     Outcome {
         code: output.status.code().unwrap_or(-1),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Runs the built `migrator` binary from the repository's top folder.
+pub fn migrator(args: &[&str]) -> Outcome {
+    outcome(&mut migrator_command(args))
 }
 
 /// Loads a CSV folder into a fresh database through the CLI and returns the database URL.

@@ -1,6 +1,5 @@
 //! `migrator migrate` and `migrator create-table`: the one-shot migration into a DynamoDB table.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -9,8 +8,9 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::sink::checkpoint::Checkpoint;
 use crate::sink::dynamodb::{
-    line_to_item, DynamoConfig, DynamoSink, KeyNames, TypeWrites, WriteReport,
+    line_to_item, DynamoConfig, DynamoSink, Governor, KeyNames, WriteReport,
 };
 use crate::source::SourceLocation;
 use crate::verify::{self, VerifyReport};
@@ -62,6 +62,23 @@ impl DynamoArgs {
     }
 }
 
+/// How the whole table is read back: a parallel Scan.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Parallel Scan segments reading the table back.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(i32).range(1..=1000))]
+    scan_segments: i32,
+    /// Items per Scan page (default: as many as fit in DynamoDB's 1 MB page).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
+    page_size: Option<i32>,
+}
+
+impl ScanArgs {
+    async fn lines(&self, sink: &DynamoSink) -> Result<Vec<String>, Error> {
+        Ok(sink.scan_lines(self.scan_segments, self.page_size).await?)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CreateTableArgs {
     /// The design's spec: a folder holding spec.toml. Example: access-patterns/rootski
@@ -83,6 +100,18 @@ pub struct MigrateArgs {
     /// Plan and check the table, but write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Cap on consumed write capacity, in WCU per second (1 WCU = one item of up to 1 KB).
+    /// Without it the load goes as fast as the table takes; either way it slows down on its
+    /// own when throttled and speeds up again after. Example: 500
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_wcu: Option<u32>,
+    /// Where the load records the batches DynamoDB has accepted; the same command after a
+    /// crash or kill continues from it. Deleted once the table is verified. Default: beside
+    /// --report (its name with .checkpoint), else TABLE.checkpoint in the current folder.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    scan: ScanArgs,
     /// After writing, delete the table's items that the plan does not produce (stale items of
     /// earlier runs). Only when asked: see `migrator diff` first.
     #[arg(long, conflicts_with = "dry_run")]
@@ -125,9 +154,10 @@ struct MigrateReport {
     source: String,
     dry_run: bool,
     table_created: bool,
-    /// Items written and resent per type (empty for `verify` and dry runs).
-    writes: BTreeMap<String, TypeWrites>,
-    batches: u64,
+    /// The write budget, WCU per second, when one was given.
+    max_wcu: Option<u32>,
+    /// What the load wrote (absent for `verify`, `diff` and dry runs).
+    load: Option<WriteReport>,
     /// Items deleted because the plan does not produce them (`--prune`).
     pruned: u64,
     verify: VerifyReport,
@@ -162,8 +192,8 @@ impl MigrateReport {
             source: source.to_string(),
             dry_run: false,
             table_created: false,
-            writes: BTreeMap::new(),
-            batches: 0,
+            max_wcu: None,
+            load: None,
             pruned: 0,
             verify: VerifyReport::default(),
             seconds: 0.0,
@@ -198,12 +228,8 @@ impl MigrateReport {
                 self.pruned
             );
         }
-        if !self.writes.is_empty() {
-            md += "| item type | written | resent |\n|---|---:|---:|\n";
-            for (item_type, w) in &self.writes {
-                md += &format!("| {item_type} | {} | {} |\n", w.written, w.resent);
-            }
-            md += "\n";
+        if let Some(load) = &self.load {
+            md += &load_markdown(load, self.max_wcu, self.seconds);
         }
         md + &self.verify.markdown()
     }
@@ -217,6 +243,30 @@ impl MigrateReport {
     }
 }
 
+/// The load's table in Markdown: per type planned, written, skipped, resent; then the totals.
+fn load_markdown(load: &WriteReport, max_wcu: Option<u32>, seconds: f64) -> String {
+    let mut md = String::from(
+        "| item type | planned | written | already written (checkpoint) | resent (unprocessed) |\n|---|---:|---:|---:|---:|\n",
+    );
+    for (item_type, w) in &load.types {
+        md += &format!(
+            "| {item_type} | {} | {} | {} | {} |\n",
+            w.planned, w.written, w.skipped, w.resent
+        );
+    }
+    let budget = max_wcu.map_or("no budget".to_string(), |m| format!("budget {m} WCU/s"));
+    md += &format!(
+        "\n{} batches ({} resumed from the checkpoint), {:.0} WCU consumed ({budget}, {:.0} WCU/s over the whole run), {} calls retried, {} throttles.\n\n",
+        load.batches,
+        load.batches_skipped,
+        load.wcu,
+        load.wcu / seconds.max(0.001),
+        load.calls_retried,
+        load.throttles
+    );
+    md
+}
+
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
@@ -228,6 +278,8 @@ pub struct VerifyArgs {
     patterns: bool,
     #[command(flatten)]
     dynamo: DynamoArgs,
+    #[command(flatten)]
+    scan: ScanArgs,
     /// Where to write the report (JSON; Markdown beside it with .md). Example: verify.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -253,6 +305,7 @@ fn patterns_source(
 /// How a command checks the table and reports.
 struct Checking<'a> {
     mode: Mode,
+    scan: &'a ScanArgs,
     started: Instant,
     report_path: Option<&'a std::path::Path>,
     /// The source to run the access patterns' SQL against, when they are to be run.
@@ -268,14 +321,14 @@ async fn check_and_report(
 ) -> anyhow::Result<u8> {
     let Checking {
         mode,
+        scan,
         started,
         report_path: path,
         patterns_from,
     } = checking;
-    let lines = sink
-        .scan_lines(4)
+    let lines = scan
+        .lines(sink)
         .await
-        .map_err(Error::from)
         .with_context(|| report.target.clone())?;
     report.verify = verify::compare(spec, &plan.items, &lines);
     if let Some(url) = patterns_from {
@@ -313,21 +366,46 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         .map_err(Error::from)
         .with_context(|| target.clone())?;
     let (location, plan) = super::plan::plan_from(&spec, &args.input).await?;
-    eprintln!(
-        "planned {} items; writing them to table {} in {target}",
-        plan.items.len(),
-        args.dynamo.table
-    );
-    let writes = if args.dry_run {
-        WriteReport::default()
+    let governor = Governor::new(args.max_wcu.map(f64::from));
+    let checkpoint = if args.dry_run {
+        None
     } else {
-        sink.write(&spec.table, &plan.items)
-            .await
-            .map_err(Error::from)
-            .with_context(|| target.clone())?
+        let path = args.checkpoint_path();
+        let header = format!(
+            "migrator checkpoint: table {} in {target}",
+            args.dynamo.table
+        );
+        Some(Checkpoint::open(&path, &header).map_err(Error::from)?)
+    };
+    let resumed = checkpoint.as_ref().map_or(0, Checkpoint::recorded);
+    eprintln!(
+        "planned {} items; {} table {} in {target}{}",
+        plan.items.len(),
+        if args.dry_run {
+            "dry run: not writing to"
+        } else {
+            "writing them to"
+        },
+        args.dynamo.table,
+        match (&checkpoint, resumed) {
+            (Some(c), 1..) => format!(
+                "; resuming from {}: {resumed} batches already written",
+                c.path().display()
+            ),
+            _ => String::new(),
+        }
+    );
+    let load = match &checkpoint {
+        None => None,
+        Some(checkpoint) => Some(
+            sink.write(&spec.table, &plan.items, &governor, Some(checkpoint))
+                .await
+                .map_err(Error::from)
+                .with_context(|| target.clone())?,
+        ),
     };
     let pruned = if args.prune {
-        prune(&sink, &spec, &plan)
+        prune(&sink, &spec, &plan, &args.scan, &governor)
             .await
             .with_context(|| target.clone())?
     } else {
@@ -336,18 +414,36 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     let report = MigrateReport {
         dry_run: args.dry_run,
         table_created: created,
-        writes: writes.types,
-        batches: writes.batches,
+        max_wcu: args.max_wcu,
+        load,
         pruned,
         ..MigrateReport::new(&args.dynamo.table, target, &location)
     };
     let checking = Checking {
         mode: Mode::Migration,
+        scan: &args.scan,
         started,
         report_path: args.report.as_deref(),
         patterns_from: patterns_from.as_ref(),
     };
-    check_and_report(&sink, &spec, &plan, report, checking).await
+    let code = check_and_report(&sink, &spec, &plan, report, checking).await?;
+    if code == 0 {
+        if let Some(checkpoint) = checkpoint {
+            checkpoint.remove();
+        }
+    }
+    Ok(code)
+}
+
+impl MigrateArgs {
+    /// `--checkpoint`, else beside the report, else `TABLE.checkpoint` here.
+    fn checkpoint_path(&self) -> PathBuf {
+        match (&self.checkpoint, &self.report) {
+            (Some(path), _) => path.clone(),
+            (None, Some(report)) => report.with_extension("checkpoint"),
+            (None, None) => PathBuf::from(format!("{}.checkpoint", self.dynamo.table)),
+        }
+    }
 }
 
 /// Deletes the table's items whose keys the plan does not produce; returns how many.
@@ -355,18 +451,20 @@ async fn prune(
     sink: &DynamoSink,
     spec: &spec::Spec,
     plan: &transform::Plan,
+    scan: &ScanArgs,
+    governor: &Governor,
 ) -> anyhow::Result<u64> {
     let planned: std::collections::HashSet<&(String, String)> =
         plan.items.iter().map(|p| &p.key).collect();
     let names = KeyNames::of(&spec.table);
     let mut stale = Vec::new();
-    for line in sink.scan_lines(4).await.map_err(Error::from)? {
+    for line in scan.lines(sink).await? {
         let item = line_to_item(&line).map_err(anyhow::Error::msg)?;
         if !planned.contains(&names.text_of(&item)) {
             stale.push(names.key(&item));
         }
     }
-    Ok(sink.delete(stale).await.map_err(Error::from)?)
+    Ok(sink.delete(stale, governor).await.map_err(Error::from)?)
 }
 
 pub async fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
@@ -391,6 +489,7 @@ async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<u8> {
     let report = MigrateReport::new(&args.dynamo.table, target, &location);
     let checking = Checking {
         mode,
+        scan: &args.scan,
         started,
         report_path: args.report.as_deref(),
         patterns_from: patterns_from.as_ref(),

@@ -1,6 +1,8 @@
 //! Sinks: where finished items go. DynamoDB-JSON files (`files.rs`), the format DynamoDB's
-//! ImportTable reads; and a DynamoDB table through BatchWriteItem (`dynamodb/`).
+//! ImportTable reads; and a DynamoDB table through BatchWriteItem (`dynamodb/`), whose loads
+//! record their progress in a checkpoint (`checkpoint.rs`).
 
+pub mod checkpoint;
 pub mod dynamodb;
 mod files;
 

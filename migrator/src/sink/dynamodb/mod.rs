@@ -5,6 +5,8 @@
 //! `--region`, `--endpoint-url`) with the SDK's standard retry mode, and cloned where needed.
 
 mod convert;
+mod governor;
+mod send;
 mod table;
 mod write;
 
@@ -19,8 +21,10 @@ use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
 
 pub use convert::{item_to_line, line_to_item, SdkItem};
+pub use governor::Governor;
 pub use write::{batches, KeyNames, TypeWrites, WriteReport, MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
 
+use crate::sink::checkpoint::Checkpoint;
 use crate::spec::TableSpec;
 use crate::transform::PlanLine;
 
@@ -39,8 +43,12 @@ pub struct DynamoConfig {
 /// An open connection to DynamoDB and one table in it.
 pub struct DynamoSink {
     client: Client,
+    /// The same client with the SDK's retries off: writes retry in `send.rs`, where every
+    /// throttle is seen and counted.
+    writer: Client,
     table: String,
     in_flight: usize,
+    max_attempts: u32,
 }
 
 impl DynamoSink {
@@ -72,10 +80,15 @@ impl DynamoSink {
                 "no AWS region: pass --region (for example us-east-1) or set AWS_REGION".into(),
             ));
         }
+        let writer = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
+            .retry_config(RetryConfig::disabled())
+            .build();
         Ok(DynamoSink {
             client: Client::new(&sdk_config),
+            writer: Client::from_conf(writer),
             table: table.to_string(),
             in_flight: config.in_flight,
+            max_attempts: config.max_attempts.max(1),
         })
     }
 
@@ -85,32 +98,46 @@ impl DynamoSink {
         table::ensure(&self.client, &self.table, spec, create).await
     }
 
-    /// Writes every planned item; `spec` names the key attributes.
+    /// Writes every planned item the checkpoint does not already hold, paced by `governor`;
+    /// `spec` names the key attributes.
     pub async fn write(
         &self,
         spec: &TableSpec,
         lines: &[PlanLine],
+        governor: &Governor,
+        checkpoint: Option<&Checkpoint>,
     ) -> Result<WriteReport, SinkError> {
+        let control = write::LoadControl {
+            in_flight: self.in_flight,
+            max_attempts: self.max_attempts,
+            governor,
+            checkpoint,
+        };
         write::write_all(
-            &self.client,
+            &self.writer,
             &self.table,
             &KeyNames::of(spec),
             lines,
-            self.in_flight,
+            &control,
         )
         .await
     }
 
-    /// Deletes the items whose keys are given (each a map of the key attributes), 25 per call.
-    pub async fn delete(&self, keys: Vec<SdkItem>) -> Result<u64, SinkError> {
+    /// Deletes the items whose keys are given (each a map of the key attributes), 25 per call,
+    /// paced by `governor`.
+    pub async fn delete(&self, keys: Vec<SdkItem>, governor: &Governor) -> Result<u64, SinkError> {
         let count = keys.len() as u64;
+        let pacing = send::Pacing {
+            governor,
+            max_attempts: self.max_attempts,
+        };
         let batches: Vec<Vec<SdkItem>> = keys
             .chunks(MAX_BATCH_ITEMS)
             .map(<[SdkItem]>::to_vec)
             .collect();
         futures::stream::iter(batches)
-            .map(|batch| async move {
-                let requests = batch
+            .map(|batch| {
+                let requests: Vec<WriteRequest> = batch
                     .into_iter()
                     .map(|key| {
                         let delete = DeleteRequest::builder()
@@ -120,7 +147,12 @@ impl DynamoSink {
                         WriteRequest::builder().delete_request(delete).build()
                     })
                     .collect();
-                write::send(&self.client, &self.table, requests, "a stale item").await
+                let batch = send::Batch {
+                    wcu: requests.len() as f64,
+                    requests,
+                    first: "a stale item".to_string(),
+                };
+                send::send(&self.writer, &self.table, batch, &pacing)
             })
             .buffer_unordered(self.in_flight)
             .try_collect::<Vec<_>>()
@@ -129,15 +161,21 @@ impl DynamoSink {
     }
 
     /// Every item of the table as a canonical `{"Item": …}` line, read with a Scan in
-    /// `segments` parallel segments, sorted.
-    pub async fn scan_lines(&self, segments: i32) -> Result<Vec<String>, SinkError> {
+    /// `segments` parallel segments of pages of up to `page_size` items (the service's 1 MB
+    /// page when `None`), sorted.
+    pub async fn scan_lines(
+        &self,
+        segments: i32,
+        page_size: Option<i32>,
+    ) -> Result<Vec<String>, SinkError> {
         let scans = (0..segments).map(|segment| {
             let request = self
                 .client
                 .scan()
                 .table_name(&self.table)
                 .segment(segment)
-                .total_segments(segments);
+                .total_segments(segments)
+                .set_limit(page_size);
             async move {
                 let mut lines = Vec::new();
                 let mut pages = request.into_paginator().send();
@@ -153,7 +191,7 @@ impl DynamoSink {
             .into_iter()
             .flatten()
             .collect();
-        lines.sort();
+        lines.sort_unstable();
         Ok(lines)
     }
 
@@ -245,11 +283,18 @@ pub enum SinkError {
         key: String,
         message: String,
     },
-    #[error("table {table}: {left} items still unprocessed after {rounds} rounds of resending; lower --concurrency or raise the table's capacity, then rerun")]
+    #[error("table {table}: {left} items still throttled after {rounds} rounds in a row; lower --max-wcu or raise the table's capacity, then rerun the same command to resume")]
     Unprocessed {
         table: String,
         left: usize,
         rounds: usize,
+    },
+    #[error("table {table}: a batch (first item {key}) failed {attempts} calls in a row, the last with {last}; the load stopped; rerun the same command to resume from the checkpoint")]
+    GaveUp {
+        table: String,
+        key: String,
+        attempts: u32,
+        last: String,
     },
     #[error("DynamoDB answered {code}: {message}")]
     Service { code: String, message: String },

@@ -1,43 +1,69 @@
 //! Writing planned items with BatchWriteItem: batches within the service's limits, in an order
-//! that spreads partitions, a bounded number in flight, UnprocessedItems resent with backoff.
-//!
-//! Failed calls (throttling, 5xx, dropped connections) are retried by the SDK's standard retry
-//! mode; a call that succeeds with UnprocessedItems is ours to resend, here, and only here.
+//! that spreads partitions, a bounded number in flight, paced by the governor, each batch
+//! recorded in the checkpoint once DynamoDB has accepted all of it (`send.rs` sends one batch).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
-use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::{StreamExt, TryStreamExt};
 
 use super::convert::line_to_item;
-use super::{service_error, SinkError};
+use super::governor::{wcu, Governor};
+use super::send::{send, Batch, Pacing};
+use super::SinkError;
+use crate::progress::Progress;
+use crate::sink::checkpoint::{batch_digest, Checkpoint};
 use crate::transform::PlanLine;
 
 /// DynamoDB's limit on requests in one BatchWriteItem call.
 pub const MAX_BATCH_ITEMS: usize = 25;
 /// DynamoDB's limit on the size of one BatchWriteItem call.
 pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
-/// Rounds of resending UnprocessedItems before a batch gives up.
-const MAX_ROUNDS: usize = 12;
 
-/// Items written and resent, per item type.
+/// What became of one item type's planned items.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TypeWrites {
+    pub planned: u64,
+    /// Written by this run.
     pub written: u64,
+    /// Written by an earlier run, as the checkpoint recorded: not sent again.
+    pub skipped: u64,
     /// Item writes sent again because DynamoDB returned them unprocessed.
     pub resent: u64,
 }
 
-/// What a load wrote, per item type.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+/// What a load wrote, per item type, and what it took.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
 pub struct WriteReport {
     pub types: BTreeMap<String, TypeWrites>,
     pub batches: u64,
+    /// Batches an earlier run had written (the load resumed from its checkpoint).
+    pub batches_skipped: u64,
+    /// Calls that failed (throttling, 5xx, timeouts, dropped connections) and were made again.
+    pub calls_retried: u64,
+    /// Throttles seen: throttling errors and answers with UnprocessedItems.
+    pub throttles: u64,
+    /// Write capacity units consumed by the items written (1 per started KB of each item).
+    pub wcu: f64,
+}
+
+impl WriteReport {
+    /// Whether this load continued an earlier one.
+    pub fn resumed(&self) -> bool {
+        self.batches_skipped > 0
+    }
+}
+
+/// How a load runs: calls in flight, pacing, and where it records progress.
+pub struct LoadControl<'a> {
+    pub in_flight: usize,
+    pub max_attempts: u32,
+    pub governor: &'a Governor,
+    pub checkpoint: Option<&'a Checkpoint>,
 }
 
 /// Groups the plan's items into batches: at most 25 items and 16 MB each, in an order that
@@ -116,29 +142,94 @@ impl<'a> KeyNames<'a> {
     }
 }
 
-/// Writes every planned item to `table`, `in_flight` calls at a time.
+/// Counters the bar shows while batches finish in any order.
+#[derive(Default)]
+struct Live {
+    wcu: AtomicU64,
+    retries: AtomicU64,
+}
+
+/// Writes every planned item to `table` that the checkpoint does not already hold.
 pub async fn write_all(
     client: &Client,
     table: &str,
     keys: &KeyNames<'_>,
     lines: &[PlanLine],
-    in_flight: usize,
+    control: &LoadControl<'_>,
 ) -> Result<WriteReport, SinkError> {
-    let batches = batches(lines);
-    let count = batches.len() as u64;
-    let mut report = futures::stream::iter(batches)
-        .map(|batch| write_batch(client, table, keys, lines, batch))
-        .buffer_unordered(in_flight.max(1))
-        .try_fold(WriteReport::default(), |mut report, done| async move {
+    let mut report = WriteReport::default();
+    for line in lines {
+        report
+            .types
+            .entry(line.item_type.clone())
+            .or_default()
+            .planned += 1;
+    }
+    let mut todo = Vec::new();
+    for batch in batches(lines) {
+        let digest = batch_digest(batch.iter().map(|&i| lines[i].json.as_str()));
+        if control.checkpoint.is_some_and(|c| c.is_done(digest)) {
+            report.batches_skipped += 1;
+            for &i in &batch {
+                report
+                    .types
+                    .entry(lines[i].item_type.clone())
+                    .or_default()
+                    .skipped += 1;
+            }
+        } else {
+            todo.push((batch, digest));
+        }
+    }
+    report.batches = report.batches_skipped + todo.len() as u64;
+    let total: u64 = todo.iter().map(|(b, _)| b.len() as u64).sum();
+    let progress = Progress::new("writing", total, "items");
+    let live = Live::default();
+    let started = std::time::Instant::now();
+    let pacing = Pacing {
+        governor: control.governor,
+        max_attempts: control.max_attempts,
+    };
+    let done = futures::stream::iter(todo)
+        .map(|(batch, digest)| {
+            let (pacing, live, progress) = (&pacing, &live, &progress);
+            async move {
+                let written = write_batch(client, table, keys, lines, &batch, pacing).await?;
+                if let Some(checkpoint) = control.checkpoint {
+                    checkpoint
+                        .record(digest)
+                        .map_err(|e| SinkError::Other(e.to_string()))?;
+                }
+                let wcu = live.wcu.fetch_add(written.wcu as u64, Ordering::Relaxed);
+                let retries = live
+                    .retries
+                    .fetch_add(written.calls_retried, Ordering::Relaxed);
+                let seconds = started.elapsed().as_secs_f64().max(0.001);
+                progress.advance(batch.len() as u64);
+                progress.say(format!(
+                    "· {:.0} WCU/s · retries {} · throttles {}",
+                    (wcu as f64 + written.wcu) / seconds,
+                    retries + written.calls_retried,
+                    pacing.governor.throttles()
+                ));
+                Ok::<_, SinkError>(written)
+            }
+        })
+        .buffer_unordered(control.in_flight.max(1))
+        .try_fold(report, |mut report, done| async move {
             for (item_type, writes) in done.types {
                 let entry = report.types.entry(item_type).or_default();
                 entry.written += writes.written;
                 entry.resent += writes.resent;
             }
+            report.calls_retried += done.calls_retried;
+            report.wcu += done.wcu;
             Ok(report)
         })
-        .await?;
-    report.batches = count;
+        .await;
+    progress.finish();
+    let mut report = done?;
+    report.throttles = control.governor.throttles();
     Ok(report)
 }
 
@@ -147,11 +238,12 @@ async fn write_batch(
     table: &str,
     keys: &KeyNames<'_>,
     lines: &[PlanLine],
-    batch: Vec<usize>,
+    batch: &[usize],
+    pacing: &Pacing<'_>,
 ) -> Result<WriteReport, SinkError> {
     let mut report = WriteReport::default();
     let mut requests: Vec<WriteRequest> = Vec::with_capacity(batch.len());
-    for &i in &batch {
+    for &i in batch {
         let item = line_to_item(&lines[i].json).map_err(|message| SinkError::Rejected {
             table: table.to_string(),
             key: describe(&lines[i]),
@@ -167,10 +259,16 @@ async fn write_batch(
             .entry(lines[i].item_type.clone())
             .or_default()
             .written += 1;
+        report.wcu += wcu(lines[i].bytes);
     }
-    let first = describe(&lines[batch[0]]);
-    let resent = send(client, table, requests, &first).await?;
-    for request in resent {
+    let batch_of = Batch {
+        requests,
+        wcu: report.wcu,
+        first: describe(&lines[batch[0]]),
+    };
+    let sent = send(client, table, batch_of, pacing).await?;
+    report.calls_retried = sent.retried_calls;
+    for request in sent.resent {
         let Some(put) = request.put_request() else {
             continue;
         };
@@ -184,66 +282,6 @@ async fn write_batch(
         report.types.entry(item_type).or_default().resent += 1;
     }
     Ok(report)
-}
-
-/// Sends `requests` in one BatchWriteItem call, resending what comes back unprocessed with
-/// jittered exponential backoff; returns every request that had to be resent.
-pub(super) async fn send(
-    client: &Client,
-    table: &str,
-    requests: Vec<WriteRequest>,
-    first: &str,
-) -> Result<Vec<WriteRequest>, SinkError> {
-    let mut resent = Vec::new();
-    let mut pending = requests;
-    let mut delays = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(50))
-        .with_max_delay(Duration::from_secs(20))
-        .with_jitter()
-        .without_max_times()
-        .build();
-    for round in 0..=MAX_ROUNDS {
-        let output = client
-            .batch_write_item()
-            .request_items(table, pending.clone())
-            .send()
-            .await
-            .map_err(|e| match service_error(e) {
-                SinkError::Service { code, message } => SinkError::Rejected {
-                    table: table.to_string(),
-                    key: first.to_string(),
-                    message: format!("{code}: {message}"),
-                },
-                other => other,
-            })?;
-        let unprocessed = output
-            .unprocessed_items()
-            .and_then(|u| u.get(table))
-            .cloned()
-            .unwrap_or_default();
-        if unprocessed.is_empty() {
-            return Ok(resent);
-        }
-        if round == MAX_ROUNDS {
-            return Err(SinkError::Unprocessed {
-                table: table.to_string(),
-                left: unprocessed.len(),
-                rounds: MAX_ROUNDS,
-            });
-        }
-        let delay = delays.next().unwrap_or(Duration::from_secs(20));
-        tracing::debug!(
-            table,
-            unprocessed = unprocessed.len(),
-            delay_ms = delay.as_millis() as u64,
-            round,
-            "resending"
-        );
-        tokio::time::sleep(delay).await;
-        resent.extend(unprocessed.iter().cloned());
-        pending = unprocessed;
-    }
-    unreachable!("the last round returns")
 }
 
 fn describe(line: &PlanLine) -> String {

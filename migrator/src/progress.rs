@@ -1,0 +1,44 @@
+//! Progress on stderr for long work: a bar with counts, rate and ETA when stderr is a terminal,
+//! nothing otherwise (logs and CI get the summary lines each command prints at the end).
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// One bar of work counted in `unit`s.
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    /// A bar of `total` `unit`s, labelled `label`, drawn on stderr.
+    pub fn new(label: &str, total: u64, unit: &str) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        let template = format!(
+            "{{prefix}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} {{per_sec}} ETA {{eta}} {{msg}}"
+        );
+        bar.set_style(
+            ProgressStyle::with_template(&template)
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(label.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Progress { bar }
+    }
+
+    /// `n` more units done.
+    pub fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    /// Replaces the text after the counts, such as `WCU/s 850 · retries 3`.
+    pub fn say(&self, message: String) {
+        self.bar.set_message(message);
+    }
+
+    /// Removes the bar; the command prints its own summary.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,181 @@
+//! The load checkpoint: which batches are durably written, so a killed load resumes where it
+//! stopped and writes each remaining item once.
+//!
+//! The file is a header line naming the table, then one line per batch DynamoDB accepted in
+//! full: a digest of the batch's item lines. Batches are cut the same way from the same plan, so
+//! a rerun skips every batch whose digest is recorded; a batch whose items changed since (the
+//! source moved on) has another digest and is written again. Lines are appended as batches
+//! finish and synced to disk at most once a second; a line torn by a kill is ignored.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+/// An open checkpoint file and the batches it recorded before this run.
+pub struct Checkpoint {
+    path: PathBuf,
+    done: HashSet<u64>,
+    file: Mutex<(File, Instant)>,
+}
+
+impl Checkpoint {
+    /// Opens (or starts) the checkpoint at `path` for the load described by `header`.
+    ///
+    /// # Errors
+    /// The file cannot be read or written, or it belongs to another load.
+    pub fn open(path: &Path, header: &str) -> Result<Self, CheckpointError> {
+        let error = |message: String| CheckpointError {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut done = HashSet::new();
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let mut lines = text.lines();
+                let first = lines.next().unwrap_or_default();
+                if first != header {
+                    return Err(error(format!(
+                        "it was written for another load ({first}), not this one ({header}); pass another --checkpoint, or delete it to start over"
+                    )));
+                }
+                done.extend(lines.filter_map(parse_digest));
+                if !text.ends_with('\n') {
+                    // A line torn by a kill: end it, so the next record starts a line of its own.
+                    OpenOptions::new()
+                        .append(true)
+                        .open(path)
+                        .and_then(|mut f| f.write_all(b"\n"))
+                        .map_err(|e| error(e.to_string()))?;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::write(path, format!("{header}\n")).map_err(|e| error(e.to_string()))?;
+            }
+            Err(e) => return Err(error(e.to_string())),
+        }
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| error(e.to_string()))?;
+        Ok(Checkpoint {
+            path: path.to_path_buf(),
+            done,
+            file: Mutex::new((file, Instant::now())),
+        })
+    }
+
+    /// Whether an earlier run wrote the batch with this digest.
+    pub fn is_done(&self, digest: u64) -> bool {
+        self.done.contains(&digest)
+    }
+
+    /// How many batches earlier runs recorded.
+    pub fn recorded(&self) -> usize {
+        self.done.len()
+    }
+
+    /// Records that the batch with this digest is written.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn record(&self, digest: u64) -> Result<(), CheckpointError> {
+        let mut guard = self.file.lock().expect("checkpoint lock");
+        let (file, synced) = &mut *guard;
+        let result = file
+            .write_all(format!("{digest:016x}\n").as_bytes())
+            .and_then(|()| {
+                if synced.elapsed() >= Duration::from_secs(1) {
+                    *synced = Instant::now();
+                    file.sync_data()
+                } else {
+                    Ok(())
+                }
+            });
+        result.map_err(|e| CheckpointError {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The load is complete and verified: the checkpoint is no longer needed.
+    pub fn remove(self) {
+        drop(self.file);
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    /// Where the checkpoint is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The digest that names a batch: its items' lines, in order.
+pub fn batch_digest<'a>(lines: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut hasher = Sha256::new();
+    for line in lines {
+        hasher.update(line.as_bytes());
+        hasher.update(b"\n");
+    }
+    let hash = hasher.finalize();
+    u64::from_be_bytes(hash[..8].try_into().expect("8 bytes"))
+}
+
+fn parse_digest(line: &str) -> Option<u64> {
+    (line.len() == 16)
+        .then(|| u64::from_str_radix(line, 16).ok())
+        .flatten()
+}
+
+/// A checkpoint that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("checkpoint {}: {message}", path.display())]
+pub struct CheckpointError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_batches_survive_a_reopen_and_a_torn_line_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("load.checkpoint");
+        let a = batch_digest(["{\"Item\":1}", "{\"Item\":2}"]);
+        let b = batch_digest(["{\"Item\":3}"]);
+        let first = Checkpoint::open(&path, "table t").unwrap();
+        assert_eq!(first.recorded(), 0);
+        first.record(a).unwrap();
+        drop(first);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"12ab")
+            .unwrap();
+        let again = Checkpoint::open(&path, "table t").unwrap();
+        assert!(again.is_done(a));
+        assert!(!again.is_done(b));
+        assert_eq!(again.recorded(), 1);
+        again.record(b).unwrap();
+        drop(again);
+        let again = Checkpoint::open(&path, "table t").unwrap();
+        assert!(
+            again.is_done(a) && again.is_done(b),
+            "the torn line did not swallow b"
+        );
+        let other = Checkpoint::open(&path, "table u").err().unwrap();
+        assert_eq!(
+            other.to_string(),
+            format!("checkpoint {}: it was written for another load (table t), not this one (table u); pass another --checkpoint, or delete it to start over", path.display())
+        );
+        again.remove();
+        assert!(!path.exists());
+    }
+}

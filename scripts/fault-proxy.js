@@ -1,0 +1,269 @@
+#!/usr/bin/env node
+// A fault proxy for tests and benchmarks: sits in front of a real DynamoDB-compatible endpoint
+// and injects, into BatchWriteItem calls only, the faults a real local server never produces.
+// Only the faults are fake: every item it lets through lands in the real server.
+//
+//   node scripts/fault-proxy.js --target http://127.0.0.1:8000 [options]
+//
+// Options (rates are fractions of BatchWriteItem calls, 0..1):
+//   --port N              listen port (default 0: any free one); prints "listening on URL" first
+//   --seed N              seed of the fault dice (default 1), so a run can be repeated
+//   --throttle P          answer 400 ProvisionedThroughputExceededException, nothing written
+//   --error500 P          answer 500 InternalServerError, nothing written
+//   --partial P           write only part of the batch, return the rest as UnprocessedItems
+//   --drop P              drop the connection: half before forwarding, half after (written,
+//                         but the client never hears so)
+//   --slow P --delay-ms N answer N ms late (default 500)
+//   --capacity WCU        a fixed write capacity per second (1 WCU per started KB of each
+//                         item): items beyond it come back unprocessed, or the call is throttled
+//   --burst-seconds S     capacity the bucket may save up (default 0.2 s worth)
+//   --discard             accept every BatchWriteItem and write nothing (the server is no
+//                         bottleneck: measures the client alone)
+//   --access-key-id ID    refuse every call signed with another access key, as DynamoDB does
+//   --log FILE            one line per second: "unix_second accepted_wcu throttled_calls"
+// On SIGTERM or SIGINT it prints its counts as one JSON line on stderr and exits.
+'use strict';
+
+const http = require('http');
+const fs = require('fs');
+
+function parseArgs(argv) {
+  const o = { port: 0, seed: 1, throttle: 0, error500: 0, partial: 0, drop: 0, slow: 0,
+    delayMs: 500, capacity: 0, burstSeconds: 0.2, discard: false, accessKeyId: '', log: '', target: '' };
+  const names = { '--target': 'target', '--port': 'port', '--seed': 'seed', '--throttle': 'throttle',
+    '--error500': 'error500', '--partial': 'partial', '--drop': 'drop', '--slow': 'slow',
+    '--delay-ms': 'delayMs', '--capacity': 'capacity', '--burst-seconds': 'burstSeconds',
+    '--access-key-id': 'accessKeyId', '--log': 'log' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--discard') { o.discard = true; continue; }
+    const key = names[a];
+    if (!key || i + 1 >= argv.length) {
+      process.stderr.write(`fault-proxy: unknown or incomplete option ${a}; see the top of ${__filename}\n`);
+      process.exit(2);
+    }
+    const value = argv[++i];
+    o[key] = typeof o[key] === 'number' ? Number(value) : value;
+  }
+  if (!o.target) {
+    process.stderr.write('fault-proxy: --target URL is required\n');
+    process.exit(2);
+  }
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const target = new URL(opts.target);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+// mulberry32: small, seeded, good enough for dice.
+let seed = opts.seed >>> 0;
+function random() {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+const stats = { calls: 0, forwarded: 0, throttled: 0, errors500: 0, partial: 0, dropped_before: 0,
+  dropped_after: 0, slowed: 0, unprocessed_items: 0, accepted_items: 0, accepted_wcu: 0,
+  discarded_items: 0, refused_credentials: 0 };
+
+// Size DynamoDB counts for a value (as migrator's item.rs does), and for an item.
+function numberSize(text) {
+  const digits = text.replace(/[^0-9]/g, '').replace(/^0+/, '').length || 1;
+  return Math.ceil(digits / 2) + 1;
+}
+function valueSize(v) {
+  const [tag, x] = Object.entries(v)[0];
+  switch (tag) {
+    case 'S': return Buffer.byteLength(x);
+    case 'N': return numberSize(x);
+    case 'B': return Buffer.from(x, 'base64').length;
+    case 'BOOL': case 'NULL': return 1;
+    case 'L': return 3 + x.reduce((n, e) => n + valueSize(e) + 1, 0);
+    case 'M': return 3 + Object.entries(x).reduce((n, [k, e]) => n + Buffer.byteLength(k) + valueSize(e) + 1, 0);
+    case 'SS': return x.reduce((n, s) => n + Buffer.byteLength(s), 0);
+    case 'NS': return x.reduce((n, s) => n + numberSize(s), 0);
+    case 'BS': return x.reduce((n, s) => n + Buffer.from(s, 'base64').length, 0);
+    default: return 0;
+  }
+}
+function requestWcu(request) {
+  const item = request.PutRequest ? request.PutRequest.Item : request.DeleteRequest.Key;
+  const bytes = Object.entries(item).reduce((n, [k, v]) => n + Buffer.byteLength(k) + valueSize(v), 0);
+  return Math.max(1, Math.ceil(bytes / 1024));
+}
+
+// The capacity bucket, refilled continuously, and the per-second log.
+let tokens = opts.capacity * opts.burstSeconds;
+let refilled = Date.now();
+const perSecond = new Map();
+function second() { return Math.floor(Date.now() / 1000); }
+function logged(field, n) {
+  const s = second();
+  const row = perSecond.get(s) || { wcu: 0, throttled: 0 };
+  row[field] += n;
+  perSecond.set(s, row);
+}
+function take(wcu) {
+  const now = Date.now();
+  tokens = Math.min(opts.capacity * opts.burstSeconds, tokens + (now - refilled) / 1000 * opts.capacity);
+  refilled = now;
+  if (tokens < wcu) return false;
+  tokens -= wcu;
+  return true;
+}
+function flushLog(all) {
+  if (!opts.log) return;
+  const now = second();
+  let out = '';
+  for (const [s, row] of [...perSecond.entries()].sort((a, b) => a[0] - b[0])) {
+    if (!all && s >= now) continue;
+    out += `${s} ${row.wcu} ${row.throttled}\n`;
+    perSecond.delete(s);
+  }
+  if (out) fs.appendFileSync(opts.log, out);
+}
+setInterval(() => flushLog(false), 1000).unref();
+
+function reply(res, status, body, delay) {
+  const send = () => {
+    if (res.destroyed) return;
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  if (delay) setTimeout(send, delay); else send();
+}
+function awsError(res, status, type, message, delay) {
+  reply(res, status, { __type: `com.amazonaws.dynamodb.v20120810#${type}`, message }, delay);
+}
+
+function forward(req, body, done) {
+  const headers = Object.assign({}, req.headers, { 'content-length': body.length, host: target.host });
+  const out = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent },
+    (answer) => {
+      const chunks = [];
+      answer.on('data', (c) => chunks.push(c));
+      answer.on('end', () => done(null, answer.statusCode, Buffer.concat(chunks)));
+    });
+  out.on('error', (e) => done(e));
+  out.end(body);
+}
+
+function passThrough(req, res, body) {
+  forward(req, body, (err, status, answer) => {
+    if (err) { res.destroy(); return; }
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': answer.length });
+    res.end(answer);
+  });
+}
+
+function batchWrite(req, res, body) {
+  stats.calls++;
+  if (opts.discard) {
+    stats.discarded_items += body.toString().split('"PutRequest"').length - 1;
+    reply(res, 200, '{"UnprocessedItems":{}}');
+    return;
+  }
+  const delay = random() < opts.slow ? (stats.slowed++, opts.delayMs) : 0;
+  let dropAfter = false;
+  if (random() < opts.drop) {
+    if (random() < 0.5) { stats.dropped_before++; req.socket.destroy(); return; }
+    dropAfter = true;
+  }
+  if (random() < opts.throttle) {
+    stats.throttled++; logged('throttled', 1);
+    return awsError(res, 400, 'ProvisionedThroughputExceededException',
+      'The level of configured provisioned throughput for the table was exceeded.', delay);
+  }
+  if (random() < opts.error500) {
+    stats.errors500++;
+    return awsError(res, 500, 'InternalServerError', 'Internal server error (injected)', delay);
+  }
+  const request = JSON.parse(body.toString());
+  const held = {};
+  let heldCount = 0;
+  let acceptedWcu = 0;
+  for (const [table, requests] of Object.entries(request.RequestItems)) {
+    let keep = requests;
+    if (requests.length > 1 && random() < opts.partial) {
+      stats.partial++;
+      const n = 1 + Math.floor(random() * (requests.length - 1));
+      keep = requests.slice(0, requests.length - n);
+    }
+    if (opts.capacity > 0) {
+      const fits = [];
+      for (const r of keep) {
+        const wcu = requestWcu(r);
+        if (!take(wcu)) break;
+        fits.push(r);
+        acceptedWcu += wcu;
+      }
+      keep = fits;
+    } else {
+      acceptedWcu += keep.reduce((n, r) => n + requestWcu(r), 0);
+    }
+    const rest = requests.slice(keep.length);
+    if (rest.length) { held[table] = rest; heldCount += rest.length; }
+    request.RequestItems[table] = keep;
+  }
+  for (const t of Object.keys(request.RequestItems)) {
+    if (!request.RequestItems[t].length) delete request.RequestItems[t];
+  }
+  if (!Object.keys(request.RequestItems).length) {
+    stats.throttled++; logged('throttled', 1);
+    return awsError(res, 400, 'ProvisionedThroughputExceededException',
+      'The level of configured provisioned throughput for the table was exceeded.', delay);
+  }
+  forward(req, Buffer.from(JSON.stringify(request)), (err, status, answer) => {
+    if (err) { res.destroy(); return; }
+    if (status !== 200) { reply(res, status, answer.toString(), delay); return; }
+    stats.forwarded++;
+    const result = JSON.parse(answer.toString());
+    const unprocessed = result.UnprocessedItems || {};
+    for (const [table, rest] of Object.entries(held)) {
+      unprocessed[table] = (unprocessed[table] || []).concat(rest);
+    }
+    result.UnprocessedItems = unprocessed;
+    const accepted = Object.values(request.RequestItems).reduce((n, r) => n + r.length, 0);
+    stats.accepted_items += accepted;
+    stats.accepted_wcu += acceptedWcu;
+    logged('wcu', acceptedWcu);
+    if (dropAfter) { stats.dropped_after++; res.socket.destroy(); return; }
+    stats.unprocessed_items += heldCount;
+    reply(res, 200, result, delay);
+  });
+}
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    if (opts.accessKeyId) {
+      const m = /Credential=([^/]+)\//.exec(req.headers.authorization || '');
+      if (!m || m[1] !== opts.accessKeyId) {
+        stats.refused_credentials++;
+        return awsError(res, 400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+      }
+    }
+    const op = String(req.headers['x-amz-target'] || '').split('.')[1];
+    if (op === 'BatchWriteItem') batchWrite(req, res, body); else passThrough(req, res, body);
+  });
+});
+server.keepAliveTimeout = 60000;
+
+function stop() {
+  flushLog(true);
+  process.stderr.write(JSON.stringify(stats) + '\n');
+  process.exit(0);
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+
+server.listen(opts.port, '127.0.0.1', () => {
+  process.stdout.write(`listening on http://127.0.0.1:${server.address().port}\n`);
+});

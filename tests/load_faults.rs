@@ -1,0 +1,304 @@
+//! The loader under the faults a real server never produces (throttling, 500s, partial batches,
+//! dropped connections, refused credentials), injected by `scripts/fault-proxy.js` in front of
+//! the real endpoint; and a load killed with SIGKILL, then resumed.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::migrate::{endpoint, sink, table_name};
+use crate::support::{migrator, migrator_command, outcome, plan, repo_root};
+
+/// The fault proxy, running until dropped.
+struct FaultProxy {
+    child: Child,
+    url: String,
+}
+
+impl FaultProxy {
+    fn start(options: &[&str]) -> Self {
+        let mut child = Command::new("node")
+            .arg(repo_root().join("scripts/fault-proxy.js"))
+            .args(["--target", &endpoint()])
+            .args(options)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("node runs the fault proxy");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("the proxy says where it listens");
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_string();
+        FaultProxy { child, url }
+    }
+
+    /// Stops the proxy and returns its counts.
+    fn stop(mut self) -> serde_json::Value {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("read the counts");
+        let _ = self.child.wait();
+        serde_json::from_str(stderr.trim()).unwrap_or_else(|_| panic!("counts: {stderr}"))
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A generated Rootski dataset of 5,700 items (scale 0.01), made once per test run.
+fn dataset() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("migrator-faults-{}", std::process::id()));
+        let out = migrator(&[
+            "dataset",
+            "generate",
+            "--design",
+            "rootski",
+            "--scale",
+            "0.01",
+            "--seed",
+            "3",
+            "--out",
+            dir.to_str().expect("UTF-8"),
+        ]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        dir
+    })
+}
+
+fn planned(source: &Path) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = plan(
+        "access-patterns/rootski",
+        source.to_str().expect("UTF-8"),
+        dir.path(),
+    );
+    lines.sort();
+    lines
+}
+
+fn migrate_args<'a>(
+    source: &'a str,
+    table: &'a str,
+    url: &'a str,
+    report: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "migrate",
+        "--spec",
+        "access-patterns/rootski",
+        "--source",
+        source,
+        "--table",
+        table,
+        "--endpoint-url",
+        url,
+        "--create-table",
+        "--report",
+        report,
+    ]
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("report written")).expect("JSON")
+}
+
+#[tokio::test]
+async fn throttling_500s_partial_batches_and_dropped_connections_lose_nothing() {
+    let proxy = FaultProxy::start(&[
+        "--seed",
+        "7",
+        "--throttle",
+        "0.3",
+        "--error500",
+        "0.05",
+        "--partial",
+        "0.1",
+        "--drop",
+        "0.05",
+        "--slow",
+        "0.05",
+        "--delay-ms",
+        "200",
+    ]);
+    let table = table_name("faults");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("migrate.json");
+    let source = dataset().to_str().unwrap();
+    let out = migrator(&migrate_args(
+        source,
+        &table,
+        &proxy.url,
+        report.to_str().unwrap(),
+    ));
+    let counts = proxy.stop();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for fault in [
+        "throttled",
+        "errors500",
+        "partial",
+        "dropped_before",
+        "dropped_after",
+    ] {
+        assert!(counts[fault].as_u64().unwrap() > 0, "no {fault}: {counts}");
+    }
+    let planned = planned(dataset());
+    assert_eq!(planned.len(), 5700);
+    assert_eq!(
+        sink(&table).await.scan_lines(4, None).await.unwrap(),
+        planned,
+        "0 lost, 0 extra, every attribute equal"
+    );
+    let report = read_json(&report);
+    assert_eq!(report["verify"]["matches"], true);
+    let load = &report["load"];
+    assert!(load["calls_retried"].as_u64().unwrap() > 0, "{load}");
+    assert!(load["throttles"].as_u64().unwrap() > 0, "{load}");
+    let resent: u64 = load["types"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["resent"].as_u64().unwrap())
+        .sum();
+    assert_eq!(resent, counts["unprocessed_items"].as_u64().unwrap());
+    assert!(
+        !dir.path().join("migrate.checkpoint").exists(),
+        "removed once verified"
+    );
+}
+
+#[tokio::test]
+async fn a_load_killed_with_sigkill_resumes_and_writes_the_rest_once_within_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("wcu.log");
+    let proxy = FaultProxy::start(&["--log", log.to_str().unwrap()]);
+    let table = table_name("killed");
+    let report = dir.path().join("migrate.json");
+    let checkpoint = dir.path().join("migrate.checkpoint");
+    let source = dataset().to_str().unwrap();
+    let mut args = migrate_args(source, &table, &proxy.url, report.to_str().unwrap());
+    args.extend(["--max-wcu", "1500"]);
+
+    let mut first = migrator_command(&args)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start migrate");
+    let started = Instant::now();
+    while std::fs::read_to_string(&checkpoint).map_or(0, |t| t.lines().count()) < 40 {
+        assert!(started.elapsed() < Duration::from_secs(120), "no progress");
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "finished before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().expect("SIGKILL");
+    first.wait().unwrap();
+    assert!(!report.exists(), "the killed run wrote no report");
+
+    let again = outcome(&mut migrator_command(&args));
+    let counts = proxy.stop();
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("; resuming from "),
+        "{}",
+        again.stderr
+    );
+    let load = read_json(&report)["load"].clone();
+    assert!(load["batches_skipped"].as_u64().unwrap() >= 39, "{load}");
+    let mut planned_total = 0;
+    for (item_type, t) in load["types"].as_object().unwrap() {
+        let (planned, written, skipped) = (
+            t["planned"].as_u64().unwrap(),
+            t["written"].as_u64().unwrap(),
+            t["skipped"].as_u64().unwrap(),
+        );
+        assert_eq!(written + skipped, planned, "{item_type}: each item once");
+        planned_total += planned;
+    }
+    assert_eq!(planned_total, 5700);
+    // Items the proxy let through over both runs: the plan, plus at most the batches in flight
+    // when the kill came (16 calls of 25 items).
+    let accepted = counts["accepted_items"].as_u64().unwrap();
+    assert!((5700..=5700 + 16 * 25).contains(&accepted), "{counts}");
+    assert_eq!(
+        sink(&table).await.scan_lines(4, None).await.unwrap(),
+        planned(dataset())
+    );
+    // The budget: no 5-second window carried more than 5 × 1,500 WCU (plus one batch).
+    let per_second: Vec<(u64, f64)> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut parts = l.split(' ');
+            (
+                parts.next().unwrap().parse().unwrap(),
+                parts.next().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    let first_second = per_second[0].0;
+    let last_second = per_second.last().unwrap().0;
+    for start in first_second..=last_second {
+        let window: f64 = per_second
+            .iter()
+            .filter(|(s, _)| (start..start + 5).contains(s))
+            .map(|(_, w)| w)
+            .sum();
+        assert!(
+            window <= 5.0 * 1500.0 + 50.0,
+            "{window} WCU in 5 s from {start}"
+        );
+    }
+    assert!(!checkpoint.exists(), "removed once verified");
+}
+
+#[test]
+fn wrong_credentials() {
+    let proxy = FaultProxy::start(&["--access-key-id", "AKIARIGHT"]);
+    let out = outcome(
+        migrator_command(&[
+            "migrate",
+            "--spec",
+            "access-patterns/rootski",
+            "--source",
+            "sql/rootski/sample",
+            "--table",
+            "t",
+            "--endpoint-url",
+            &proxy.url,
+        ])
+        .env("AWS_ACCESS_KEY_ID", "AKIAWRONG")
+        .env("AWS_SECRET_ACCESS_KEY", "very-secret-value"),
+    );
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: DynamoDB at {}: DynamoDB refused the credentials: UnrecognizedClientException: The security token included in the request is invalid.; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile\n",
+            proxy.url
+        )
+    );
+    assert!(!out.stderr.contains("very-secret-value"));
+}
