@@ -469,3 +469,37 @@ async fn every_rootski_access_pattern_answers_as_its_sql_does() {
         "words that use family 1304 (ать)"
     );
 }
+
+#[test]
+fn create_table_turns_on_the_spec_ttl_attribute_or_says_it_cannot() {
+    let root = crate::support::repo_root();
+    let spec = std::fs::read_to_string(root.join("access-patterns/planning-poker/spec.toml"))
+        .unwrap()
+        .replace(
+            "source = \"../../sql/planning-poker/schema.sql\"",
+            &format!(
+                "source = \"{}\"",
+                root.join("sql/planning-poker/schema.sql").display()
+            ),
+        )
+        .replacen("billing", "ttl_attribute = \"expires\"\nbilling", 1);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
+    let table = table_name("ttl");
+    let endpoint = endpoint();
+    let out = migrator(&[
+        "create-table",
+        "--spec",
+        dir.path().to_str().unwrap(),
+        "--table",
+        &table,
+        "--endpoint-url",
+        &endpoint,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // dynalite has DescribeTimeToLive but no UpdateTimeToLive: the table is made, TTL is not.
+    assert_eq!(
+        out.stderr,
+        format!("table {table} created; ACTIVE in DynamoDB at {endpoint}\nwarning: this endpoint has no UpdateTimeToLive, so TTL on attribute expires is not on; turn it on where the table lives (aws dynamodb update-time-to-live)\n")
+    );
+}

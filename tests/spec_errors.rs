@@ -204,3 +204,16 @@ fn an_item_over_400_kb() {
         "T pk=T#a, sk=ROW#6 (table t, row id=6): the item is 419869 bytes; DynamoDB allows at most 409600 (400 KB); cap its lists with a limit in the spec",
     );
 }
+
+#[test]
+fn items_that_break_the_table_key_types() {
+    let spec = GOOD_SPEC.replace(
+        "partition_key = \"pk\"",
+        "partition_key = { name = \"pk\", type = \"N\" }",
+    );
+    let dir = design(&spec, "1,a,1,x\n");
+    assert_error(
+        dir.path(),
+        "T pk=T#a, sk=ROW#1 (table t, row id=1): key attribute pk must be of type N but is S(\"T#a\"); cast it in the spec",
+    );
+}

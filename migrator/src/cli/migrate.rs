@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::sink::checkpoint::Checkpoint;
 use crate::sink::dynamodb::{
-    line_to_item, DynamoConfig, DynamoSink, Governor, KeyNames, WriteReport,
+    line_to_item, DynamoConfig, DynamoSink, Governor, KeyNames, Ttl, WriteReport,
 };
 use crate::source::SourceLocation;
 use crate::verify::{self, VerifyReport};
@@ -143,7 +143,21 @@ pub async fn create_table(args: CreateTableArgs) -> anyhow::Result<u8> {
         args.dynamo.table,
         args.dynamo.target()
     );
+    say_ttl(&sink, &spec).await?;
     Ok(0)
+}
+
+/// Turns on the spec's TTL attribute and says what became of it.
+async fn say_ttl(sink: &DynamoSink, spec: &spec::Spec) -> anyhow::Result<()> {
+    let attribute = spec.table.ttl_attribute.as_deref().unwrap_or_default();
+    match sink.ensure_ttl(&spec.table).await.map_err(Error::from)? {
+        Ttl::None | Ttl::AlreadyOn => {}
+        Ttl::TurnedOn => eprintln!("TTL turned on for attribute {attribute}"),
+        Ttl::Unsupported => eprintln!(
+            "warning: this endpoint has no UpdateTimeToLive, so TTL on attribute {attribute} is not on; turn it on where the table lives (aws dynamodb update-time-to-live)"
+        ),
+    }
+    Ok(())
 }
 
 /// What `migrate` and `verify` report.
@@ -365,6 +379,11 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         .await
         .map_err(Error::from)
         .with_context(|| target.clone())?;
+    if args.create_table && !args.dry_run {
+        say_ttl(&sink, &spec)
+            .await
+            .with_context(|| target.clone())?;
+    }
     let (location, plan) = super::plan::plan_from(&spec, &args.input).await?;
     let governor = Governor::new(args.max_wcu.map(f64::from));
     let checkpoint = if args.dry_run {

@@ -22,6 +22,7 @@ use futures::{StreamExt, TryStreamExt};
 
 pub use convert::{item_to_line, line_to_item, SdkItem};
 pub use governor::Governor;
+pub use table::Ttl;
 pub use write::{batches, KeyNames, TypeWrites, WriteReport, MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
 
 use crate::sink::checkpoint::Checkpoint;
@@ -96,6 +97,11 @@ impl DynamoSink {
     /// existing one has the spec's keys and indexes. Returns whether it was created.
     pub async fn ensure_table(&self, spec: &TableSpec, create: bool) -> Result<bool, SinkError> {
         table::ensure(&self.client, &self.table, spec, create).await
+    }
+
+    /// Turns TTL on for the spec's TTL attribute, if it names one and it is not on yet.
+    pub async fn ensure_ttl(&self, spec: &TableSpec) -> Result<Ttl, SinkError> {
+        table::ensure_ttl(&self.client, &self.table, spec).await
     }
 
     /// Writes every planned item the checkpoint does not already hold, paced by `governor`;

@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ProvisionedThroughput, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -65,6 +66,61 @@ fn spec_layout(table: &TableSpec) -> String {
         .collect();
     indexes.sort();
     describe_keys(&keys, &indexes)
+}
+
+/// What became of the spec's TTL attribute on the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ttl {
+    /// The spec names none.
+    None,
+    /// Already on, on this attribute.
+    AlreadyOn,
+    /// Turned on now.
+    TurnedOn,
+    /// The endpoint has no UpdateTimeToLive (local endpoints); the table has no TTL.
+    Unsupported,
+}
+
+/// Turns TTL on for the spec's TTL attribute unless it already is.
+pub async fn ensure_ttl(client: &Client, name: &str, spec: &TableSpec) -> Result<Ttl, SinkError> {
+    let Some(attribute) = &spec.ttl_attribute else {
+        return Ok(Ttl::None);
+    };
+    let described = client
+        .describe_time_to_live()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(service_error)?;
+    if let Some(d) = described.time_to_live_description() {
+        let on = matches!(
+            d.time_to_live_status(),
+            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+        );
+        if on && d.attribute_name() == Some(attribute.as_str()) {
+            return Ok(Ttl::AlreadyOn);
+        }
+    }
+    let spec = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(attribute)
+        .build()
+        .expect("enabled and attribute are set");
+    match client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(spec)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Ttl::TurnedOn),
+        Err(e) => match service_error(e) {
+            SinkError::Service { code, .. } if code == "UnknownOperationException" => {
+                Ok(Ttl::Unsupported)
+            }
+            other => Err(other),
+        },
+    }
 }
 
 /// Creates the table the spec describes unless it exists; an existing table must have the same
