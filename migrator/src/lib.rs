@@ -14,6 +14,7 @@
 //! - `error`: the top error and its exit code.
 
 pub mod cli;
+pub mod cpu;
 pub mod dataset;
 pub mod error;
 pub mod progress;

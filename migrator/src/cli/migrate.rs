@@ -174,7 +174,17 @@ struct MigrateReport {
     load: Option<WriteReport>,
     /// Items deleted because the plan does not produce them (`--prune`).
     pruned: u64,
+    /// How the table was read back.
+    scan: ScanFigures,
     verify: VerifyReport,
+    seconds: f64,
+}
+
+/// The Scan that read the table back.
+#[derive(Debug, Default, Serialize)]
+struct ScanFigures {
+    segments: i32,
+    items: u64,
     seconds: f64,
 }
 
@@ -209,6 +219,7 @@ impl MigrateReport {
             max_wcu: None,
             load: None,
             pruned: 0,
+            scan: ScanFigures::default(),
             verify: VerifyReport::default(),
             seconds: 0.0,
         }
@@ -243,8 +254,15 @@ impl MigrateReport {
             );
         }
         if let Some(load) = &self.load {
-            md += &load_markdown(load, self.max_wcu, self.seconds);
+            md += &load_markdown(load, self.max_wcu);
         }
+        md += &format!(
+            "Read back {} items with a {}-segment Scan in {:.2} s ({:.0} items/s).\n\n",
+            self.scan.items,
+            self.scan.segments,
+            self.scan.seconds,
+            self.scan.items as f64 / self.scan.seconds.max(0.001)
+        );
         md + &self.verify.markdown()
     }
 
@@ -258,7 +276,7 @@ impl MigrateReport {
 }
 
 /// The load's table in Markdown: per type planned, written, skipped, resent; then the totals.
-fn load_markdown(load: &WriteReport, max_wcu: Option<u32>, seconds: f64) -> String {
+fn load_markdown(load: &WriteReport, max_wcu: Option<u32>) -> String {
     let mut md = String::from(
         "| item type | planned | written | already written (checkpoint) | resent (unprocessed) |\n|---|---:|---:|---:|---:|\n",
     );
@@ -269,12 +287,19 @@ fn load_markdown(load: &WriteReport, max_wcu: Option<u32>, seconds: f64) -> Stri
         );
     }
     let budget = max_wcu.map_or("no budget".to_string(), |m| format!("budget {m} WCU/s"));
+    let written: u64 = load.types.values().map(|t| t.written).sum();
+    let seconds = load.seconds.max(0.001);
+    let cpu = load
+        .cpu_seconds
+        .map_or(String::new(), |c| format!(", {c:.2} s of client CPU"));
     md += &format!(
-        "\n{} batches ({} resumed from the checkpoint), {:.0} WCU consumed ({budget}, {:.0} WCU/s over the whole run), {} calls retried, {} throttles.\n\n",
+        "\nWrote {written} items in {:.2} s ({:.0} items/s{cpu}): {} batches ({} already written by an earlier run), {:.0} WCU ({:.0} WCU/s, {budget}), {} calls retried, {} throttles.\n\n",
+        load.seconds,
+        written as f64 / seconds,
         load.batches,
         load.batches_skipped,
         load.wcu,
-        load.wcu / seconds.max(0.001),
+        load.wcu / seconds,
         load.calls_retried,
         load.throttles
     );
@@ -340,10 +365,16 @@ async fn check_and_report(
         report_path: path,
         patterns_from,
     } = checking;
+    let scanning = Instant::now();
     let lines = scan
         .lines(sink)
         .await
         .with_context(|| report.target.clone())?;
+    report.scan = ScanFigures {
+        segments: scan.scan_segments,
+        items: lines.len() as u64,
+        seconds: scanning.elapsed().as_secs_f64(),
+    };
     report.verify = verify::compare(spec, &plan.items, &lines);
     if let Some(url) = patterns_from {
         let mut conn = crate::source::connect_one(url).await.map_err(Error::from)?;
@@ -417,7 +448,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     let load = match &checkpoint {
         None => None,
         Some(checkpoint) => Some(
-            sink.write(&spec.table, &plan.items, &governor, Some(checkpoint))
+            sink.write(&plan.items, &governor, Some(checkpoint))
                 .await
                 .map_err(Error::from)
                 .with_context(|| target.clone())?,

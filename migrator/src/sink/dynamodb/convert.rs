@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 use base64::Engine as _;
 use serde_json::{Map, Value as Json};
 
@@ -87,6 +87,20 @@ pub fn item_to_line(item: &SdkItem) -> String {
     let mut outer = Map::new();
     outer.insert("Item".into(), Json::Object(map));
     Json::Object(outer).to_string()
+}
+
+/// A write request as the BatchWriteItem wire format has it: `{"PutRequest":{"Item":{…}}}` or
+/// `{"DeleteRequest":{"Key":{…}}}`, attributes in canonical order.
+pub fn request_json(request: &WriteRequest) -> String {
+    if let Some(put) = request.put_request() {
+        format!("{{\"PutRequest\":{}}}", item_to_line(put.item()))
+    } else if let Some(delete) = request.delete_request() {
+        let line = item_to_line(delete.key());
+        let attributes = &line["{\"Item\":".len()..line.len() - 1];
+        format!("{{\"DeleteRequest\":{{\"Key\":{attributes}}}}}")
+    } else {
+        String::from("{}")
+    }
 }
 
 fn json(value: &AttributeValue) -> Json {

@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
 
+use convert::request_json;
 pub use convert::{item_to_line, line_to_item, SdkItem};
 pub use governor::Governor;
 pub use table::Ttl;
@@ -104,11 +105,9 @@ impl DynamoSink {
         table::ensure_ttl(&self.client, &self.table, spec).await
     }
 
-    /// Writes every planned item the checkpoint does not already hold, paced by `governor`;
-    /// `spec` names the key attributes.
+    /// Writes every planned item the checkpoint does not already hold, paced by `governor`.
     pub async fn write(
         &self,
-        spec: &TableSpec,
         lines: &[PlanLine],
         governor: &Governor,
         checkpoint: Option<&Checkpoint>,
@@ -119,14 +118,7 @@ impl DynamoSink {
             governor,
             checkpoint,
         };
-        write::write_all(
-            &self.writer,
-            &self.table,
-            &KeyNames::of(spec),
-            lines,
-            &control,
-        )
-        .await
+        write::write_all(&self.writer, &self.table, lines, &control).await
     }
 
     /// Deletes the items whose keys are given (each a map of the key attributes), 25 per call,
@@ -143,14 +135,14 @@ impl DynamoSink {
             .collect();
         futures::stream::iter(batches)
             .map(|batch| {
-                let requests: Vec<WriteRequest> = batch
+                let requests: Vec<String> = batch
                     .into_iter()
                     .map(|key| {
                         let delete = DeleteRequest::builder()
                             .set_key(Some(key))
                             .build()
                             .expect("the key is set");
-                        WriteRequest::builder().delete_request(delete).build()
+                        request_json(&WriteRequest::builder().delete_request(delete).build())
                     })
                     .collect();
                 let batch = send::Batch {

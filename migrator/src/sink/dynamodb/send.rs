@@ -10,10 +10,13 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError;
-use aws_sdk_dynamodb::types::WriteRequest;
+use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWriteItemOutput};
 use aws_sdk_dynamodb::Client;
+use aws_smithy_types::body::SdkBody;
+
+use super::convert::request_json;
 
 use super::governor::Governor;
 use super::{service_error, SinkError};
@@ -33,7 +36,9 @@ pub struct Pacing<'a> {
 
 /// One batch's requests and what they cost.
 pub struct Batch {
-    pub requests: Vec<WriteRequest>,
+    /// Each request in the wire format: `{"PutRequest":{"Item":{…}}}` (a plan line inside
+    /// `{"PutRequest":…}`) or `{"DeleteRequest":{"Key":{…}}}`.
+    pub requests: Vec<String>,
     /// Write capacity the whole batch consumes.
     pub wcu: f64,
     /// The first item, for messages: `TYPE pk sk`.
@@ -43,8 +48,8 @@ pub struct Batch {
 /// What sending one batch took beyond a single call.
 #[derive(Debug, Default)]
 pub struct Sent {
-    /// Requests DynamoDB sent back unprocessed, each resent.
-    pub resent: Vec<WriteRequest>,
+    /// Requests DynamoDB sent back unprocessed (wire format, canonical), each resent.
+    pub resent: Vec<String>,
     /// Calls that failed with a retryable error and were made again.
     pub retried_calls: u64,
 }
@@ -63,11 +68,7 @@ pub async fn send(
     loop {
         let wcu = batch.wcu * pending.len() as f64 / total;
         pacing.governor.acquire(wcu).await;
-        let result = client
-            .batch_write_item()
-            .request_items(table, pending.clone())
-            .send()
-            .await;
+        let result = call(client, table, &pending).await;
         let unprocessed = match result {
             Ok(output) => output
                 .unprocessed_items
@@ -122,9 +123,42 @@ pub async fn send(
         }
         tracing::debug!(table, unprocessed = unprocessed.len(), rounds, "resending");
         tokio::time::sleep(backoff(rounds)).await;
-        sent.resent.extend(unprocessed.iter().cloned());
-        pending = unprocessed;
+        pending = unprocessed.iter().map(request_json).collect();
+        sent.resent.extend(pending.iter().cloned());
     }
+}
+
+/// One BatchWriteItem call whose body is the requests as they are: the plan's lines are the
+/// wire format already, so they go out without being parsed into SDK values and serialised
+/// again. The SDK still signs, sends and parses the answer.
+async fn call(
+    client: &Client,
+    table: &str,
+    requests: &[String],
+) -> Result<BatchWriteItemOutput, SdkError<BatchWriteItemError, HttpResponse>> {
+    let mut body = String::with_capacity(requests.iter().map(|r| r.len() + 1).sum::<usize>() + 64);
+    body.push_str("{\"RequestItems\":{");
+    body.push_str(&serde_json::Value::from(table).to_string());
+    body.push_str(":[");
+    for (i, request) in requests.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(request);
+    }
+    body.push_str("]}}");
+    client
+        .batch_write_item()
+        .request_items(table, Vec::new())
+        .customize()
+        .mutate_request(move |request| {
+            request
+                .headers_mut()
+                .insert("content-length", body.len().to_string());
+            *request.body_mut() = SdkBody::from(body.clone());
+        })
+        .send()
+        .await
 }
 
 /// Full jitter: a random wait up to `BASE_DELAY × 2^(attempt-1)`, capped at `MAX_DELAY`.
@@ -138,7 +172,7 @@ fn backoff(attempt: u32) -> Duration {
 /// A failed call that is worth making again: whether it was a throttle, and what happened.
 /// Any other failure comes back as the error to report.
 fn retryable(
-    error: SdkError<BatchWriteItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
+    error: SdkError<BatchWriteItemError, HttpResponse>,
 ) -> Result<(bool, String), SinkError> {
     match &error {
         SdkError::ServiceError(service) => {

@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
 
-use super::convert::line_to_item;
 use super::governor::{wcu, Governor};
 use super::send::{send, Batch, Pacing};
 use super::SinkError;
@@ -49,6 +48,10 @@ pub struct WriteReport {
     pub throttles: u64,
     /// Write capacity units consumed by the items written (1 per started KB of each item).
     pub wcu: f64,
+    /// Wall time of the load.
+    pub seconds: f64,
+    /// CPU time this process spent during the load (all threads).
+    pub cpu_seconds: Option<f64>,
 }
 
 impl WriteReport {
@@ -153,7 +156,6 @@ struct Live {
 pub async fn write_all(
     client: &Client,
     table: &str,
-    keys: &KeyNames<'_>,
     lines: &[PlanLine],
     control: &LoadControl<'_>,
 ) -> Result<WriteReport, SinkError> {
@@ -186,6 +188,7 @@ pub async fn write_all(
     let progress = Progress::new("writing", total, "items");
     let live = Live::default();
     let started = std::time::Instant::now();
+    let cpu_before = crate::cpu::process_seconds();
     let pacing = Pacing {
         governor: control.governor,
         max_attempts: control.max_attempts,
@@ -194,7 +197,7 @@ pub async fn write_all(
         .map(|(batch, digest)| {
             let (pacing, live, progress) = (&pacing, &live, &progress);
             async move {
-                let written = write_batch(client, table, keys, lines, &batch, pacing).await?;
+                let written = write_batch(client, table, lines, &batch, pacing).await?;
                 if let Some(checkpoint) = control.checkpoint {
                     checkpoint
                         .record(digest)
@@ -230,30 +233,24 @@ pub async fn write_all(
     progress.finish();
     let mut report = done?;
     report.throttles = control.governor.throttles();
+    report.seconds = started.elapsed().as_secs_f64();
+    report.cpu_seconds = crate::cpu::process_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     Ok(report)
 }
 
 async fn write_batch(
     client: &Client,
     table: &str,
-    keys: &KeyNames<'_>,
     lines: &[PlanLine],
     batch: &[usize],
     pacing: &Pacing<'_>,
 ) -> Result<WriteReport, SinkError> {
     let mut report = WriteReport::default();
-    let mut requests: Vec<WriteRequest> = Vec::with_capacity(batch.len());
+    let mut requests: Vec<String> = Vec::with_capacity(batch.len());
     for &i in batch {
-        let item = line_to_item(&lines[i].json).map_err(|message| SinkError::Rejected {
-            table: table.to_string(),
-            key: describe(&lines[i]),
-            message,
-        })?;
-        let put = PutRequest::builder()
-            .set_item(Some(item))
-            .build()
-            .expect("the item is set");
-        requests.push(WriteRequest::builder().put_request(put).build());
+        requests.push(format!("{{\"PutRequest\":{}}}", lines[i].json));
         report
             .types
             .entry(lines[i].item_type.clone())
@@ -269,14 +266,12 @@ async fn write_batch(
     let sent = send(client, table, batch_of, pacing).await?;
     report.calls_retried = sent.retried_calls;
     for request in sent.resent {
-        let Some(put) = request.put_request() else {
-            continue;
-        };
-        let key = keys.text_of(put.item());
         let item_type = batch
             .iter()
             .map(|&i| &lines[i])
-            .find(|line| line.key == key)
+            .find(|line| {
+                request.get("{\"PutRequest\":".len()..request.len() - 1) == Some(&line.json)
+            })
             .map(|line| line.item_type.clone())
             .unwrap_or_default();
         report.types.entry(item_type).or_default().resent += 1;
