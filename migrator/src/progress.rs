@@ -42,3 +42,12 @@ impl Progress {
         self.bar.finish_and_clear();
     }
 }
+
+impl Drop for Progress {
+    /// A bar left by an error is cleared too, so the error line stands alone.
+    fn drop(&mut self) {
+        if !self.bar.is_finished() {
+            self.bar.finish_and_clear();
+        }
+    }
+}

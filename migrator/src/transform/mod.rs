@@ -108,9 +108,15 @@ pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, TransformError> {
         let groups = builder.roots(index, &chosen);
         let rooted = started.elapsed().as_secs_f64();
         chosen.push(groups.iter().map(|g| g[0][0].1).collect());
+        let progress = crate::progress::Progress::new(
+            &format!("planning {}", spec.items[index].name),
+            groups.len() as u64,
+            "items",
+        );
         let mut built: Vec<PlanLine> = groups
             .into_par_iter()
             .map(|group| {
+                progress.advance(1);
                 let planned = builder.item(index, group)?;
                 rules::check_item(spec, &planned)?;
                 Ok(PlanLine {
@@ -123,6 +129,7 @@ pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, TransformError> {
                 })
             })
             .collect::<Result<_, TransformError>>()?;
+        progress.finish();
         built.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         tracing::info!(
             item_type = %spec.items[index].name,

@@ -54,25 +54,32 @@ pub struct VerifyReport {
     pub matches: bool,
 }
 
-/// What one table line says about itself: its type, its key text and its attributes.
+/// What one line says about itself: its type and its key text. Lines are compared whole (both
+/// sides are canonical); attributes are only looked at for lines that differ.
 struct Seen {
     item_type: String,
     key: String,
-    attributes: serde_json::Map<String, Json>,
+}
+
+/// A line's attributes as raw JSON text, without building a value tree for each.
+fn attributes(line: &str) -> BTreeMap<String, &serde_json::value::RawValue> {
+    #[derive(serde::Deserialize)]
+    struct Line<'a> {
+        #[serde(rename = "Item", borrow)]
+        item: BTreeMap<String, &'a serde_json::value::RawValue>,
+    }
+    serde_json::from_str::<Line>(line)
+        .map(|l| l.item)
+        .unwrap_or_default()
 }
 
 fn read_line(spec: &Spec, line: &str) -> Seen {
-    let json: Json = serde_json::from_str(line).unwrap_or(Json::Null);
-    let attributes = json
-        .get("Item")
-        .and_then(Json::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let attributes = attributes(line);
     let text = |name: &str| {
         attributes
             .get(name)
-            .and_then(Json::as_object)
-            .and_then(|o| o.values().next())
+            .and_then(|raw| serde_json::from_str::<BTreeMap<String, Json>>(raw.get()).ok())
+            .and_then(|tagged| tagged.into_values().next())
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
             .unwrap_or_default()
     };
@@ -96,11 +103,21 @@ fn read_line(spec: &Spec, line: &str) -> Seen {
         .as_deref()
         .map(text)
         .unwrap_or_default();
-    Seen {
-        item_type,
-        key,
-        attributes,
-    }
+    Seen { item_type, key }
+}
+
+/// The names of the attributes whose values differ between two lines (or exist in one only).
+fn differing(ours: &str, theirs: &str) -> Vec<String> {
+    let (a, b) = (attributes(ours), attributes(theirs));
+    let mut names: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|n| a.get(*n).map(|v| v.get()) != b.get(*n).map(|v| v.get()))
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Compares the plan with the lines read from the table.
@@ -155,7 +172,11 @@ pub fn compare(spec: &Spec, planned: &[PlanLine], table: &[String]) -> VerifyRep
             .unwrap_or(usize::MAX)
     });
 
-    let by_key: HashMap<&str, &Seen> = table_seen.iter().map(|s| (s.key.as_str(), s)).collect();
+    let by_key: HashMap<&str, usize> = table_seen
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.key.as_str(), i))
+        .collect();
     let planned_keys: HashMap<&str, &Seen> =
         planned_seen.iter().map(|s| (s.key.as_str(), s)).collect();
     let mut missing = Vec::new();
@@ -167,22 +188,11 @@ pub fn compare(spec: &Spec, planned: &[PlanLine], table: &[String]) -> VerifyRep
                 key: seen.key.clone(),
                 attributes: Vec::new(),
             }),
-            Some(there) if there.attributes != seen.attributes => {
-                let mut names: Vec<String> = seen
-                    .attributes
-                    .keys()
-                    .chain(there.attributes.keys())
-                    .filter(|n| seen.attributes.get(*n) != there.attributes.get(*n))
-                    .cloned()
-                    .collect();
-                names.sort();
-                names.dedup();
-                changed.push(Difference {
-                    item_type: line.item_type.clone(),
-                    key: seen.key.clone(),
-                    attributes: names,
-                });
-            }
+            Some(&i) if table[i] != line.json => changed.push(Difference {
+                item_type: line.item_type.clone(),
+                key: seen.key.clone(),
+                attributes: differing(&line.json, &table[i]),
+            }),
             Some(_) => {}
         }
     }
