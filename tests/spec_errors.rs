@@ -217,3 +217,46 @@ fn items_that_break_the_table_key_types() {
         "T pk=T#a, sk=ROW#1 (table t, row id=1): key attribute pk must be of type N but is S(\"T#a\"); cast it in the spec",
     );
 }
+
+#[test]
+fn every_bad_row_is_reported_not_just_the_first() {
+    let rows: String = (1..=23).map(|i| format!("{i},,{i},x\n")).collect();
+    let dir = design(GOOD_SPEC, &format!("100,a,NaN,x\n{rows}"));
+    let report = dir.path().join("report.json");
+    let out = migrator(&[
+        "plan",
+        "--spec",
+        dir.path().to_str().unwrap(),
+        "--source",
+        dir.path().join("data").to_str().unwrap(),
+        "--out",
+        dir.path().join("out.jsonl").to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2);
+    let null = |i: u32| {
+        format!("error: table t, row id={i}: k is NULL but T's pk needs it; fill it, give the template a default ({{k|…}}) or filter such rows out in the spec")
+    };
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 21, "{}", out.stderr);
+    // In the order of the source rows.
+    assert_eq!(
+        lines[0],
+        "error: table t, row id=100: T's attribute amount: NaN is not a number DynamoDB can store (NaN and infinities are not)"
+    );
+    assert_eq!(lines[1], null(1));
+    assert_eq!(lines[19], null(19));
+    assert_eq!(
+        lines[20],
+        "error: … and 4 more (24 errors in all; `migrator plan --report FILE` lists every one)"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["error_count"], 24);
+    assert_eq!(json["errors"][23], null(23).trim_start_matches("error: "));
+    assert!(
+        !dir.path().join("out.jsonl").exists(),
+        "no partial plan is written"
+    );
+}

@@ -4,7 +4,6 @@ use crate::dataset::DatasetError;
 use crate::sink::dynamodb::SinkError;
 use crate::source::SourceError;
 use crate::spec::SpecError;
-use crate::transform::TransformError;
 
 /// Everything a command can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +15,7 @@ pub enum Error {
     #[error(transparent)]
     Spec(#[from] SpecError),
     #[error(transparent)]
-    Transform(#[from] TransformError),
+    Plan(#[from] crate::transform::PlanErrors),
     #[error(transparent)]
     Sink(#[from] SinkError),
     #[error(transparent)]

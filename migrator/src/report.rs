@@ -121,3 +121,21 @@ impl PlanReport {
         std::fs::write(path.with_extension("md"), self.markdown())
     }
 }
+
+/// The report of a plan that could not be made: every error, as JSON and Markdown.
+pub fn write_errors(
+    path: &Path,
+    errors: &[crate::transform::TransformError],
+) -> std::io::Result<()> {
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let json = serde_json::json!({ "errors": messages, "error_count": messages.len() });
+    std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")?;
+    let mut md = format!(
+        "# Plan: {} errors\n\nNothing was written. Fix each row (or the spec) and plan again.\n\n",
+        messages.len()
+    );
+    for message in &messages {
+        md += &format!("- {message}\n");
+    }
+    std::fs::write(path.with_extension("md"), md)
+}

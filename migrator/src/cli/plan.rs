@@ -75,7 +75,16 @@ pub async fn plan_from(
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let spec = spec::load(&args.input.spec).map_err(Error::from)?;
-    let (location, plan) = plan_from(&spec, &args.input).await?;
+    let (location, plan) = match plan_from(&spec, &args.input).await {
+        Ok(planned) => planned,
+        Err(error) => {
+            if let (Some(path), Some(Error::Plan(errors))) = (&args.report, error.downcast_ref()) {
+                crate::report::write_errors(path, &errors.0)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            }
+            return Err(error);
+        }
+    };
     if let Some(out) = &args.out {
         sink::write_items(out, &plan.items)
             .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;

@@ -98,10 +98,12 @@ pub struct Plan {
 /// Builds, checks and orders every item the spec describes.
 ///
 /// # Errors
-/// The first item that breaks a rule, naming its type, key, source table and row.
-pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, TransformError> {
+/// Every item that cannot be built or breaks a rule, each naming its type, key, source table
+/// and row, in the plan's order; then every key two items share.
+pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, PlanErrors> {
     let builder = build::Builder::new(spec, tables);
     let mut items = Vec::new();
+    let mut errors = Vec::new();
     let mut chosen: Vec<HashSet<usize>> = Vec::new();
     for index in 0..spec.items.len() {
         let started = std::time::Instant::now();
@@ -113,7 +115,7 @@ pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, TransformError> {
             groups.len() as u64,
             "items",
         );
-        let mut built: Vec<PlanLine> = groups
+        let results: Vec<Result<PlanLine, TransformError>> = groups
             .into_par_iter()
             .map(|group| {
                 progress.advance(1);
@@ -128,8 +130,15 @@ pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, TransformError> {
                     row: planned.row,
                 })
             })
-            .collect::<Result<_, TransformError>>()?;
+            .collect();
         progress.finish();
+        let mut built = Vec::with_capacity(results.len());
+        for result in results {
+            match result {
+                Ok(line) => built.push(line),
+                Err(error) => errors.push(error),
+            }
+        }
         built.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         tracing::info!(
             item_type = %spec.items[index].name,
@@ -140,7 +149,10 @@ pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, TransformError> {
         );
         items.extend(built);
     }
-    rules::check_unique(spec, &items)?;
+    errors.extend(rules::check_unique(spec, &items));
+    if !errors.is_empty() {
+        return Err(PlanErrors(errors));
+    }
     let accounts = accounting::accounts(spec, tables, builder.rules());
     let events = builder.events();
     Ok(Plan {
@@ -165,6 +177,36 @@ pub struct KeyClash {
     pub first: Origin,
     pub second: Origin,
 }
+
+/// Every item of a plan that cannot be built or would break a rule (at least one).
+#[derive(Debug)]
+pub struct PlanErrors(pub Vec<TransformError>);
+
+/// How many errors a message lists before it says how many more there are.
+const ERRORS_SHOWN: usize = 20;
+
+impl std::fmt::Display for PlanErrors {
+    /// One error per line, each after the `error: ` the first one gets from the caller.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, error) in self.0.iter().take(ERRORS_SHOWN).enumerate() {
+            if i > 0 {
+                f.write_str("\nerror: ")?;
+            }
+            write!(f, "{error}")?;
+        }
+        if self.0.len() > ERRORS_SHOWN {
+            write!(
+                f,
+                "\nerror: … and {} more ({} errors in all; `migrator plan --report FILE` lists every one)",
+                self.0.len() - ERRORS_SHOWN,
+                self.0.len()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PlanErrors {}
 
 /// An item that cannot be built or would break a DynamoDB rule.
 #[derive(Debug, thiserror::Error)]

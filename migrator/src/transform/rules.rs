@@ -114,8 +114,9 @@ pub fn check_item(spec: &Spec, planned: &Planned) -> Result<(), TransformError> 
     Ok(())
 }
 
-/// Checks that no two items of the plan share a primary key.
-pub fn check_unique(spec: &Spec, items: &[PlanLine]) -> Result<(), TransformError> {
+/// Every primary key two items of the plan share, as errors naming both items' origins.
+pub fn check_unique(spec: &Spec, items: &[PlanLine]) -> Vec<TransformError> {
+    let mut clashes = Vec::new();
     let mut keys: Vec<(&(String, String), usize)> =
         items.iter().enumerate().map(|(i, p)| (&p.key, i)).collect();
     keys.sort_unstable();
@@ -127,12 +128,12 @@ pub fn check_unique(spec: &Spec, items: &[PlanLine]) -> Result<(), TransformErro
                 table: p.table.clone(),
                 row: p.row.clone(),
             };
-            return Err(TransformError::DuplicateKey(Box::new(KeyClash {
+            clashes.push(TransformError::DuplicateKey(Box::new(KeyClash {
                 key: describe(spec, &first.key),
                 first: origin(first),
                 second: origin(second),
             })));
         }
     }
-    Ok(())
+    clashes
 }
