@@ -2,9 +2,7 @@
 //! that spreads partitions, a bounded number in flight, paced by the governor, each batch
 //! recorded in the checkpoint once DynamoDB has accepted all of it (`send.rs` sends one batch).
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -70,15 +68,27 @@ pub struct LoadControl<'a> {
 }
 
 /// Groups the plan's items into batches: at most 25 items and 16 MB each, in an order that
-/// spreads each partition's items over the whole load instead of sending them in a row.
+/// spreads every partition's items evenly over the whole load instead of sending them in a row
+/// (item `k` of the `n` of the `p`-th of `P` partitions goes at `(k + (p + ½) / P) / n` of the
+/// way through), and otherwise keeps the plan's order, which local endpoints take fastest.
 pub fn batches(lines: &[PlanLine]) -> Vec<Vec<usize>> {
-    let mut order: Vec<(u64, usize)> = lines
+    let mut partitions: HashMap<&str, (u128, u128)> = HashMap::new();
+    for line in lines {
+        let next = partitions.len() as u128;
+        partitions.entry(line.key.0.as_str()).or_insert((next, 0)).1 += 1;
+    }
+    let count = partitions.len() as u128;
+    let mut ranks: HashMap<&str, u128> = HashMap::with_capacity(partitions.len());
+    let mut order: Vec<(u128, usize)> = lines
         .iter()
         .enumerate()
         .map(|(i, line)| {
-            let mut hasher = DefaultHasher::new();
-            line.key.hash(&mut hasher);
-            (hasher.finish(), i)
+            let partition = line.key.0.as_str();
+            let (index, size) = partitions[partition];
+            let rank = ranks.entry(partition).or_default();
+            let position = (((*rank * count + index) * 2 + 1) << 64) / (2 * size * count);
+            *rank += 1;
+            (position, i)
         })
         .collect();
     order.sort_unstable();
@@ -313,6 +323,24 @@ mod tests {
             .map(|i| line(&format!("B#{i}"), 7 * 1024 * 1024))
             .collect();
         assert_eq!(batches_sizes(&big), [2, 1]);
+    }
+
+    #[test]
+    fn a_big_partition_is_spread_over_the_whole_load() {
+        // 100 items of one partition, then 100 partitions of one item each.
+        let mut lines: Vec<PlanLine> = (0..100).map(|_| line("HOT", 10)).collect();
+        lines.extend((0..100).map(|i| line(&format!("P#{i:03}"), 10)));
+        let order: Vec<usize> = batches(&lines).concat();
+        assert_eq!(order.len(), 200);
+        let hot_at: Vec<usize> = (0..200).filter(|&p| order[p] < 100).collect();
+        assert!(hot_at.windows(2).all(|w| w[1] - w[0] <= 2), "{hot_at:?}");
+        let others: Vec<usize> = order.iter().copied().filter(|&i| i >= 100).collect();
+        assert_eq!(
+            others,
+            (100..200).collect::<Vec<_>>(),
+            "the rest in plan order"
+        );
+        assert_eq!(order, batches(&lines).concat(), "deterministic");
     }
 
     fn batches_sizes(lines: &[PlanLine]) -> Vec<usize> {
