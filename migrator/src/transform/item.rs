@@ -237,7 +237,8 @@ pub fn write_json_map(out: &mut String, map: &BTreeMap<String, AttrValue>) {
     out.push('}');
 }
 
-fn write_json_string(out: &mut String, s: &str) {
+/// Appends `s` as a JSON string, escaped the one way every line of ours is.
+pub fn write_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -18,7 +18,7 @@ use futures::StreamExt;
 use rayon::prelude::*;
 
 pub use accounting::{TableAccount, Usage};
-pub use item::{write_json_map, AttrValue, Item, Number, NumberError};
+pub use item::{write_json_map, write_json_string, AttrValue, Item, Number, NumberError};
 
 use crate::source::{Row, Source, SourceError, TableShape};
 use crate::spec::Spec;

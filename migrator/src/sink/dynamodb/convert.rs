@@ -4,8 +4,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
+
+use crate::transform::write_json_string;
 use base64::Engine as _;
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 /// An item as the SDK takes it.
 pub type SdkItem = HashMap<String, AttributeValue>;
@@ -78,15 +80,94 @@ fn attr(value: &Json) -> Result<AttributeValue, String> {
 /// Writes an SDK item as the `{"Item": {…}}` line `plan` writes for it (attributes in name
 /// order, sets sorted), so items read back from a table compare equal to planned ones.
 pub fn item_to_line(item: &SdkItem) -> String {
-    let mut names: Vec<&String> = item.keys().collect();
-    names.sort();
-    let mut map = Map::new();
-    for name in names {
-        map.insert(name.clone(), json(&item[name]));
+    let mut out = String::with_capacity(512);
+    out.push_str("{\"Item\":");
+    write_map(&mut out, item);
+    out.push('}');
+    out
+}
+
+/// Writes a map with its names in order, as the plan writes them.
+fn write_map(out: &mut String, map: &HashMap<String, AttributeValue>) {
+    let mut names: Vec<&String> = map.keys().collect();
+    names.sort_unstable();
+    out.push('{');
+    for (i, name) in names.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_string(out, name);
+        out.push(':');
+        write_value(out, &map[name]);
     }
-    let mut outer = Map::new();
-    outer.insert("Item".into(), Json::Object(map));
-    Json::Object(outer).to_string()
+    out.push('}');
+}
+
+fn write_value(out: &mut String, value: &AttributeValue) {
+    let base64 = |b: &Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
+    let strings = |out: &mut String, tag: &str, mut v: Vec<&str>| {
+        v.sort_unstable();
+        out.push_str(tag);
+        for (i, s) in v.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_json_string(out, s);
+        }
+        out.push_str("]}");
+    };
+    match value {
+        AttributeValue::S(s) => {
+            out.push_str("{\"S\":");
+            write_json_string(out, s);
+            out.push('}');
+        }
+        AttributeValue::N(n) => {
+            out.push_str("{\"N\":");
+            write_json_string(out, n);
+            out.push('}');
+        }
+        AttributeValue::B(b) => {
+            out.push_str("{\"B\":");
+            write_json_string(out, &base64(b));
+            out.push('}');
+        }
+        AttributeValue::Bool(b) => out.push_str(if *b {
+            "{\"BOOL\":true}"
+        } else {
+            "{\"BOOL\":false}"
+        }),
+        AttributeValue::Null(_) => out.push_str("{\"NULL\":true}"),
+        AttributeValue::L(items) => {
+            out.push_str("{\"L\":[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push_str("]}");
+        }
+        AttributeValue::M(map) => {
+            out.push_str("{\"M\":");
+            write_map(out, map);
+            out.push('}');
+        }
+        AttributeValue::Ss(v) => strings(out, "{\"SS\":[", v.iter().map(String::as_str).collect()),
+        AttributeValue::Ns(v) => strings(out, "{\"NS\":[", v.iter().map(String::as_str).collect()),
+        AttributeValue::Bs(v) => {
+            let encoded: Vec<String> = v.iter().map(base64).collect();
+            out.push_str("{\"BS\":[");
+            for (i, s) in encoded.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(out, s);
+            }
+            out.push_str("]}");
+        }
+        _ => out.push_str("null"),
+    }
 }
 
 /// A write request as the BatchWriteItem wire format has it: `{"PutRequest":{"Item":{…}}}` or
@@ -100,52 +181,6 @@ pub fn request_json(request: &WriteRequest) -> String {
         format!("{{\"DeleteRequest\":{{\"Key\":{attributes}}}}}")
     } else {
         String::from("{}")
-    }
-}
-
-fn json(value: &AttributeValue) -> Json {
-    let tagged = |tag: &str, inner: Json| {
-        let mut m = Map::new();
-        m.insert(tag.to_string(), inner);
-        Json::Object(m)
-    };
-    let sorted = |v: &[String]| {
-        let mut v = v.to_vec();
-        v.sort();
-        Json::Array(v.into_iter().map(Json::String).collect())
-    };
-    match value {
-        AttributeValue::S(s) => tagged("S", Json::String(s.clone())),
-        AttributeValue::N(n) => tagged("N", Json::String(n.clone())),
-        AttributeValue::B(b) => tagged(
-            "B",
-            Json::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref())),
-        ),
-        AttributeValue::Bool(b) => tagged("BOOL", Json::Bool(*b)),
-        AttributeValue::Null(_) => tagged("NULL", Json::Bool(true)),
-        AttributeValue::L(items) => tagged("L", Json::Array(items.iter().map(json).collect())),
-        AttributeValue::M(map) => {
-            let mut names: Vec<&String> = map.keys().collect();
-            names.sort();
-            let mut out = Map::new();
-            for name in names {
-                out.insert(name.clone(), json(&map[name]));
-            }
-            tagged("M", Json::Object(out))
-        }
-        AttributeValue::Ss(v) => tagged("SS", sorted(v)),
-        AttributeValue::Ns(v) => tagged("NS", sorted(v)),
-        AttributeValue::Bs(v) => tagged(
-            "BS",
-            Json::Array(
-                v.iter()
-                    .map(|b| {
-                        Json::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
-                    })
-                    .collect(),
-            ),
-        ),
-        _ => Json::Null,
     }
 }
 

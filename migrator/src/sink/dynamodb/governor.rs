@@ -13,7 +13,7 @@
 //! the rate (a hot partition, a blip) do not starve the load.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The measuring window of sent, accepted and refused capacity.
@@ -25,10 +25,11 @@ const RISE: f64 = 1.05;
 /// The lowest rate the governor drops to, in WCU/s.
 const FLOOR: f64 = 5.0;
 
-/// Shared by every task that writes; cheap to call from many at once.
+/// Shared by every task that writes (clones share one state); cheap to call from many at once.
+#[derive(Clone)]
 pub struct Governor {
     budget: Option<f64>,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
 }
 
 struct State {
@@ -74,7 +75,7 @@ impl Governor {
         let now = Instant::now();
         Governor {
             budget,
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 rate: budget,
                 next: now,
                 last_look: now,
@@ -82,7 +83,7 @@ impl Governor {
                 accepted: Window::default(),
                 refused: Window::default(),
                 throttles: 0,
-            }),
+            })),
         }
     }
 

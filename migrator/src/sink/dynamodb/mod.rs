@@ -126,7 +126,7 @@ impl DynamoSink {
     pub async fn delete(&self, keys: Vec<SdkItem>, governor: &Governor) -> Result<u64, SinkError> {
         let count = keys.len() as u64;
         let pacing = send::Pacing {
-            governor,
+            governor: governor.clone(),
             max_attempts: self.max_attempts,
         };
         let batches: Vec<Vec<SdkItem>> = keys
@@ -174,7 +174,8 @@ impl DynamoSink {
                 .segment(segment)
                 .total_segments(segments)
                 .set_limit(page_size);
-            async move {
+            // Each segment its own task, so pages are read into lines on every core.
+            let segment = tokio::spawn(async move {
                 let mut lines = Vec::new();
                 let mut pages = request.into_paginator().send();
                 while let Some(page) = pages.next().await {
@@ -182,6 +183,11 @@ impl DynamoSink {
                     lines.extend(page.items().iter().map(item_to_line));
                 }
                 Ok::<_, SinkError>(lines)
+            });
+            async move {
+                segment
+                    .await
+                    .map_err(|e| SinkError::Other(format!("a Scan task failed: {e}")))?
             }
         });
         let mut lines: Vec<String> = futures::future::try_join_all(scans)

@@ -28,8 +28,9 @@ const BASE_DELAY: Duration = Duration::from_millis(50);
 const MAX_DELAY: Duration = Duration::from_secs(20);
 
 /// How hard to push, shared by every batch of a load.
-pub struct Pacing<'a> {
-    pub governor: &'a Governor,
+#[derive(Clone)]
+pub struct Pacing {
+    pub governor: Governor,
     /// Calls in a row that may fail with a retryable error before the batch gives up.
     pub max_attempts: u32,
 }
@@ -59,7 +60,7 @@ pub async fn send(
     client: &Client,
     table: &str,
     batch: Batch,
-    pacing: &Pacing<'_>,
+    pacing: &Pacing,
 ) -> Result<Sent, SinkError> {
     let mut sent = Sent::default();
     let total = batch.requests.len().max(1) as f64;
