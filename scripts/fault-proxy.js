@@ -20,7 +20,8 @@
 //   --discard             accept every BatchWriteItem and write nothing (the server is no
 //                         bottleneck: measures the client alone)
 //   --access-key-id ID    refuse every call signed with another access key, as DynamoDB does
-//   --log FILE            one line per second: "unix_second accepted_wcu throttled_calls"
+//   --log FILE            one line per second: "unix_second accepted_wcu throttled_calls", the
+//                         WCU counted when the call arrives and its capacity is taken
 // On SIGTERM or SIGINT it prints its counts as one JSON line on stderr and exits.
 'use strict';
 
@@ -213,6 +214,7 @@ function batchWrite(req, res, body) {
   for (const t of Object.keys(request.RequestItems)) {
     if (!request.RequestItems[t].length) delete request.RequestItems[t];
   }
+  logged('wcu', acceptedWcu);
   if (!Object.keys(request.RequestItems).length) {
     stats.throttled++; logged('throttled', 1);
     return awsError(res, 400, 'ProvisionedThroughputExceededException',
@@ -231,7 +233,6 @@ function batchWrite(req, res, body) {
     const accepted = Object.values(request.RequestItems).reduce((n, r) => n + r.length, 0);
     stats.accepted_items += accepted;
     stats.accepted_wcu += acceptedWcu;
-    logged('wcu', acceptedWcu);
     if (dropAfter) { stats.dropped_after++; res.socket.destroy(); return; }
     stats.unprocessed_items += heldCount;
     reply(res, 200, result, delay);

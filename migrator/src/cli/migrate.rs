@@ -100,9 +100,10 @@ pub struct MigrateArgs {
     /// Plan and check the table, but write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Cap on consumed write capacity, in WCU per second (1 WCU = one item of up to 1 KB).
-    /// Without it the load goes as fast as the table takes; either way it slows down on its
-    /// own when throttled and speeds up again after. Example: 500
+    /// Cap on consumed write capacity, in WCU per second (1 WCU = one item of up to 1 KB),
+    /// never exceeded over any window (the load paces at 99% of it). Without it the load goes
+    /// as fast as the table takes; either way it slows down on its own when throttled and
+    /// speeds up again after. Example: 500
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_wcu: Option<u32>,
     /// Where the load records the batches DynamoDB has accepted; the same command after a

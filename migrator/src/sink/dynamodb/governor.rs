@@ -22,6 +22,9 @@ const WINDOW: Duration = Duration::from_secs(2);
 const HEAVY: f64 = 0.5;
 /// How much the rate rises in a second without heavy throttling.
 const RISE: f64 = 1.05;
+/// The share of a budget the governor paces at: any window may hold one call beyond the pace,
+/// and this margin keeps that call inside the budget too.
+const BUDGET_SHARE: f64 = 0.99;
 /// The lowest rate the governor drops to, in WCU/s.
 const FLOOR: f64 = 5.0;
 
@@ -73,6 +76,7 @@ impl Governor {
     /// A governor held to `budget` WCU per second, or unlimited until throttled.
     pub fn new(budget: Option<f64>) -> Self {
         let now = Instant::now();
+        let budget = budget.map(|b| b * BUDGET_SHARE);
         Governor {
             budget,
             state: Arc::new(Mutex::new(State {
@@ -170,7 +174,7 @@ mod tests {
 
     #[test]
     fn a_budget_spaces_the_calls() {
-        let governor = Governor::new(Some(100.0));
+        let governor = Governor::new(Some(100.0 / BUDGET_SHARE));
         let now = Instant::now();
         let waits: Vec<f64> = (0..11)
             .map(|_| governor.reserve(now, 25.0).as_secs_f64())
@@ -215,7 +219,7 @@ mod tests {
         let governor = Governor::new(None);
         // 30% refused, whatever the rate: not the rate's fault.
         assert_eq!(feed(&governor, Instant::now(), 3, 70.0), [None, None, None]);
-        let budgeted = Governor::new(Some(2000.0));
+        let budgeted = Governor::new(Some(2000.0 / BUDGET_SHARE));
         let rates = feed(&budgeted, Instant::now(), 3, 10.0);
         assert_eq!(rates[0], Some(1050.0));
         let rates = feed(
