@@ -157,14 +157,11 @@ fn write_value(out: &mut String, value: &AttributeValue) {
         AttributeValue::Ns(v) => strings(out, "{\"NS\":[", v.iter().map(String::as_str).collect()),
         AttributeValue::Bs(v) => {
             let encoded: Vec<String> = v.iter().map(base64).collect();
-            out.push_str("{\"BS\":[");
-            for (i, s) in encoded.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json_string(out, s);
-            }
-            out.push_str("]}");
+            strings(
+                out,
+                "{\"BS\":[",
+                encoded.iter().map(String::as_str).collect(),
+            );
         }
         _ => out.push_str("null"),
     }

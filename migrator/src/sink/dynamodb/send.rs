@@ -78,14 +78,7 @@ pub async fn send(
             Err(error) => match retryable(error) {
                 Ok((true, _)) => {
                     pacing.governor.record(0.0, wcu);
-                    rounds += 1;
-                    if rounds > MAX_ROUNDS {
-                        return Err(SinkError::Unprocessed {
-                            table: table.to_string(),
-                            left: pending.len(),
-                            rounds: MAX_ROUNDS as usize,
-                        });
-                    }
+                    rounds = throttled_again(rounds, table, pending.len())?;
                     sent.retried_calls += 1;
                     tokio::time::sleep(backoff(rounds)).await;
                     continue;
@@ -114,14 +107,7 @@ pub async fn send(
         if unprocessed.is_empty() {
             return Ok(sent);
         }
-        rounds += 1;
-        if rounds > MAX_ROUNDS {
-            return Err(SinkError::Unprocessed {
-                table: table.to_string(),
-                left: unprocessed.len(),
-                rounds: MAX_ROUNDS as usize,
-            });
-        }
+        rounds = throttled_again(rounds, table, unprocessed.len())?;
         tracing::debug!(table, unprocessed = unprocessed.len(), rounds, "resending");
         tokio::time::sleep(backoff(rounds)).await;
         pending = unprocessed.iter().map(request_json).collect();
@@ -160,6 +146,19 @@ async fn call(
         })
         .send()
         .await
+}
+
+/// One more throttled round in a row, or the error that ends the batch after [`MAX_ROUNDS`].
+fn throttled_again(rounds: u32, table: &str, left: usize) -> Result<u32, SinkError> {
+    if rounds < MAX_ROUNDS {
+        Ok(rounds + 1)
+    } else {
+        Err(SinkError::Unprocessed {
+            table: table.to_string(),
+            left,
+            rounds: MAX_ROUNDS as usize,
+        })
+    }
 }
 
 /// Full jitter: a random wait up to `BASE_DELAY × 2^(attempt-1)`, capped at `MAX_DELAY`.
