@@ -302,3 +302,49 @@ fn wrong_credentials() {
     );
     assert!(!out.stderr.contains("very-secret-value"));
 }
+
+#[test]
+fn a_load_that_gives_up_reports_what_failed_and_keeps_its_checkpoint() {
+    let proxy = FaultProxy::start(&["--error500", "1"]);
+    let table = table_name("gives-up");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("migrate.json");
+    let mut args = migrate_args(
+        "sql/rootski/sample",
+        &table,
+        &proxy.url,
+        report.to_str().unwrap(),
+    );
+    args.extend(["--max-attempts", "2"]);
+    let out = migrator(&args);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let last = out.stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with(&format!(
+            "error: DynamoDB at {}: table {table}: a batch (first item ",
+            proxy.url
+        )),
+        "{last}"
+    );
+    assert!(
+        last.ends_with(" failed 2 calls in a row, the last with HTTP 500 InternalServerError; the load stopped; rerun the same command to resume from the checkpoint"),
+        "{last}"
+    );
+    assert!(
+        out.stderr.contains("**the load stopped after "),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("| WORD | 16 | 0 | 0 | 0 | 16 |"),
+        "{}",
+        out.stderr
+    );
+    let json = read_json(&report);
+    assert_eq!(json["load"]["types"]["BREAKDOWN_ITEM"]["failed"], 31);
+    assert!(json["error"].as_str().unwrap().contains("HTTP 500"));
+    assert!(
+        dir.path().join("migrate.checkpoint").exists(),
+        "kept for the rerun"
+    );
+}

@@ -70,7 +70,8 @@ async fn the_sample_lands_exactly_as_planned_and_a_rerun_changes_nothing() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("| BREAKDOWN_ITEM | 31 | 31 | 0 | 0 |"),
+        out.stderr
+            .contains("| BREAKDOWN_ITEM | 31 | 31 | 0 | 0 | 0 |"),
         "{}",
         out.stderr
     );

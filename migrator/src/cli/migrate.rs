@@ -175,6 +175,8 @@ struct MigrateReport {
     load: Option<WriteReport>,
     /// Items deleted because the plan does not produce them (`--prune`).
     pruned: u64,
+    /// Why the load stopped early, when it did (nothing was verified then).
+    error: Option<String>,
     /// How the table was read back.
     scan: ScanFigures,
     verify: VerifyReport,
@@ -220,6 +222,7 @@ impl MigrateReport {
             max_wcu: None,
             load: None,
             pruned: 0,
+            error: None,
             scan: ScanFigures::default(),
             verify: VerifyReport::default(),
             seconds: 0.0,
@@ -247,6 +250,21 @@ impl MigrateReport {
         );
         if mode == Mode::Diff {
             return md + &self.verify.diff_markdown();
+        }
+        if let Some(error) = &self.error {
+            md = format!(
+                "# {}\n\nTable {} in {} from `{}`: **the load stopped after {:.2} s**: {error}\n\n",
+                mode.title(),
+                self.table,
+                self.target,
+                self.source,
+                self.seconds
+            );
+            return md
+                + &self
+                    .load
+                    .as_ref()
+                    .map_or(String::new(), |l| load_markdown(l, self.max_wcu));
         }
         if self.pruned > 0 {
             md += &format!(
@@ -279,12 +297,12 @@ impl MigrateReport {
 /// The load's table in Markdown: per type planned, written, skipped, resent; then the totals.
 fn load_markdown(load: &WriteReport, max_wcu: Option<u32>) -> String {
     let mut md = String::from(
-        "| item type | planned | written | already written (checkpoint) | resent (unprocessed) |\n|---|---:|---:|---:|---:|\n",
+        "| item type | planned | written | already written (checkpoint) | resent (unprocessed) | failed |\n|---|---:|---:|---:|---:|---:|\n",
     );
     for (item_type, w) in &load.types {
         md += &format!(
-            "| {item_type} | {} | {} | {} | {} |\n",
-            w.planned, w.written, w.skipped, w.resent
+            "| {item_type} | {} | {} | {} | {} | {} |\n",
+            w.planned, w.written, w.skipped, w.resent, w.failed
         );
     }
     let budget = max_wcu.map_or("no budget".to_string(), |m| format!("budget {m} WCU/s"));
@@ -448,12 +466,25 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     );
     let load = match &checkpoint {
         None => None,
-        Some(checkpoint) => Some(
-            sink.write(&plan.items, &governor, Some(checkpoint))
-                .await
-                .map_err(Error::from)
-                .with_context(|| target.clone())?,
-        ),
+        Some(checkpoint) => {
+            let (load, error) = sink.write(&plan.items, &governor, Some(checkpoint)).await;
+            if let Some(error) = error {
+                let report = MigrateReport {
+                    table_created: created,
+                    max_wcu: args.max_wcu,
+                    load: Some(load),
+                    error: Some(error.to_string()),
+                    seconds: started.elapsed().as_secs_f64(),
+                    ..MigrateReport::new(&args.dynamo.table, target.clone(), &location)
+                };
+                if let Some(path) = &args.report {
+                    report.write(path, Mode::Migration)?;
+                }
+                eprint!("{}", report.markdown(Mode::Migration));
+                return Err(Error::from(error)).with_context(|| target.clone());
+            }
+            Some(load)
+        }
     };
     let pruned = if args.prune {
         prune(&sink, &spec, &plan, &args.scan, &governor)

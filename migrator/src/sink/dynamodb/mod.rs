@@ -106,12 +106,13 @@ impl DynamoSink {
     }
 
     /// Writes every planned item the checkpoint does not already hold, paced by `governor`.
+    /// Returns what was written, and the error that stopped the load early, if one did.
     pub async fn write(
         &self,
         lines: &[PlanLine],
         governor: &Governor,
         checkpoint: Option<&Checkpoint>,
-    ) -> Result<WriteReport, SinkError> {
+    ) -> (WriteReport, Option<SinkError>) {
         let control = write::LoadControl {
             in_flight: self.in_flight,
             max_attempts: self.max_attempts,

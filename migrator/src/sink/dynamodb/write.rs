@@ -3,11 +3,11 @@
 //! recorded in the checkpoint once DynamoDB has accepted all of it (`send.rs` sends one batch).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 
 use super::governor::{wcu, Governor};
 use super::send::{send, Batch, Pacing};
@@ -31,6 +31,8 @@ pub struct TypeWrites {
     pub skipped: u64,
     /// Item writes sent again because DynamoDB returned them unprocessed.
     pub resent: u64,
+    /// Not known to be written because the load stopped on an error (a rerun resumes them).
+    pub failed: u64,
 }
 
 /// What a load wrote, per item type, and what it took.
@@ -162,13 +164,15 @@ struct Live {
     retries: AtomicU64,
 }
 
-/// Writes every planned item to `table` that the checkpoint does not already hold.
+/// Writes every planned item to `table` that the checkpoint does not already hold. On the first
+/// batch that fails for good, no further batch starts; the report counts what was written and
+/// what failed (every item not known to be written), and comes back with the error.
 pub async fn write_all(
     client: &Client,
     table: &str,
     lines: &[PlanLine],
     control: &LoadControl<'_>,
-) -> Result<WriteReport, SinkError> {
+) -> (WriteReport, Option<SinkError>) {
     let mut report = WriteReport::default();
     for line in lines {
         report
@@ -203,11 +207,17 @@ pub async fn write_all(
         governor: control.governor.clone(),
         max_attempts: control.max_attempts,
     };
-    let done = futures::stream::iter(todo)
+    let stopped = AtomicBool::new(false);
+    let (mut report, error) = futures::stream::iter(todo)
         .map(|(batch, digest)| {
-            let (pacing, live, progress) = (&pacing, &live, &progress);
+            let (pacing, live, progress, stopped) = (&pacing, &live, &progress, &stopped);
             async move {
-                let written = write_batch(client, table, lines, &batch, pacing).await?;
+                if stopped.load(Ordering::Relaxed) {
+                    return Ok(None);
+                }
+                let written = write_batch(client, table, lines, &batch, pacing)
+                    .await
+                    .inspect_err(|_| stopped.store(true, Ordering::Relaxed))?;
                 if let Some(checkpoint) = control.checkpoint {
                     checkpoint
                         .record(digest)
@@ -225,29 +235,41 @@ pub async fn write_all(
                     retries + written.calls_retried,
                     pacing.governor.throttles()
                 ));
-                Ok::<_, SinkError>(written)
+                Ok::<_, SinkError>(Some(written))
             }
         })
         .buffer_unordered(control.in_flight.max(1))
-        .try_fold(report, |mut report, done| async move {
-            for (item_type, writes) in done.types {
-                let entry = report.types.entry(item_type).or_default();
-                entry.written += writes.written;
-                entry.resent += writes.resent;
+        .fold((report, None), |(mut report, mut error), done| async move {
+            match done {
+                Ok(Some(done)) => {
+                    for (item_type, writes) in done.types {
+                        let entry = report.types.entry(item_type).or_default();
+                        entry.written += writes.written;
+                        entry.resent += writes.resent;
+                    }
+                    report.calls_retried += done.calls_retried;
+                    report.wcu += done.wcu;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
             }
-            report.calls_retried += done.calls_retried;
-            report.wcu += done.wcu;
-            Ok(report)
+            (report, error)
         })
         .await;
     progress.finish();
-    let mut report = done?;
+    if error.is_some() {
+        for writes in report.types.values_mut() {
+            writes.failed = writes.planned - writes.written - writes.skipped;
+        }
+    }
     report.throttles = control.governor.throttles();
     report.seconds = started.elapsed().as_secs_f64();
     report.cpu_seconds = crate::cpu::process_seconds()
         .zip(cpu_before)
         .map(|(after, before)| after - before);
-    Ok(report)
+    (report, error)
 }
 
 async fn write_batch(
