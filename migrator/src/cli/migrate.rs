@@ -230,12 +230,23 @@ impl MigrateReport {
     }
 
     fn markdown(&self, mode: Mode) -> String {
-        let mut md = format!(
-            "# {}\n\nTable {} in {} from `{}` in {:.2} s{}: {}.\n\n",
+        let head = format!(
+            "# {}\n\nTable {} in {} from `{}`",
             mode.title(),
             self.table,
             self.target,
-            self.source,
+            self.source
+        );
+        if let (Some(error), Mode::Migration) = (&self.error, mode) {
+            let load = self.load.as_ref();
+            return format!(
+                "{head}: **the load stopped after {:.2} s**: {error}\n\n{}",
+                self.seconds,
+                load.map_or(String::new(), |l| load_markdown(l, self.max_wcu))
+            );
+        }
+        let mut md = format!(
+            "{head} in {:.2} s{}: {}.\n\n",
             self.seconds,
             if self.dry_run {
                 " (dry run: nothing written)"
@@ -250,21 +261,6 @@ impl MigrateReport {
         );
         if mode == Mode::Diff {
             return md + &self.verify.diff_markdown();
-        }
-        if let Some(error) = &self.error {
-            md = format!(
-                "# {}\n\nTable {} in {} from `{}`: **the load stopped after {:.2} s**: {error}\n\n",
-                mode.title(),
-                self.table,
-                self.target,
-                self.source,
-                self.seconds
-            );
-            return md
-                + &self
-                    .load
-                    .as_ref()
-                    .map_or(String::new(), |l| load_markdown(l, self.max_wcu));
         }
         if self.pruned > 0 {
             md += &format!(

@@ -123,17 +123,11 @@ async fn call(
     table: &str,
     requests: &[String],
 ) -> Result<BatchWriteItemOutput, SdkError<BatchWriteItemError, HttpResponse>> {
-    let mut body = String::with_capacity(requests.iter().map(|r| r.len() + 1).sum::<usize>() + 64);
-    body.push_str("{\"RequestItems\":{");
-    body.push_str(&serde_json::Value::from(table).to_string());
-    body.push_str(":[");
-    for (i, request) in requests.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(request);
-    }
-    body.push_str("]}}");
+    let body = format!(
+        "{{\"RequestItems\":{{{}:[{}]}}}}",
+        serde_json::Value::from(table),
+        requests.join(",")
+    );
     client
         .batch_write_item()
         .request_items(table, Vec::new())
