@@ -504,3 +504,53 @@ fn create_table_turns_on_the_spec_ttl_attribute_or_says_it_cannot() {
         format!("table {table} created; ACTIVE in DynamoDB at {endpoint}\nwarning: this endpoint has no UpdateTimeToLive, so TTL on attribute expires is not on; turn it on where the table lives (aws dynamodb update-time-to-live)\n")
     );
 }
+
+#[tokio::test]
+async fn a_plan_of_several_rounds_streams_into_the_table_whole() {
+    // Scale 0.04 plans about 23,000 items: two rounds of lines built while the load runs.
+    let data = tempfile::tempdir().unwrap();
+    let source = data.path().to_str().expect("UTF-8");
+    let out = migrator(&[
+        "dataset", "generate", "--design", "rootski", "--scale", "0.04", "--seed", "5", "--out",
+        source,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let planned = planned_lines("access-patterns/rootski", source);
+    assert!(
+        planned.len() > migrator::transform::CHUNK_ITEMS,
+        "{}",
+        planned.len()
+    );
+
+    let table = table_name("rounds");
+    let report = data.path().join("migrate.json");
+    let out = migrate(
+        "access-patterns/rootski",
+        source,
+        &table,
+        &[
+            "--create-table",
+            "--report",
+            report.to_str().expect("UTF-8"),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let types = report["load"]["types"].as_object().unwrap();
+    let sum = |field: &str| {
+        types
+            .values()
+            .map(|t| t[field].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(sum("planned"), planned.len() as u64);
+    assert_eq!(sum("written"), planned.len() as u64);
+    assert_eq!(sum("failed"), 0);
+    assert_eq!(report["verify"]["matches"], true);
+    assert_eq!(
+        sink(&table).await.scan_lines(4, None).await.unwrap(),
+        planned,
+        "same keys, same attribute values"
+    );
+}

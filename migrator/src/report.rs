@@ -36,27 +36,24 @@ pub struct PlanReport {
 impl PlanReport {
     /// Summarises `plan` per item type, in the spec's order.
     pub fn new(spec: &Spec, spec_path: &Path, source: String, plan: &Plan, seconds: f64) -> Self {
-        let mut sizes: std::collections::HashMap<&str, Vec<(String, u64)>> =
-            std::collections::HashMap::new();
-        for line in &plan.items {
-            let (pk, sk) = &line.key;
-            sizes
-                .entry(line.item_type.as_str())
-                .or_default()
-                .push((format!("{pk} {sk}").trim().to_string(), line.bytes as u64));
-        }
         let types = spec
             .items
             .iter()
-            .map(|item_spec| {
-                let mut sizes = sizes.remove(item_spec.name.as_str()).unwrap_or_default();
-                let items = sizes.len() as u64;
+            .zip(&plan.types)
+            .map(|(item_spec, entries)| {
+                let mut sizes: Vec<(String, u64)> = entries
+                    .iter()
+                    .map(|e| {
+                        let (pk, sk) = &e.key;
+                        (format!("{pk} {sk}").trim().to_string(), u64::from(e.bytes))
+                    })
+                    .collect();
                 let bytes = sizes.iter().map(|(_, b)| b).sum();
                 sizes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 sizes.truncate(LARGEST_SHOWN);
                 TypeSummary {
                     item_type: item_spec.name.clone(),
-                    items,
+                    items: entries.len() as u64,
                     bytes,
                     largest: sizes,
                 }
@@ -65,7 +62,7 @@ impl PlanReport {
         PlanReport {
             spec: spec_path.display().to_string(),
             source,
-            items: plan.items.len() as u64,
+            items: plan.len() as u64,
             types,
             tables: plan.accounts.clone(),
             events: plan.events.clone(),

@@ -1,5 +1,6 @@
 //! `migrator migrate` and `migrator create-table`: the one-shot migration into a DynamoDB table.
 
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -10,7 +11,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::sink::checkpoint::Checkpoint;
 use crate::sink::dynamodb::{
-    line_to_item, DynamoConfig, DynamoSink, Governor, KeyNames, Ttl, WriteReport,
+    line_to_item, DynamoConfig, DynamoSink, Governor, ItemNames, ScannedItem, Ttl, WriteReport,
 };
 use crate::source::SourceLocation;
 use crate::verify::{self, VerifyReport};
@@ -74,8 +75,26 @@ pub struct ScanArgs {
 }
 
 impl ScanArgs {
-    async fn lines(&self, sink: &DynamoSink) -> Result<Vec<String>, Error> {
-        Ok(sink.scan_lines(self.scan_segments, self.page_size).await?)
+    /// Reads the whole table, handing each item to `take`; returns how many there were.
+    async fn each(
+        &self,
+        sink: &DynamoSink,
+        spec: &spec::Spec,
+        mut take: impl FnMut(ScannedItem) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        let mut pages = sink.scan(
+            ItemNames::of(&spec.table),
+            self.scan_segments,
+            self.page_size,
+        );
+        let mut items = 0;
+        while let Some(page) = pages.recv().await {
+            for item in page.map_err(Error::from)? {
+                items += 1;
+                take(item)?;
+            }
+        }
+        Ok(items)
     }
 }
 
@@ -369,7 +388,7 @@ struct Checking<'a> {
 async fn check_and_report(
     sink: &DynamoSink,
     spec: &spec::Spec,
-    plan: &transform::Plan,
+    plan: &transform::Plan<'_>,
     mut report: MigrateReport,
     checking: Checking<'_>,
 ) -> anyhow::Result<u8> {
@@ -381,16 +400,20 @@ async fn check_and_report(
         patterns_from,
     } = checking;
     let scanning = Instant::now();
-    let lines = scan
-        .lines(sink)
+    let mut comparison = verify::Comparison::new(spec, plan);
+    let items = scan
+        .each(sink, spec, |item| {
+            comparison.add(item);
+            Ok(())
+        })
         .await
         .with_context(|| report.target.clone())?;
     report.scan = ScanFigures {
         segments: scan.scan_segments,
-        items: lines.len() as u64,
+        items,
         seconds: scanning.elapsed().as_secs_f64(),
     };
-    report.verify = verify::compare(spec, &plan.items, &lines);
+    report.verify = tokio::task::block_in_place(|| comparison.finish());
     if let Some(url) = patterns_from {
         let mut conn = crate::source::connect_one(url).await.map_err(Error::from)?;
         let checks = verify::check_patterns(spec, sink.client(), &report.table, &mut conn)
@@ -430,7 +453,8 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
             .await
             .with_context(|| target.clone())?;
     }
-    let (location, plan) = super::plan::plan_from(&spec, &args.input).await?;
+    let (location, tables) = super::plan::read_input(&spec, &args.input).await?;
+    let plan = super::plan::plan(&spec, &tables)?;
     let governor = Governor::new(args.max_wcu.map(f64::from));
     let checkpoint = if args.dry_run {
         None
@@ -445,7 +469,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     let resumed = checkpoint.as_ref().map_or(0, Checkpoint::recorded);
     eprintln!(
         "planned {} items; {} table {} in {target}{}",
-        plan.items.len(),
+        plan.len(),
         if args.dry_run {
             "dry run: not writing to"
         } else {
@@ -463,7 +487,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     let load = match &checkpoint {
         None => None,
         Some(checkpoint) => {
-            let (load, error) = sink.write(&plan.items, &governor, Some(checkpoint)).await;
+            let (load, error) = load(&sink, &spec, &plan, &governor, checkpoint);
             if let Some(error) = error {
                 let report = MigrateReport {
                     table_created: created,
@@ -513,6 +537,44 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     Ok(code)
 }
 
+/// Builds the plan's lines round by round on a thread of their own (and rayon's) while the
+/// sink writes the rounds before them: at most a few rounds are held at once.
+fn load(
+    sink: &DynamoSink,
+    spec: &spec::Spec,
+    plan: &transform::Plan<'_>,
+    governor: &Governor,
+    checkpoint: &Checkpoint,
+) -> (WriteReport, Option<crate::sink::dynamodb::SinkError>) {
+    let planned: BTreeMap<String, u64> = spec
+        .items
+        .iter()
+        .zip(&plan.types)
+        .map(|(item, entries)| (item.name.clone(), entries.len() as u64))
+        .collect();
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let (tx, rx) = tokio::sync::mpsc::channel(ROUNDS_AHEAD);
+            scope.spawn(move || {
+                for round in plan.rounds() {
+                    if tx.blocking_send(round).is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::runtime::Handle::current().block_on(sink.write(
+                &planned,
+                rx,
+                governor,
+                Some(checkpoint),
+            ))
+        })
+    })
+}
+
+/// Rounds built ahead of the one being written.
+const ROUNDS_AHEAD: usize = 2;
+
 impl MigrateArgs {
     /// `--checkpoint`, else beside the report, else `TABLE.checkpoint` here.
     fn checkpoint_path(&self) -> PathBuf {
@@ -528,20 +590,21 @@ impl MigrateArgs {
 async fn prune(
     sink: &DynamoSink,
     spec: &spec::Spec,
-    plan: &transform::Plan,
+    plan: &transform::Plan<'_>,
     scan: &ScanArgs,
     governor: &Governor,
 ) -> anyhow::Result<u64> {
-    let planned: std::collections::HashSet<&(String, String)> =
-        plan.items.iter().map(|p| &p.key).collect();
-    let names = KeyNames::of(&spec.table);
+    let planned: HashSet<&(String, String)> = plan.types.iter().flatten().map(|e| &e.key).collect();
+    let names = ItemNames::of(&spec.table);
     let mut stale = Vec::new();
-    for line in scan.lines(sink).await? {
-        let item = line_to_item(&line).map_err(anyhow::Error::msg)?;
-        if !planned.contains(&names.text_of(&item)) {
+    scan.each(sink, spec, |item| {
+        if !planned.contains(&item.key) {
+            let item = line_to_item(&item.line).map_err(anyhow::Error::msg)?;
             stale.push(names.key(&item));
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(sink.delete(stale, governor).await.map_err(Error::from)?)
 }
 
@@ -563,7 +626,8 @@ async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<u8> {
         .await
         .map_err(Error::from)
         .with_context(|| target.clone())?;
-    let (location, plan) = super::plan::plan_from(&spec, &args.input).await?;
+    let (location, tables) = super::plan::read_input(&spec, &args.input).await?;
+    let plan = super::plan::plan(&spec, &tables)?;
     let report = MigrateReport::new(&args.dynamo.table, target, &location);
     let checking = Checking {
         mode,

@@ -44,12 +44,12 @@ pub struct PlanArgs {
     report: Option<PathBuf>,
 }
 
-/// Reads the source the way `spec` needs it (a CSV folder typed by the spec's schema), checks
-/// it matches the spec's schema, and plans every item.
-pub async fn plan_from(
+/// Reads the source the way `spec` needs it (a CSV folder typed by the spec's schema) and
+/// checks it matches the spec's schema; every table the spec reads comes back whole.
+pub async fn read_input(
     spec: &spec::Spec,
     input: &PlanInput,
-) -> anyhow::Result<(SourceLocation, transform::Plan)> {
+) -> anyhow::Result<(SourceLocation, transform::Tables)> {
     let mut location = input.source.clone();
     let connections = input.connections;
     if let SourceLocation::Csv { schema, .. } = &mut location {
@@ -67,26 +67,33 @@ pub async fn plan_from(
     let tables = transform::read_tables(spec, &source)
         .await
         .map_err(Error::from)?;
-    let plan =
-        tokio::task::block_in_place(|| transform::plan(spec, &tables)).map_err(Error::from)?;
-    Ok((location, plan))
+    Ok((location, tables))
+}
+
+/// Plans every item of `spec` over `tables` (on this thread, with rayon's).
+pub fn plan<'a>(
+    spec: &'a spec::Spec,
+    tables: &'a transform::Tables,
+) -> Result<transform::Plan<'a>, Error> {
+    tokio::task::block_in_place(|| transform::plan(spec, tables)).map_err(Error::from)
 }
 
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let spec = spec::load(&args.input.spec).map_err(Error::from)?;
-    let (location, plan) = match plan_from(&spec, &args.input).await {
-        Ok(planned) => planned,
+    let (location, tables) = read_input(&spec, &args.input).await?;
+    let plan = match plan(&spec, &tables) {
+        Ok(plan) => plan,
         Err(error) => {
-            if let (Some(path), Some(Error::Plan(errors))) = (&args.report, error.downcast_ref()) {
+            if let (Some(path), Error::Plan(errors)) = (&args.report, &error) {
                 crate::report::write_errors(path, &errors.0)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             }
-            return Err(error);
+            return Err(error.into());
         }
     };
     if let Some(out) = &args.out {
-        sink::write_items(out, &plan.items)
+        tokio::task::block_in_place(|| sink::write_items(out, plan.chunks()))
             .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
     }
     let report = PlanReport::new(

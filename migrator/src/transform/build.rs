@@ -21,6 +21,10 @@ static NULL: Value = Value::Null;
 /// The rows of one level of scope: a table's row and the rows joined to it.
 type Slots<'a> = Vec<(&'a TableData, usize)>;
 
+/// The rows one item is built over: its root row (with the rows joined to it) first, then the
+/// other rows of its group, if the item type groups.
+pub type Group<'a> = Vec<Slots<'a>>;
+
 /// One level of scope; `group` holds the rows a grouped element stands for.
 #[derive(Clone)]
 pub struct Level<'a> {
@@ -186,7 +190,7 @@ impl<'a> Builder<'a> {
 
     /// The groups of root rows of item type `index`: one item each, built over its first row.
     /// `chosen` holds, per earlier item type, the root rows its items were built over.
-    pub fn roots(&self, index: usize, chosen: &[HashSet<usize>]) -> Vec<Vec<Slots<'a>>> {
+    pub fn roots(&self, index: usize, chosen: &[HashSet<usize>]) -> Vec<Group<'a>> {
         let spec_item = &self.spec.items[index];
         let root = &self.tables.tables[&spec_item.root];
         let mut scope: Scope<'a> = Vec::new();
@@ -238,10 +242,22 @@ impl<'a> Builder<'a> {
         groups
     }
 
+    /// The spec items are built for.
+    pub fn spec(&self) -> &'a Spec {
+        self.spec
+    }
+
+    /// The table and row (by primary key) an item built over `group` comes from.
+    pub fn origin(&self, group: &Group<'a>) -> (String, String) {
+        let (root, row) = group[0][0];
+        (root.shape.name.clone(), row_key(root, row))
+    }
+
     /// Builds the item of type `index` over `group` (its first rows are the root).
-    pub fn item(&self, index: usize, group: Vec<Slots<'a>>) -> Result<Planned, TransformError> {
+    pub fn item(&self, index: usize, group: &Group<'a>) -> Result<Planned, TransformError> {
         let spec_item = &self.spec.items[index];
         let first = group[0].clone();
+        let group = group.clone();
         for (data, row) in &first {
             if *row != NO_ROW {
                 data.usage.used(*row);

@@ -239,22 +239,31 @@ pub fn write_json_map(out: &mut String, map: &BTreeMap<String, AttrValue>) {
 
 /// Appends `s` as a JSON string, escaped the one way every line of ours is.
 pub fn write_json_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    let mut start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // Bytes below 0x80 are whole characters, so `i` is a character boundary.
+        out.push_str(&s[start..i]);
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escaped);
         }
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 
@@ -276,7 +285,8 @@ impl Item {
 
     /// The line ImportTable reads: `{"Item":{…}}`.
     pub fn to_json_line(&self) -> String {
-        let mut out = String::with_capacity(256);
+        // Room for the values, names and most of the JSON around them: few reallocations.
+        let mut out = String::with_capacity(self.size() * 3 / 2 + 64);
         out.push_str("{\"Item\":");
         write_json_map(&mut out, &self.attributes);
         out.push('}');

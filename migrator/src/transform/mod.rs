@@ -1,16 +1,18 @@
 //! Transformation: source rows into the spec's single-table items, checked and accounted for.
 //!
-//! [`read_tables`] gathers the rows the spec reads; [`plan`] builds every item type in
-//! parallel (rayon), one item per root row, following `build.rs`; `rules.rs` checks each item
-//! against DynamoDB's limits and the plan for duplicate keys; `accounting.rs` records, for every
-//! source row, whether it landed in an item or which rule dropped it. Items come out sorted by
-//! type (spec order) and key, so the same source gives the same bytes in any row order.
+//! [`read_tables`] gathers the rows the spec reads; [`plan`] builds and checks every item type
+//! in parallel (rayon), one item per root group, following `build.rs`, and keeps only each
+//! item's key, hash and size; `rules.rs` checks each item against DynamoDB's limits and the plan
+//! for duplicate keys; `accounting.rs` records, for every source row, whether it landed in an
+//! item or which rule dropped it. Lines are then built again a chunk at a time for whoever
+//! consumes them (a file, a table), so the whole plan is never held in memory. Items come out
+//! sorted by type (spec order) and key, so the same source gives the same bytes in any row order.
 
 mod accounting;
 mod build;
 mod convert;
 mod item;
-mod rules;
+pub mod rules;
 
 use std::collections::{HashMap, HashSet};
 
@@ -73,7 +75,7 @@ pub struct Planned {
     pub row: String,
 }
 
-/// A checked item as it is kept in a plan: its key, its DynamoDB JSON line and its size.
+/// A built item as it is written: its key, its DynamoDB JSON line and its size.
 #[derive(Debug, Clone)]
 pub struct PlanLine {
     pub item_type: String,
@@ -87,47 +89,69 @@ pub struct PlanLine {
     pub row: String,
 }
 
-/// Every item of a spec, in output order, and the account of every source row.
-pub struct Plan {
-    pub items: Vec<PlanLine>,
+/// One checked item of a plan without its body: enough to order, count, compare and rebuild it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Partition and sort key as text (numbers canonical, binary in base64).
+    pub key: (String, String),
+    /// The item's line hash, as the verification digests sum them.
+    pub hash: u128,
+    /// The size DynamoDB counts for the item.
+    pub bytes: u32,
+    /// The root group the item is built from.
+    group: u32,
+}
+
+/// Every item of a spec, checked, without holding their bodies: each item type's entries in
+/// key order, and the account of every source row. Lines are built again on demand
+/// ([`Plan::lines`], [`Plan::chunks`], [`Plan::rounds`]), the same bytes every time.
+pub struct Plan<'a> {
+    builder: build::Builder<'a>,
+    /// Per item type (spec order), the root groups its items are built from.
+    groups: Vec<Vec<build::Group<'a>>>,
+    /// Per item type (spec order), its items in key order.
+    pub types: Vec<Vec<Entry>>,
     pub accounts: Vec<TableAccount>,
     /// Events counted while building, such as `WORD.conjugations missing: 3`.
     pub events: Vec<(String, u64)>,
 }
 
-/// Builds, checks and orders every item the spec describes.
+/// Items built per chunk when a plan's lines are made again: enough to keep both cores busy,
+/// few enough to keep memory small.
+pub const CHUNK_ITEMS: usize = 16_384;
+
+/// Builds and checks every item the spec describes, keeping each item's key, hash and size.
 ///
 /// # Errors
 /// Every item that cannot be built or breaks a rule, each naming its type, key, source table
 /// and row, in the plan's order; then every key two items share.
-pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, PlanErrors> {
+pub fn plan<'a>(spec: &'a Spec, tables: &'a Tables) -> Result<Plan<'a>, PlanErrors> {
     let builder = build::Builder::new(spec, tables);
-    let mut items = Vec::new();
+    let mut groups = Vec::new();
+    let mut types = Vec::new();
     let mut errors = Vec::new();
     let mut chosen: Vec<HashSet<usize>> = Vec::new();
     for index in 0..spec.items.len() {
         let started = std::time::Instant::now();
-        let groups = builder.roots(index, &chosen);
+        let roots = builder.roots(index, &chosen);
         let rooted = started.elapsed().as_secs_f64();
-        chosen.push(groups.iter().map(|g| g[0][0].1).collect());
+        chosen.push(roots.iter().map(|g| g[0][0].1).collect());
         let progress = crate::progress::Progress::new(
             &format!("planning {}", spec.items[index].name),
-            groups.len() as u64,
+            roots.len() as u64,
             "items",
         );
-        let results: Vec<Result<PlanLine, TransformError>> = groups
-            .into_par_iter()
-            .map(|group| {
+        let results: Vec<Result<Entry, TransformError>> = roots
+            .par_iter()
+            .enumerate()
+            .map(|(at, group)| {
                 progress.advance(1);
-                let planned = builder.item(index, group)?;
-                rules::check_item(spec, &planned)?;
-                Ok(PlanLine {
-                    key: rules::key_of(spec, &planned.item),
-                    json: planned.item.to_json_line(),
-                    bytes: planned.item.size(),
-                    item_type: planned.item.item_type,
-                    table: planned.table,
-                    row: planned.row,
+                let line = build_line(spec, &builder, index, group)?;
+                Ok(Entry {
+                    hash: crate::verify::line_hash(&line.json),
+                    bytes: line.bytes as u32,
+                    key: line.key,
+                    group: at as u32,
                 })
             })
             .collect();
@@ -135,7 +159,7 @@ pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, PlanErrors> {
         let mut built = Vec::with_capacity(results.len());
         for result in results {
             match result {
-                Ok(line) => built.push(line),
+                Ok(entry) => built.push(entry),
                 Err(error) => errors.push(error),
             }
         }
@@ -147,19 +171,110 @@ pub fn plan(spec: &Spec, tables: &Tables) -> Result<Plan, PlanErrors> {
             total_s = started.elapsed().as_secs_f64(),
             "built"
         );
-        items.extend(built);
+        groups.push(roots);
+        types.push(built);
     }
-    errors.extend(rules::check_unique(spec, &items));
+    let origin = |t: usize, entry: &Entry| {
+        let (table, row) = builder.origin(&groups[t][entry.group as usize]);
+        Origin {
+            item_type: spec.items[t].name.clone(),
+            table,
+            row,
+        }
+    };
+    errors.extend(rules::check_unique(spec, &types, origin));
     if !errors.is_empty() {
         return Err(PlanErrors(errors));
     }
     let accounts = accounting::accounts(spec, tables, builder.rules());
     let events = builder.events();
     Ok(Plan {
-        items,
+        builder,
+        groups,
+        types,
         accounts,
         events,
     })
+}
+
+/// Builds one item, checks it, and writes its line.
+fn build_line<'a>(
+    spec: &Spec,
+    builder: &build::Builder<'a>,
+    index: usize,
+    group: &build::Group<'a>,
+) -> Result<PlanLine, TransformError> {
+    let planned = builder.item(index, group)?;
+    rules::check_item(spec, &planned)?;
+    Ok(PlanLine {
+        key: rules::key_of(spec, &planned.item),
+        json: planned.item.to_json_line(),
+        bytes: planned.item.size(),
+        item_type: planned.item.item_type,
+        table: planned.table,
+        row: planned.row,
+    })
+}
+
+impl Plan<'_> {
+    /// How many items the plan holds.
+    pub fn len(&self) -> usize {
+        self.types.iter().map(Vec::len).sum()
+    }
+
+    /// Whether the plan holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Builds the lines of item type `t`'s items at `range` of its key order, in parallel.
+    pub fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Vec<PlanLine> {
+        let spec = self.builder.spec();
+        self.types[t][range]
+            .par_iter()
+            .map(|entry| {
+                build_line(
+                    spec,
+                    &self.builder,
+                    t,
+                    &self.groups[t][entry.group as usize],
+                )
+                // The same rows gave a valid item when the plan was checked.
+                .expect("a checked item builds again")
+            })
+            .collect()
+    }
+
+    /// Builds the line of item type `t`'s `i`-th item in key order.
+    pub fn line(&self, t: usize, i: usize) -> PlanLine {
+        let group = &self.groups[t][self.types[t][i].group as usize];
+        build_line(self.builder.spec(), &self.builder, t, group)
+            .expect("a checked item builds again")
+    }
+
+    /// Every line in the plan's order (types in spec order, each in key order), built a chunk
+    /// at a time.
+    pub fn chunks(&self) -> impl Iterator<Item = Vec<PlanLine>> + '_ {
+        self.types.iter().enumerate().flat_map(move |(t, entries)| {
+            (0..entries.len())
+                .step_by(CHUNK_ITEMS)
+                .map(move |at| self.lines(t, at..(at + CHUNK_ITEMS).min(entries.len())))
+        })
+    }
+
+    /// Every line, in rounds of about [`CHUNK_ITEMS`]: round `r` of `R` holds the `r`-th
+    /// `R`-th of every item type, so each round mixes the types as the whole plan does.
+    pub fn rounds(&self) -> impl Iterator<Item = Vec<PlanLine>> + '_ {
+        let count = self.len().div_ceil(CHUNK_ITEMS).max(1);
+        (0..count).map(move |r| {
+            let mut round = Vec::new();
+            for (t, entries) in self.types.iter().enumerate() {
+                let n = entries.len();
+                round.extend(self.lines(t, n * r / count..n * (r + 1) / count));
+            }
+            round
+        })
+    }
 }
 
 /// Where an item came from: its type and its root row.

@@ -1,7 +1,9 @@
 //! The checks every item passes before it is written: keys present, typed and within
 //! DynamoDB's limits, the item within 400 KB, and no two items of the plan with one key.
 
-use super::{AttrValue, Item, KeyClash, Origin, PlanLine, Planned, TransformError};
+use super::{AttrValue, Entry, Item, KeyClash, Origin, Planned, TransformError};
+use base64::Engine as _;
+
 use crate::spec::{KeyAttr, KeyType, Spec};
 
 /// DynamoDB's item size limit, attribute names included.
@@ -15,7 +17,7 @@ fn key_text(value: Option<&AttrValue>) -> String {
     match value {
         Some(AttrValue::S(s)) => s.clone(),
         Some(AttrValue::N(n)) => n.to_string(),
-        Some(AttrValue::B(b)) => b.iter().map(|x| format!("{x:02x}")).collect(),
+        Some(AttrValue::B(b)) => base64::engine::general_purpose::STANDARD.encode(b),
         Some(other) => format!("{other:?}"),
         None => String::new(),
     }
@@ -39,7 +41,7 @@ fn describe_key(spec: &Spec, item: &Item) -> String {
 }
 
 /// Names a key for messages: `pk=WORD#7, sk=BREAKDOWN`.
-fn describe(spec: &Spec, (pk, sk): &(String, String)) -> String {
+pub fn describe(spec: &Spec, (pk, sk): &(String, String)) -> String {
     match &spec.table.sort_key {
         Some(sort) => format!("{}={pk}, {}={sk}", spec.table.partition_key.name, sort.name),
         None => format!("{}={pk}", spec.table.partition_key.name),
@@ -115,23 +117,26 @@ pub fn check_item(spec: &Spec, planned: &Planned) -> Result<(), TransformError> 
 }
 
 /// Every primary key two items of the plan share, as errors naming both items' origins.
-pub fn check_unique(spec: &Spec, items: &[PlanLine]) -> Vec<TransformError> {
+/// `types` holds each item type's entries in key order; `origin` says where one came from.
+pub fn check_unique(
+    spec: &Spec,
+    types: &[Vec<Entry>],
+    origin: impl Fn(usize, &Entry) -> Origin,
+) -> Vec<TransformError> {
     let mut clashes = Vec::new();
-    let mut keys: Vec<(&(String, String), usize)> =
-        items.iter().enumerate().map(|(i, p)| (&p.key, i)).collect();
+    let mut keys: Vec<(&(String, String), usize, usize)> = types
+        .iter()
+        .enumerate()
+        .flat_map(|(t, entries)| entries.iter().enumerate().map(move |(i, e)| (&e.key, t, i)))
+        .collect();
     keys.sort_unstable();
     for pair in keys.windows(2) {
         if pair[0].0 == pair[1].0 {
-            let (first, second) = (&items[pair[0].1], &items[pair[1].1]);
-            let origin = |p: &PlanLine| Origin {
-                item_type: p.item_type.clone(),
-                table: p.table.clone(),
-                row: p.row.clone(),
-            };
+            let (first, second) = (&types[pair[0].1][pair[0].2], &types[pair[1].1][pair[1].2]);
             clashes.push(TransformError::DuplicateKey(Box::new(KeyClash {
                 key: describe(spec, &first.key),
-                first: origin(first),
-                second: origin(second),
+                first: origin(pair[0].1, first),
+                second: origin(pair[1].1, second),
             })));
         }
     }

@@ -7,13 +7,23 @@ use sha2::{Digest as _, Sha256};
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Digest(u128);
 
+/// The hash of one line a digest adds: the first 16 bytes of its SHA-256.
+pub fn line_hash(line: &str) -> u128 {
+    let hash = Sha256::digest(line.as_bytes());
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&hash[..16]);
+    u128::from_be_bytes(first)
+}
+
 impl Digest {
     /// Adds one line.
     pub fn add(&mut self, line: &str) {
-        let hash = Sha256::digest(line.as_bytes());
-        let mut first = [0u8; 16];
-        first.copy_from_slice(&hash[..16]);
-        self.0 = self.0.wrapping_add(u128::from_be_bytes(first));
+        self.add_hash(line_hash(line));
+    }
+
+    /// Adds one line by its [`line_hash`].
+    pub fn add_hash(&mut self, hash: u128) {
+        self.0 = self.0.wrapping_add(hash);
     }
 
     /// The digest as 32 hex digits.

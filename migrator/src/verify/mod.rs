@@ -3,7 +3,9 @@
 //! with the attributes that differ).
 //!
 //! Both sides are canonical `{"Item": …}` lines (attributes in name order, numbers canonical),
-//! so equal items are equal lines; `digest.rs` sums their hashes.
+//! so equal items are equal lines and compare by hash; `digest.rs` sums the hashes. The table
+//! streams through a [`Comparison`] against the plan's keys and hashes, so neither side is held
+//! whole; only lines that differ are kept, to name the attributes that differ.
 
 mod digest;
 mod patterns;
@@ -11,13 +13,15 @@ mod patterns;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
-use serde_json::Value as Json;
 
-pub use digest::Digest;
+pub use digest::{line_hash, Digest};
 pub use patterns::{check_patterns, PatternCheck, PatternError};
 
+use rayon::prelude::*;
+
+use crate::sink::dynamodb::ScannedItem;
 use crate::spec::Spec;
-use crate::transform::PlanLine;
+use crate::transform::{rules, Plan};
 
 /// Differences listed per kind in reports; the counts cover them all.
 pub const DIFFERENCES_SHOWN: usize = 20;
@@ -54,13 +58,6 @@ pub struct VerifyReport {
     pub matches: bool,
 }
 
-/// What one line says about itself: its type and its key text. Lines are compared whole (both
-/// sides are canonical); attributes are only looked at for lines that differ.
-struct Seen {
-    item_type: String,
-    key: String,
-}
-
 /// A line's attributes as raw JSON text, without building a value tree for each.
 fn attributes(line: &str) -> BTreeMap<String, &serde_json::value::RawValue> {
     #[derive(serde::Deserialize)]
@@ -71,39 +68,6 @@ fn attributes(line: &str) -> BTreeMap<String, &serde_json::value::RawValue> {
     serde_json::from_str::<Line>(line)
         .map(|l| l.item)
         .unwrap_or_default()
-}
-
-fn read_line(spec: &Spec, line: &str) -> Seen {
-    let attributes = attributes(line);
-    let text = |name: &str| {
-        attributes
-            .get(name)
-            .and_then(|raw| serde_json::from_str::<BTreeMap<String, Json>>(raw.get()).ok())
-            .and_then(|tagged| tagged.into_values().next())
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-            .unwrap_or_default()
-    };
-    let table = &spec.table;
-    let key = match &table.sort_key {
-        Some(sort) => format!(
-            "{}={}, {}={}",
-            table.partition_key.name,
-            text(&table.partition_key.name),
-            sort.name,
-            text(&sort.name)
-        ),
-        None => format!(
-            "{}={}",
-            table.partition_key.name,
-            text(&table.partition_key.name)
-        ),
-    };
-    let item_type = table
-        .type_attribute
-        .as_deref()
-        .map(text)
-        .unwrap_or_default();
-    Seen { item_type, key }
 }
 
 /// The names of the attributes whose values differ between two lines (or exist in one only).
@@ -120,105 +84,138 @@ fn differing(ours: &str, theirs: &str) -> Vec<String> {
     names
 }
 
-/// Compares the plan with the lines read from the table.
-pub fn compare(spec: &Spec, planned: &[PlanLine], table: &[String]) -> VerifyReport {
-    let typed = spec.table.type_attribute.is_some();
-    let planned_seen: Vec<Seen> = planned.iter().map(|p| read_line(spec, &p.json)).collect();
-    let table_seen: Vec<Seen> = table.iter().map(|l| read_line(spec, l)).collect();
-    let planned_type: HashMap<&str, &str> = planned
-        .iter()
-        .zip(&planned_seen)
-        .map(|(line, seen)| (seen.key.as_str(), line.item_type.as_str()))
-        .collect();
-    // Without a type attribute, a table item's type is that of the planned item with its key.
-    let type_of = |seen: &Seen| {
-        if typed {
-            seen.item_type.clone()
-        } else {
-            planned_type
-                .get(seen.key.as_str())
-                .copied()
-                .unwrap_or_default()
-                .to_string()
-        }
-    };
-    let mut digests: BTreeMap<String, (u64, Digest, u64, Digest)> = BTreeMap::new();
-    for (line, seen) in planned.iter().zip(&planned_seen) {
-        let entry = digests.entry(type_of(seen)).or_default();
-        entry.0 += 1;
-        entry.1.add(&line.json);
-    }
-    for (line, seen) in table.iter().zip(&table_seen) {
-        let entry = digests.entry(type_of(seen)).or_default();
-        entry.2 += 1;
-        entry.3.add(line);
-    }
-    let order: Vec<String> = spec.items.iter().map(|i| i.name.clone()).collect();
-    let mut types: Vec<TypeCheck> = digests
-        .into_iter()
-        .map(|(item_type, (p, pd, t, td))| TypeCheck {
-            matches: p == t && pd == td,
-            item_type,
-            planned: p,
-            in_table: t,
-            planned_digest: pd.hex(),
-            table_digest: td.hex(),
-        })
-        .collect();
-    types.sort_by_key(|t| {
-        order
-            .iter()
-            .position(|o| *o == t.item_type)
-            .unwrap_or(usize::MAX)
-    });
+/// A comparison of a plan with a table, fed the table's items one at a time (in any order), so
+/// neither side is held whole: planned items are known by key and hash, and only the lines of
+/// items that differ are kept.
+pub struct Comparison<'p> {
+    spec: &'p Spec,
+    plan: &'p Plan<'p>,
+    /// Planned items by key: item type and place among that type's entries.
+    planned: HashMap<&'p (String, String), (usize, usize)>,
+    /// Per item type, which of its planned items the table holds.
+    found: Vec<Vec<bool>>,
+    /// Per item type seen in the table: items and their digest.
+    in_table: BTreeMap<String, (u64, Digest)>,
+    extra: Vec<Difference>,
+    /// Planned items the table holds otherwise: item type, place, and the table's line.
+    changed: Vec<(usize, usize, String)>,
+}
 
-    let by_key: HashMap<&str, usize> = table_seen
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.key.as_str(), i))
-        .collect();
-    let planned_keys: HashMap<&str, &Seen> =
-        planned_seen.iter().map(|s| (s.key.as_str(), s)).collect();
-    let mut missing = Vec::new();
-    let mut changed = Vec::new();
-    for (line, seen) in planned.iter().zip(&planned_seen) {
-        match by_key.get(seen.key.as_str()) {
-            None => missing.push(Difference {
-                item_type: line.item_type.clone(),
-                key: seen.key.clone(),
+impl<'p> Comparison<'p> {
+    /// Starts comparing `plan` with a table no item of which has been seen yet.
+    pub fn new(spec: &'p Spec, plan: &'p Plan<'p>) -> Self {
+        let mut planned = HashMap::with_capacity(plan.len());
+        for (t, entries) in plan.types.iter().enumerate() {
+            for (i, entry) in entries.iter().enumerate() {
+                planned.insert(&entry.key, (t, i));
+            }
+        }
+        Comparison {
+            spec,
+            plan,
+            planned,
+            found: plan.types.iter().map(|e| vec![false; e.len()]).collect(),
+            in_table: BTreeMap::new(),
+            extra: Vec::new(),
+            changed: Vec::new(),
+        }
+    }
+
+    /// Takes one item read from the table.
+    pub fn add(&mut self, item: ScannedItem) {
+        let hash = line_hash(&item.line);
+        let planned = self.planned.get(&item.key).copied();
+        // Without a type attribute, a table item's type is that of the planned item with its key.
+        let item_type = match (&self.spec.table.type_attribute, planned) {
+            (Some(_), _) => item.item_type.unwrap_or_default(),
+            (None, Some((t, _))) => self.spec.items[t].name.clone(),
+            (None, None) => String::new(),
+        };
+        let entry = self.in_table.entry(item_type.clone()).or_default();
+        entry.0 += 1;
+        entry.1.add_hash(hash);
+        match planned {
+            None => self.extra.push(Difference {
+                item_type,
+                key: rules::describe(self.spec, &item.key),
                 attributes: Vec::new(),
             }),
-            Some(&i) if table[i] != line.json => changed.push(Difference {
-                item_type: line.item_type.clone(),
-                key: seen.key.clone(),
-                attributes: differing(&line.json, &table[i]),
-            }),
-            Some(_) => {}
+            Some((t, i)) => {
+                self.found[t][i] = true;
+                if self.plan.types[t][i].hash != hash {
+                    self.changed.push((t, i, item.line));
+                }
+            }
         }
     }
-    let mut extra: Vec<Difference> = table_seen
-        .iter()
-        .filter(|s| !planned_keys.contains_key(s.key.as_str()))
-        .map(|s| Difference {
-            item_type: type_of(s),
-            key: s.key.clone(),
-            attributes: Vec::new(),
-        })
-        .collect();
-    for list in [&mut missing, &mut extra, &mut changed] {
-        list.sort_by(|a, b| a.key.cmp(&b.key));
-    }
-    let matches = missing.is_empty()
-        && extra.is_empty()
-        && changed.is_empty()
-        && types.iter().all(|t| t.matches);
-    VerifyReport {
-        types,
-        missing,
-        extra,
-        changed,
-        patterns: Vec::new(),
-        matches,
+
+    /// Counts, digests and every difference, in key order.
+    pub fn finish(self) -> VerifyReport {
+        let spec = self.spec;
+        let name = |t: usize| spec.items[t].name.clone();
+        let mut in_table = self.in_table;
+        let mut types: Vec<TypeCheck> = Vec::new();
+        for (t, entries) in self.plan.types.iter().enumerate() {
+            let mut digest = Digest::default();
+            entries.iter().for_each(|e| digest.add_hash(e.hash));
+            let (count, table_digest) = in_table.remove(&name(t)).unwrap_or_default();
+            types.push(TypeCheck {
+                item_type: name(t),
+                planned: entries.len() as u64,
+                in_table: count,
+                planned_digest: digest.hex(),
+                table_digest: table_digest.hex(),
+                matches: entries.len() as u64 == count && digest == table_digest,
+            });
+        }
+        types.extend(
+            in_table
+                .into_iter()
+                .map(|(item_type, (count, digest))| TypeCheck {
+                    item_type,
+                    planned: 0,
+                    in_table: count,
+                    planned_digest: Digest::default().hex(),
+                    table_digest: digest.hex(),
+                    matches: count == 0,
+                }),
+        );
+        let mut missing = Vec::new();
+        for (t, found) in self.found.iter().enumerate() {
+            for (i, _) in found.iter().enumerate().filter(|(_, f)| !**f) {
+                missing.push(Difference {
+                    item_type: name(t),
+                    key: rules::describe(spec, &self.plan.types[t][i].key),
+                    attributes: Vec::new(),
+                });
+            }
+        }
+        let plan = self.plan;
+        let mut changed: Vec<Difference> = self
+            .changed
+            .par_iter()
+            .map(|(t, i, line)| Difference {
+                item_type: name(*t),
+                key: rules::describe(spec, &plan.types[*t][*i].key),
+                attributes: differing(&plan.line(*t, *i).json, line),
+            })
+            .collect();
+        let mut extra = self.extra;
+        for list in [&mut missing, &mut extra, &mut changed] {
+            list.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        let matches = missing.is_empty()
+            && extra.is_empty()
+            && changed.is_empty()
+            && types.iter().all(|t| t.matches);
+        VerifyReport {
+            types,
+            missing,
+            extra,
+            changed,
+            patterns: Vec::new(),
+            matches,
+        }
     }
 }
 

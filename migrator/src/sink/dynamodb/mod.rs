@@ -6,10 +6,12 @@
 
 mod convert;
 mod governor;
+mod scan;
 mod send;
 mod table;
 mod write;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -23,8 +25,9 @@ use futures::{StreamExt, TryStreamExt};
 use convert::request_json;
 pub use convert::{item_to_line, line_to_item, SdkItem};
 pub use governor::Governor;
+pub use scan::{ItemNames, ScanPage, ScannedItem};
 pub use table::Ttl;
-pub use write::{batches, KeyNames, TypeWrites, WriteReport, MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
+pub use write::{batches, TypeWrites, WriteReport, MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
 
 use crate::sink::checkpoint::Checkpoint;
 use crate::spec::TableSpec;
@@ -105,11 +108,13 @@ impl DynamoSink {
         table::ensure_ttl(&self.client, &self.table, spec).await
     }
 
-    /// Writes every planned item the checkpoint does not already hold, paced by `governor`.
-    /// Returns what was written, and the error that stopped the load early, if one did.
+    /// Writes every planned item arriving in `rounds` (`planned` counts them per type) that
+    /// the checkpoint does not already hold, paced by `governor`. Returns what was written, and
+    /// the error that stopped the load early, if one did.
     pub async fn write(
         &self,
-        lines: &[PlanLine],
+        planned: &BTreeMap<String, u64>,
+        rounds: tokio::sync::mpsc::Receiver<Vec<PlanLine>>,
         governor: &Governor,
         checkpoint: Option<&Checkpoint>,
     ) -> (WriteReport, Option<SinkError>) {
@@ -119,7 +124,7 @@ impl DynamoSink {
             governor,
             checkpoint,
         };
-        write::write_all(&self.writer, &self.table, lines, &control).await
+        write::write_all(&self.writer, &self.table, planned, rounds, &control).await
     }
 
     /// Deletes the items whose keys are given (each a map of the key attributes), 25 per call,
@@ -159,43 +164,32 @@ impl DynamoSink {
         Ok(count)
     }
 
-    /// Every item of the table as a canonical `{"Item": …}` line, read with a Scan in
-    /// `segments` parallel segments of pages of up to `page_size` items (the service's 1 MB
-    /// page when `None`), sorted.
+    /// Reads the table back with a parallel Scan, a page at a time (see [`scan::scan`]).
+    pub fn scan(
+        &self,
+        names: ItemNames,
+        segments: i32,
+        page_size: Option<i32>,
+    ) -> tokio::sync::mpsc::Receiver<ScanPage> {
+        scan::scan(&self.client, &self.table, names, segments, page_size)
+    }
+
+    /// Every item of the table as a canonical `{"Item": …}` line, sorted.
     pub async fn scan_lines(
         &self,
         segments: i32,
         page_size: Option<i32>,
     ) -> Result<Vec<String>, SinkError> {
-        let scans = (0..segments).map(|segment| {
-            let request = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .segment(segment)
-                .total_segments(segments)
-                .set_limit(page_size);
-            // Each segment its own task, so pages are read into lines on every core.
-            let segment = tokio::spawn(async move {
-                let mut lines = Vec::new();
-                let mut pages = request.into_paginator().send();
-                while let Some(page) = pages.next().await {
-                    let page = page.map_err(service_error)?;
-                    lines.extend(page.items().iter().map(item_to_line));
-                }
-                Ok::<_, SinkError>(lines)
-            });
-            async move {
-                segment
-                    .await
-                    .map_err(|e| SinkError::Other(format!("a Scan task failed: {e}")))?
-            }
-        });
-        let mut lines: Vec<String> = futures::future::try_join_all(scans)
-            .await?
-            .into_iter()
-            .flatten()
-            .collect();
+        let names = ItemNames {
+            partition: String::new(),
+            sort: None,
+            type_attribute: None,
+        };
+        let mut pages = self.scan(names, segments, page_size);
+        let mut lines = Vec::new();
+        while let Some(page) = pages.recv().await {
+            lines.extend(page?.into_iter().map(|item| item.line));
+        }
         lines.sort_unstable();
         Ok(lines)
     }

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use futures::StreamExt;
+use tokio::sync::mpsc;
 
 use super::governor::{wcu, Governor};
 use super::send::{send, Batch, Pacing};
@@ -114,49 +114,6 @@ pub fn batches(lines: &[PlanLine]) -> Vec<Vec<usize>> {
     batches
 }
 
-/// The table's key attribute names: how a request sent back unprocessed is matched to its item.
-pub struct KeyNames<'a> {
-    pub partition: &'a str,
-    pub sort: Option<&'a str>,
-}
-
-impl<'a> KeyNames<'a> {
-    /// The key attribute names of `spec`.
-    pub fn of(spec: &'a crate::spec::TableSpec) -> Self {
-        KeyNames {
-            partition: &spec.partition_key.name,
-            sort: spec.sort_key.as_ref().map(|k| k.name.as_str()),
-        }
-    }
-
-    /// Just the key attributes of `item`.
-    pub fn key(
-        &self,
-        item: &std::collections::HashMap<String, AttributeValue>,
-    ) -> std::collections::HashMap<String, AttributeValue> {
-        std::iter::once(self.partition)
-            .chain(self.sort)
-            .filter_map(|n| item.get(n).map(|v| (n.to_string(), v.clone())))
-            .collect()
-    }
-
-    /// The key as the plan writes it: partition and sort key text.
-    pub fn text_of(
-        &self,
-        item: &std::collections::HashMap<String, AttributeValue>,
-    ) -> (String, String) {
-        let text = |name: Option<&str>| {
-            name.and_then(|n| item.get(n))
-                .map(|v| match v {
-                    AttributeValue::S(s) | AttributeValue::N(s) => s.clone(),
-                    other => format!("{other:?}"),
-                })
-                .unwrap_or_default()
-        };
-        (text(Some(self.partition)), text(self.sort))
-    }
-}
-
 /// Counters the bar shows while batches finish in any order.
 #[derive(Default)]
 struct Live {
@@ -164,42 +121,33 @@ struct Live {
     retries: AtomicU64,
 }
 
-/// Writes every planned item to `table` that the checkpoint does not already hold. On the first
-/// batch that fails for good, no further batch starts; the report counts what was written and
-/// what failed (every item not known to be written), and comes back with the error.
+/// What became of one batch.
+enum Outcome {
+    /// Written by this run.
+    Written(WriteReport),
+    /// An earlier run wrote it (the checkpoint says so): items per type.
+    Skipped(Vec<String>),
+    /// Not started, because an earlier batch failed for good.
+    NotStarted,
+}
+
+/// Writes the planned items arriving in `rounds` (`planned` counts them per type) to `table`,
+/// each round in batches that spread its partitions, skipping batches the checkpoint already
+/// holds. On the first batch that fails for good, no further batch starts and no further round
+/// is taken; the report counts what was written and what failed (every item not known to be
+/// written), and comes back with the error.
 pub async fn write_all(
     client: &Client,
     table: &str,
-    lines: &[PlanLine],
+    planned: &BTreeMap<String, u64>,
+    mut rounds: mpsc::Receiver<Vec<PlanLine>>,
     control: &LoadControl<'_>,
 ) -> (WriteReport, Option<SinkError>) {
     let mut report = WriteReport::default();
-    for line in lines {
-        report
-            .types
-            .entry(line.item_type.clone())
-            .or_default()
-            .planned += 1;
+    for (item_type, count) in planned {
+        report.types.entry(item_type.clone()).or_default().planned = *count;
     }
-    let mut todo = Vec::new();
-    for batch in batches(lines) {
-        let digest = batch_digest(batch.iter().map(|&i| lines[i].json.as_str()));
-        if control.checkpoint.is_some_and(|c| c.is_done(digest)) {
-            report.batches_skipped += 1;
-            for &i in &batch {
-                report
-                    .types
-                    .entry(lines[i].item_type.clone())
-                    .or_default()
-                    .skipped += 1;
-            }
-        } else {
-            todo.push((batch, digest));
-        }
-    }
-    report.batches = report.batches_skipped + todo.len() as u64;
-    let total: u64 = todo.iter().map(|(b, _)| b.len() as u64).sum();
-    let progress = Progress::new("writing", total, "items");
+    let progress = Progress::new("writing", planned.values().sum(), "items");
     let live = Live::default();
     let started = std::time::Instant::now();
     let cpu_before = crate::cpu::process_seconds();
@@ -208,14 +156,25 @@ pub async fn write_all(
         max_attempts: control.max_attempts,
     };
     let stopped = AtomicBool::new(false);
-    let (mut report, error) = futures::stream::iter(todo)
-        .map(|(batch, digest)| {
+    let batches = futures::stream::poll_fn(|cx| rounds.poll_recv(cx))
+        .take_while(|_| std::future::ready(!stopped.load(Ordering::Relaxed)))
+        .flat_map(|round| futures::stream::iter(split(round)));
+    let (mut report, error) = batches
+        .map(|batch| {
             let (pacing, live, progress, stopped) = (&pacing, &live, &progress, &stopped);
             async move {
-                if stopped.load(Ordering::Relaxed) {
-                    return Ok(None);
+                let digest = batch_digest(batch.iter().map(|line| line.json.as_str()));
+                if control.checkpoint.is_some_and(|c| c.is_done(digest)) {
+                    progress.advance(batch.len() as u64);
+                    return Ok(Outcome::Skipped(
+                        batch.into_iter().map(|line| line.item_type).collect(),
+                    ));
                 }
-                let written = write_batch(client, table, lines, &batch, pacing)
+                if stopped.load(Ordering::Relaxed) {
+                    return Ok(Outcome::NotStarted);
+                }
+                let count = batch.len() as u64;
+                let written = write_batch(client, table, batch, pacing)
                     .await
                     .inspect_err(|_| stopped.store(true, Ordering::Relaxed))?;
                 if let Some(checkpoint) = control.checkpoint {
@@ -228,20 +187,21 @@ pub async fn write_all(
                     .retries
                     .fetch_add(written.calls_retried, Ordering::Relaxed);
                 let seconds = started.elapsed().as_secs_f64().max(0.001);
-                progress.advance(batch.len() as u64);
+                progress.advance(count);
                 progress.say(format!(
                     "· {:.0} WCU/s · retries {} · throttles {}",
                     (wcu as f64 + written.wcu) / seconds,
                     retries + written.calls_retried,
                     pacing.governor.throttles()
                 ));
-                Ok::<_, SinkError>(Some(written))
+                Ok::<_, SinkError>(Outcome::Written(written))
             }
         })
         .buffer_unordered(control.in_flight.max(1))
         .fold((report, None), |(mut report, mut error), done| async move {
             match done {
-                Ok(Some(done)) => {
+                Ok(Outcome::Written(done)) => {
+                    report.batches += 1;
                     for (item_type, writes) in done.types {
                         let entry = report.types.entry(item_type).or_default();
                         entry.written += writes.written;
@@ -250,7 +210,14 @@ pub async fn write_all(
                     report.calls_retried += done.calls_retried;
                     report.wcu += done.wcu;
                 }
-                Ok(None) => {}
+                Ok(Outcome::Skipped(types)) => {
+                    report.batches += 1;
+                    report.batches_skipped += 1;
+                    for item_type in types {
+                        report.types.entry(item_type).or_default().skipped += 1;
+                    }
+                }
+                Ok(Outcome::NotStarted) => {}
                 Err(e) => {
                     error.get_or_insert(e);
                 }
@@ -272,28 +239,37 @@ pub async fn write_all(
     (report, error)
 }
 
+/// One round's lines as batches, in the order [`batches`] gives.
+fn split(round: Vec<PlanLine>) -> Vec<Vec<PlanLine>> {
+    let order = batches(&round);
+    let mut lines: Vec<Option<PlanLine>> = round.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|batch| batch.into_iter().filter_map(|i| lines[i].take()).collect())
+        .collect()
+}
+
 async fn write_batch(
     client: &Client,
     table: &str,
-    lines: &[PlanLine],
-    batch: &[usize],
+    batch: Vec<PlanLine>,
     pacing: &Pacing,
 ) -> Result<WriteReport, SinkError> {
     let mut report = WriteReport::default();
     let mut requests: Vec<String> = Vec::with_capacity(batch.len());
-    for &i in batch {
-        requests.push(format!("{{\"PutRequest\":{}}}", lines[i].json));
+    for line in &batch {
+        requests.push(format!("{{\"PutRequest\":{}}}", line.json));
         report
             .types
-            .entry(lines[i].item_type.clone())
+            .entry(line.item_type.clone())
             .or_default()
             .written += 1;
-        report.wcu += wcu(lines[i].bytes);
+        report.wcu += wcu(line.bytes);
     }
     let batch_of = Batch {
         requests,
         wcu: report.wcu,
-        first: describe(&lines[batch[0]]),
+        first: describe(&batch[0]),
     };
     // Its own task, so calls are built, signed and sent on every core of the runtime.
     let (client, table, pacing) = (client.clone(), table.to_string(), pacing.clone());
@@ -304,7 +280,6 @@ async fn write_batch(
     for request in sent.resent {
         let item_type = batch
             .iter()
-            .map(|&i| &lines[i])
             .find(|line| {
                 request.get("{\"PutRequest\":".len()..request.len() - 1) == Some(&line.json)
             })
