@@ -259,4 +259,8 @@ fn every_bad_row_is_reported_not_just_the_first() {
         !dir.path().join("out.jsonl").exists(),
         "no partial plan is written"
     );
+    assert!(
+        !dir.path().join("out.jsonl.partial").exists(),
+        "nor left under its temporary name"
+    );
 }

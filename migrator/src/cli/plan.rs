@@ -78,12 +78,46 @@ pub fn plan<'a>(
     tokio::task::block_in_place(|| transform::plan(spec, tables)).map_err(Error::from)
 }
 
+/// Plans on a thread of its own (and rayon's) while this one writes each chunk of lines to
+/// `out`; the file is left uncommitted (see [`sink::PlanFile`]).
+fn plan_to_file<'a>(
+    spec: &'a spec::Spec,
+    tables: &'a transform::Tables,
+    out: &std::path::Path,
+) -> anyhow::Result<Result<(transform::Plan<'a>, Option<sink::PlanFile>), Error>> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let planning = scope.spawn(move || {
+            transform::plan_into(spec, tables, |chunk| {
+                // A writer that failed stops listening; its error is reported below.
+                let _ = tx.send(chunk);
+            })
+        });
+        let written = sink::write_items(out, rx.into_iter());
+        let planned = planning
+            .join()
+            .map_err(|_| anyhow::anyhow!("planning stopped unexpectedly"))?;
+        let file = written.map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+        Ok(planned.map(|plan| (plan, Some(file))).map_err(Error::from))
+    })
+}
+
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let spec = spec::load(&args.input.spec).map_err(Error::from)?;
     let (location, tables) = read_input(&spec, &args.input).await?;
-    let plan = match plan(&spec, &tables) {
-        Ok(plan) => plan,
+    let planned = match &args.out {
+        None => plan(&spec, &tables).map(|plan| (plan, None)),
+        Some(out) => tokio::task::block_in_place(|| plan_to_file(&spec, &tables, out))?,
+    };
+    let plan = match planned {
+        Ok((plan, file)) => {
+            if let (Some(file), Some(out)) = (file, &args.out) {
+                file.commit()
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            }
+            plan
+        }
         Err(error) => {
             if let (Some(path), Error::Plan(errors)) = (&args.report, &error) {
                 crate::report::write_errors(path, &errors.0)
@@ -92,10 +126,6 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
             return Err(error.into());
         }
     };
-    if let Some(out) = &args.out {
-        tokio::task::block_in_place(|| sink::write_items(out, plan.chunks()))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
-    }
     let report = PlanReport::new(
         &spec,
         &args.input.spec,

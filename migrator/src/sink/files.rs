@@ -9,33 +9,48 @@ use flate2::Compression;
 
 use crate::transform::PlanLine;
 
-/// Writes every line of `chunks` to `path` (through a temporary file beside it, renamed once
-/// complete, so a failed run leaves no partial plan) and returns the bytes of JSON written
-/// (before compression).
-pub fn write_items(
-    path: &Path,
-    chunks: impl Iterator<Item = Vec<PlanLine>>,
-) -> std::io::Result<u64> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
-    let written = write_to(&partial, path, chunks);
-    match written {
-        Ok(bytes) => std::fs::rename(&partial, path).map(|()| bytes),
-        Err(error) => {
-            let _ = std::fs::remove_file(&partial);
-            Err(error)
+/// A written plan file, still under a temporary name beside its own: [`PlanFile::commit`] puts
+/// it in place; dropped before that, it is deleted, so a failed plan leaves no partial file.
+pub struct PlanFile {
+    partial: PathBuf,
+    path: PathBuf,
+    /// Bytes of JSON written (before compression).
+    pub bytes: u64,
+    committed: bool,
+}
+
+impl PlanFile {
+    /// Renames the file to the name it was written for.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        std::fs::rename(&self.partial, &self.path)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for PlanFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.partial);
         }
     }
 }
 
-fn write_to(
-    file: &Path,
-    name: &Path,
+/// Writes every line of `chunks` for `path` (see [`PlanFile`]).
+pub fn write_items(
+    path: &Path,
     chunks: impl Iterator<Item = Vec<PlanLine>>,
-) -> std::io::Result<u64> {
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(file)?);
-    let bytes = if name.extension().is_some_and(|e| e == "gz") {
+) -> std::io::Result<PlanFile> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let mut file = PlanFile {
+        partial: PathBuf::from(partial),
+        path: path.to_path_buf(),
+        bytes: 0,
+        committed: false,
+    };
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(&file.partial)?);
+    file.bytes = if path.extension().is_some_and(|e| e == "gz") {
         let mut gzip = GzEncoder::new(out, Compression::fast());
         let bytes = write_lines(&mut gzip, chunks)?;
         out = gzip.finish()?;
@@ -44,7 +59,7 @@ fn write_to(
         write_lines(&mut out, chunks)?
     };
     out.flush()?;
-    Ok(bytes)
+    Ok(file)
 }
 
 fn write_lines(

@@ -104,7 +104,7 @@ pub struct Entry {
 
 /// Every item of a spec, checked, without holding their bodies: each item type's entries in
 /// key order, and the account of every source row. Lines are built again on demand
-/// ([`Plan::lines`], [`Plan::chunks`], [`Plan::rounds`]), the same bytes every time.
+/// ([`Plan::lines`], [`Plan::line`], [`Plan::rounds`]), the same bytes every time.
 pub struct Plan<'a> {
     builder: build::Builder<'a>,
     /// Per item type (spec order), the root groups its items are built from.
@@ -126,6 +126,82 @@ pub const CHUNK_ITEMS: usize = 16_384;
 /// Every item that cannot be built or breaks a rule, each naming its type, key, source table
 /// and row, in the plan's order; then every key two items share.
 pub fn plan<'a>(spec: &'a Spec, tables: &'a Tables) -> Result<Plan<'a>, PlanErrors> {
+    plan_into(spec, tables, |_| {})
+}
+
+/// Like [`plan`], and hands every item's line to `take` too, in the plan's order (types in
+/// spec order, each in key order), a chunk of up to [`CHUNK_ITEMS`] at a time, as they are
+/// built: the plan is built once and never held whole. Lines of bad items are left out; when
+/// this returns errors, the lines taken are not a whole plan.
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_into<'a>(
+    spec: &'a Spec,
+    tables: &'a Tables,
+    mut take: impl FnMut(Vec<PlanLine>),
+) -> Result<Plan<'a>, PlanErrors> {
+    let (mut plan, mut errors, clashes) = keyed(spec, tables);
+    for t in 0..plan.types.len() {
+        let started = std::time::Instant::now();
+        let progress = crate::progress::Progress::new(
+            &format!("planning {}", spec.items[t].name),
+            plan.types[t].len() as u64,
+            "items",
+        );
+        for at in (0..plan.types[t].len()).step_by(CHUNK_ITEMS) {
+            let range = at..(at + CHUNK_ITEMS).min(plan.types[t].len());
+            let built: Vec<Result<PlanLine, TransformError>> = plan.types[t][range.clone()]
+                .par_iter()
+                .map(|entry| {
+                    progress.advance(1);
+                    build_line(
+                        spec,
+                        &plan.builder,
+                        t,
+                        &plan.groups[t][entry.group as usize],
+                    )
+                })
+                .collect();
+            let mut lines = Vec::with_capacity(built.len());
+            for (entry, line) in plan.types[t][range].iter_mut().zip(built) {
+                match line {
+                    Ok(line) => {
+                        entry.hash = crate::verify::line_hash(&line.json);
+                        entry.bytes = line.bytes as u32;
+                        lines.push(line);
+                    }
+                    Err(error) => errors.push((t, entry.group, error)),
+                }
+            }
+            take(lines);
+        }
+        progress.finish();
+        tracing::info!(
+            item_type = %spec.items[t].name,
+            items = plan.types[t].len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "built"
+        );
+    }
+    if !errors.is_empty() || !clashes.is_empty() {
+        errors.sort_by_key(|(t, group, _)| (*t, *group));
+        let mut all: Vec<TransformError> = errors.into_iter().map(|(_, _, e)| e).collect();
+        all.extend(clashes);
+        return Err(PlanErrors(all));
+    }
+    plan.accounts = accounting::accounts(spec, tables, plan.builder.rules());
+    plan.events = plan.builder.events();
+    Ok(plan)
+}
+
+/// An item that failed, by item type and root group, for ordering errors as the source is.
+type Failed = (usize, u32, TransformError);
+
+/// The first step of a plan: every item type's root groups, and each item's key alone (its
+/// hash and size still unknown), in key order; the items whose keys could not be made; and
+/// every key two items share.
+fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<TransformError>) {
     let builder = build::Builder::new(spec, tables);
     let mut groups = Vec::new();
     let mut types = Vec::new();
@@ -134,45 +210,35 @@ pub fn plan<'a>(spec: &'a Spec, tables: &'a Tables) -> Result<Plan<'a>, PlanErro
     for index in 0..spec.items.len() {
         let started = std::time::Instant::now();
         let roots = builder.roots(index, &chosen);
-        let rooted = started.elapsed().as_secs_f64();
         chosen.push(roots.iter().map(|g| g[0][0].1).collect());
-        let progress = crate::progress::Progress::new(
-            &format!("planning {}", spec.items[index].name),
-            roots.len() as u64,
-            "items",
-        );
-        let results: Vec<Result<Entry, TransformError>> = roots
+        let keys: Vec<Result<Entry, TransformError>> = roots
             .par_iter()
             .enumerate()
             .map(|(at, group)| {
-                progress.advance(1);
-                let line = build_line(spec, &builder, index, group)?;
                 Ok(Entry {
-                    hash: crate::verify::line_hash(&line.json),
-                    bytes: line.bytes as u32,
-                    key: line.key,
+                    key: rules::key_of(spec, &builder.key(index, group)?),
+                    hash: 0,
+                    bytes: 0,
                     group: at as u32,
                 })
             })
             .collect();
-        progress.finish();
-        let mut built = Vec::with_capacity(results.len());
-        for result in results {
-            match result {
-                Ok(entry) => built.push(entry),
-                Err(error) => errors.push(error),
+        let mut entries = Vec::with_capacity(keys.len());
+        for (at, key) in keys.into_iter().enumerate() {
+            match key {
+                Ok(entry) => entries.push(entry),
+                Err(error) => errors.push((index, at as u32, error)),
             }
         }
-        built.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         tracing::info!(
             item_type = %spec.items[index].name,
-            items = built.len(),
-            roots_s = rooted,
-            total_s = started.elapsed().as_secs_f64(),
-            "built"
+            items = entries.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "keyed"
         );
         groups.push(roots);
-        types.push(built);
+        types.push(entries);
     }
     let origin = |t: usize, entry: &Entry| {
         let (table, row) = builder.origin(&groups[t][entry.group as usize]);
@@ -182,19 +248,15 @@ pub fn plan<'a>(spec: &'a Spec, tables: &'a Tables) -> Result<Plan<'a>, PlanErro
             row,
         }
     };
-    errors.extend(rules::check_unique(spec, &types, origin));
-    if !errors.is_empty() {
-        return Err(PlanErrors(errors));
-    }
-    let accounts = accounting::accounts(spec, tables, builder.rules());
-    let events = builder.events();
-    Ok(Plan {
+    let clashes = rules::check_unique(spec, &types, origin);
+    let plan = Plan {
         builder,
         groups,
         types,
-        accounts,
-        events,
-    })
+        accounts: Vec::new(),
+        events: Vec::new(),
+    };
+    (plan, errors, clashes)
 }
 
 /// Builds one item, checks it, and writes its line.
@@ -250,16 +312,6 @@ impl Plan<'_> {
         let group = &self.groups[t][self.types[t][i].group as usize];
         build_line(self.builder.spec(), &self.builder, t, group)
             .expect("a checked item builds again")
-    }
-
-    /// Every line in the plan's order (types in spec order, each in key order), built a chunk
-    /// at a time.
-    pub fn chunks(&self) -> impl Iterator<Item = Vec<PlanLine>> + '_ {
-        self.types.iter().enumerate().flat_map(move |(t, entries)| {
-            (0..entries.len())
-                .step_by(CHUNK_ITEMS)
-                .map(move |at| self.lines(t, at..(at + CHUNK_ITEMS).min(entries.len())))
-        })
     }
 
     /// Every line, in rounds of about [`CHUNK_ITEMS`]: round `r` of `R` holds the `r`-th
