@@ -150,3 +150,24 @@ async fn unknown_design() {
         "no design nope: sql/nope/schema.sql does not exist; pass --design with a design name under --sql-dir or a folder that holds a schema.sql",
     );
 }
+
+#[test]
+fn a_source_folder_that_does_not_exist_is_said_once() {
+    let missing = std::env::temp_dir().join("migrator-no-such-folder");
+    let out = migrator(&["extract", "--source", missing.to_str().unwrap()]);
+    assert_one_line(
+        &out,
+        &format!(
+            "{}: no such folder; name a folder of CSV files or a postgres:// URL",
+            missing.display()
+        ),
+    );
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_made_is_said_once() {
+    let out = migrator(&[
+        "dataset", "generate", "--design", "rootski", "--scale", "0.01", "--out", "/proc/x",
+    ]);
+    assert_one_line(&out, "/proc/x: No such file or directory (os error 2)");
+}

@@ -37,3 +37,17 @@ impl Error {
         EXIT_BAD_INPUT
     }
 }
+
+/// An error and its causes, each said once: `io error: tcp connect error: Connection refused`.
+pub fn said_once(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", migrator::error::said_once(error.as_ref()));
             let code = error
                 .chain()
                 .find_map(|e| e.downcast_ref::<Error>())

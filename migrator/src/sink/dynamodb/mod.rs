@@ -1,5 +1,6 @@
 //! DynamoDB through aws-sdk-dynamodb: the table from the spec (`table.rs`), planned items
-//! written with BatchWriteItem (`write.rs`), item types counted back with a parallel Scan.
+//! written with BatchWriteItem as they arrive from the planner (`write.rs`), the table read
+//! back with a parallel Scan whose pages stream to the caller (`scan.rs`).
 //!
 //! One SDK client is built from the standard AWS configuration chain (environment, profile,
 //! `--region`, `--endpoint-url`) with the SDK's standard retry mode, and cloned where needed.
@@ -200,20 +201,6 @@ impl DynamoSink {
     }
 }
 
-/// An error and its causes, each said once: `io error: tcp connect error: Connection refused`.
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
-}
-
 /// Turns an SDK failure into a sink error that says what to check.
 pub(crate) fn service_error<E, R>(error: SdkError<E, R>) -> SinkError
 where
@@ -223,7 +210,7 @@ where
     match &error {
         SdkError::DispatchFailure(failure) => {
             SinkError::Unreachable(match failure.as_connector_error() {
-                Some(connector) => causes(connector),
+                Some(connector) => crate::error::said_once(connector),
                 None => DisplayErrorContext(&error).to_string(),
             })
         }
