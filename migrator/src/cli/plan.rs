@@ -151,5 +151,9 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
             t.item_type, t.items, t.bytes
         );
     }
+    // The command ends here: the system takes the rows and indexes back at exit faster than
+    // freeing their millions of allocations one by one (about 0.5 s at scale 1).
+    std::mem::forget(plan);
+    std::mem::forget(tables);
     Ok(0)
 }
