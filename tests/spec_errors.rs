@@ -264,3 +264,38 @@ fn every_bad_row_is_reported_not_just_the_first() {
         "nor left under its temporary name"
     );
 }
+
+#[tokio::test]
+async fn migrate_writes_nothing_while_any_item_is_bad() {
+    // Row 2 is fine; row 3 cannot be stored: the whole plan is checked before the first write.
+    let dir = design(GOOD_SPEC, "2,a,1,x\n3,a,NaN,y\n");
+    let table = crate::migrate::table_name("bad-item");
+    let endpoint = crate::migrate::endpoint();
+    let out = migrator(&[
+        "migrate",
+        "--spec",
+        dir.path().to_str().unwrap(),
+        "--source",
+        dir.path().join("data").to_str().unwrap(),
+        "--table",
+        &table,
+        "--endpoint-url",
+        &endpoint,
+        "--create-table",
+        "--report",
+        dir.path().join("migrate.json").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.stderr.lines().last(),
+        Some("error: table t, row id=3: T's attribute amount: NaN is not a number DynamoDB can store (NaN and infinities are not)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.code, 2);
+    let in_table = crate::migrate::sink(&table)
+        .await
+        .scan_lines(4, None)
+        .await
+        .unwrap();
+    assert_eq!(in_table, Vec::<String>::new(), "not even the good item");
+}

@@ -33,9 +33,12 @@ enum Command {
     /// Builds every item a spec describes from a source and writes them as DynamoDB JSON, with
     /// a report: items and bytes per type, and what became of every source row.
     Plan(plan::PlanArgs),
-    /// Runs the one-shot migration: plans every item, writes them to a DynamoDB table with
-    /// BatchWriteItem (many calls in flight, unprocessed items resent), then verifies the table
-    /// against the plan as `verify` does (exit 1 when they differ).
+    /// Runs the one-shot migration: checks every item the spec makes of the source (nothing is
+    /// written while any is bad), then builds them again round by round and writes each round
+    /// to a DynamoDB table with BatchWriteItem while the next is built (many calls in flight,
+    /// unprocessed items resent; the whole plan is never held in memory and no intermediate
+    /// file is needed), then verifies the table against the plan as `verify` does (exit 1 when
+    /// they differ).
     Migrate(migrate::MigrateArgs),
     /// Proves a table holds exactly what the spec makes of the source: per item type, counts
     /// and an order-independent digest, then every difference by key (missing, extra, changed
