@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::spec::Spec;
-use crate::transform::{Plan, TableAccount};
+use crate::transform::{Entry, Plan, TableAccount};
 
 /// How many of the largest items each type lists.
 const LARGEST_SHOWN: usize = 3;
@@ -41,21 +41,25 @@ impl PlanReport {
             .iter()
             .zip(&plan.types)
             .map(|(item_spec, entries)| {
-                let mut sizes: Vec<(String, u64)> = entries
-                    .iter()
-                    .map(|e| {
-                        let (pk, sk) = &e.key;
-                        (format!("{pk} {sk}").trim().to_string(), u64::from(e.bytes))
-                    })
-                    .collect();
-                let bytes = sizes.iter().map(|(_, b)| b).sum();
-                sizes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                sizes.truncate(LARGEST_SHOWN);
+                // Largest first, then by key: only the few shown are sorted and named.
+                let order = |a: &&Entry, b: &&Entry| b.bytes.cmp(&a.bytes).then(a.key.cmp(&b.key));
+                let mut largest: Vec<&Entry> = entries.iter().collect();
+                if largest.len() > LARGEST_SHOWN {
+                    largest.select_nth_unstable_by(LARGEST_SHOWN, order);
+                    largest.truncate(LARGEST_SHOWN);
+                }
+                largest.sort_by(order);
                 TypeSummary {
                     item_type: item_spec.name.clone(),
                     items: entries.len() as u64,
-                    bytes,
-                    largest: sizes,
+                    bytes: entries.iter().map(|e| u64::from(e.bytes)).sum(),
+                    largest: largest
+                        .into_iter()
+                        .map(|e| {
+                            let (pk, sk) = &e.key;
+                            (format!("{pk} {sk}").trim().to_string(), u64::from(e.bytes))
+                        })
+                        .collect(),
                 }
             })
             .collect();

@@ -88,7 +88,7 @@ fn plan_to_file<'a>(
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let planning = scope.spawn(move || {
-            transform::plan_into(spec, tables, |chunk| {
+            transform::plan_into(spec, tables, transform::Hashes::Skipped, |chunk| {
                 // A writer that failed stops listening; its error is reported below.
                 let _ = tx.send(chunk);
             })

@@ -283,10 +283,10 @@ impl Item {
             .sum()
     }
 
-    /// The line ImportTable reads: `{"Item":{…}}`.
-    pub fn to_json_line(&self) -> String {
+    /// The line ImportTable reads: `{"Item":{…}}`; `size` is [`Item::size`], to size the line.
+    pub fn to_json_line(&self, size: usize) -> String {
         // Room for the values, names and most of the JSON around them: few reallocations.
-        let mut out = String::with_capacity(self.size() * 3 / 2 + 64);
+        let mut out = String::with_capacity(size * 3 / 2 + 64);
         out.push_str("{\"Item\":");
         write_json_map(&mut out, &self.attributes);
         out.push('}');
@@ -363,7 +363,7 @@ mod tests {
             attributes,
         };
         assert_eq!(
-            item.to_json_line(),
+            item.to_json_line(item.size()),
             r#"{"Item":{"list":{"L":[{"N":"7"},{"NULL":true},{"BOOL":true},{"B":"AQIDBA=="}]},"pk":{"S":"WORD#7"},"sk":{"S":"a\"b\nc"}}}"#
         );
     }

@@ -126,7 +126,15 @@ pub const CHUNK_ITEMS: usize = 16_384;
 /// Every item that cannot be built or breaks a rule, each naming its type, key, source table
 /// and row, in the plan's order; then every key two items share.
 pub fn plan<'a>(spec: &'a Spec, tables: &'a Tables) -> Result<Plan<'a>, PlanErrors> {
-    plan_into(spec, tables, |_| {})
+    plan_into(spec, tables, Hashes::Kept, |_| {})
+}
+
+/// Whether a plan keeps each item's line hash, which verification compares with the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashes {
+    Kept,
+    /// Left at 0: the plan is only written out.
+    Skipped,
 }
 
 /// Like [`plan`], and hands every item's line to `take` too, in the plan's order (types in
@@ -139,6 +147,7 @@ pub fn plan<'a>(spec: &'a Spec, tables: &'a Tables) -> Result<Plan<'a>, PlanErro
 pub fn plan_into<'a>(
     spec: &'a Spec,
     tables: &'a Tables,
+    hashes: Hashes,
     mut take: impl FnMut(Vec<PlanLine>),
 ) -> Result<Plan<'a>, PlanErrors> {
     let (mut plan, mut errors, clashes) = keyed(spec, tables);
@@ -167,7 +176,9 @@ pub fn plan_into<'a>(
             for (entry, line) in plan.types[t][range].iter_mut().zip(built) {
                 match line {
                     Ok(line) => {
-                        entry.hash = crate::verify::line_hash(&line.json);
+                        if hashes == Hashes::Kept {
+                            entry.hash = crate::verify::line_hash(&line.json);
+                        }
                         entry.bytes = line.bytes as u32;
                         lines.push(line);
                     }
@@ -267,11 +278,11 @@ fn build_line<'a>(
     group: &build::Group<'a>,
 ) -> Result<PlanLine, TransformError> {
     let planned = builder.item(index, group)?;
-    rules::check_item(spec, &planned)?;
+    let bytes = rules::check_item(spec, &planned)?;
     Ok(PlanLine {
         key: rules::key_of(spec, &planned.item),
-        json: planned.item.to_json_line(),
-        bytes: planned.item.size(),
+        json: planned.item.to_json_line(bytes),
+        bytes,
         item_type: planned.item.item_type,
         table: planned.table,
         row: planned.row,

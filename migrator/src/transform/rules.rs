@@ -48,8 +48,8 @@ pub fn describe(spec: &Spec, (pk, sk): &(String, String)) -> String {
     }
 }
 
-/// Checks one item against DynamoDB's rules for keys and size.
-pub fn check_item(spec: &Spec, planned: &Planned) -> Result<(), TransformError> {
+/// Checks one item against DynamoDB's rules for keys and size; returns its size.
+pub fn check_item(spec: &Spec, planned: &Planned) -> Result<usize, TransformError> {
     let item = &planned.item;
     let fail = |rule: String| TransformError::Rule {
         item_type: item.item_type.clone(),
@@ -113,7 +113,7 @@ pub fn check_item(spec: &Spec, planned: &Planned) -> Result<(), TransformError> 
             "the item is {size} bytes; DynamoDB allows at most {MAX_ITEM_BYTES} (400 KB); cap its lists with a limit in the spec"
         )));
     }
-    Ok(())
+    Ok(size)
 }
 
 /// Every primary key two items of the plan share, as errors naming both items' origins.
