@@ -29,14 +29,20 @@ impl Usage {
         self.states[row].store(USED, Ordering::Relaxed);
     }
 
-    /// The rule `code` dropped the row, unless something already happened to it.
+    /// The rule `code` dropped the row. Being in an item outranks every rule, and of several
+    /// rules the first in the spec (the lowest code) is the one reported, so the account does
+    /// not depend on which thread got there first.
     pub fn dropped(&self, row: usize, code: u16) {
-        let _ = self.states[row].compare_exchange(
-            UNTOUCHED,
-            code,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
+        let _ =
+            self.states[row].fetch_update(
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+                |state| match state {
+                    USED => None,
+                    UNTOUCHED => Some(code),
+                    earlier => (code < earlier).then_some(code),
+                },
+            );
     }
 }
 
@@ -77,4 +83,30 @@ pub fn accounts(spec: &Spec, tables: &Tables, rules: &[String]) -> Vec<TableAcco
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(usage: &Usage, row: usize) -> u16 {
+        usage.states[row].load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn the_first_rule_in_the_spec_is_reported_whatever_order_rows_were_dropped_in() {
+        let usage = Usage::new(3);
+        usage.dropped(0, 5);
+        usage.dropped(0, 3);
+        usage.dropped(1, 3);
+        usage.dropped(1, 5);
+        assert_eq!((state(&usage, 0), state(&usage, 1)), (3, 3));
+        usage.used(2);
+        usage.dropped(2, 2);
+        assert_eq!(
+            state(&usage, 2),
+            USED,
+            "being in an item outranks every rule"
+        );
+    }
 }

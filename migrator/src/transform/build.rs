@@ -189,7 +189,8 @@ impl<'a> Builder<'a> {
     }
 
     /// The groups of root rows of item type `index`: one item each, built over its first row.
-    /// `chosen` holds, per earlier item type, the root rows its items were built over.
+    /// `chosen` holds, per earlier item type, the root rows its items were built over (needed,
+    /// and filled, only for the types a `with_item` or `without_item` names).
     pub fn roots(&self, index: usize, chosen: &[HashSet<usize>]) -> Vec<Group<'a>> {
         let spec_item = &self.spec.items[index];
         let root = &self.tables.tables[&spec_item.root];

@@ -217,11 +217,29 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
     let mut groups = Vec::new();
     let mut types = Vec::new();
     let mut errors = Vec::new();
+    // Item types whose roots depend on another type's (`with_item`, `without_item`) wait for
+    // it; the others find their roots all at once.
+    let depends = |t: usize| spec.items[t].with_item.or(spec.items[t].without_item);
+    let mut ready: Vec<Option<Vec<build::Group<'a>>>> = (0..spec.items.len())
+        .into_par_iter()
+        .map(|t| depends(t).is_none().then(|| builder.roots(t, &[])))
+        .collect();
+    let referenced: HashSet<usize> = spec
+        .items
+        .iter()
+        .flat_map(|item| item.with_item.into_iter().chain(item.without_item))
+        .collect();
     let mut chosen: Vec<HashSet<usize>> = Vec::new();
-    for index in 0..spec.items.len() {
+    for (index, ready) in ready.iter_mut().enumerate() {
         let started = std::time::Instant::now();
-        let roots = builder.roots(index, &chosen);
-        chosen.push(roots.iter().map(|g| g[0][0].1).collect());
+        let roots = ready
+            .take()
+            .unwrap_or_else(|| builder.roots(index, &chosen));
+        chosen.push(if referenced.contains(&index) {
+            roots.iter().map(|g| g[0][0].1).collect()
+        } else {
+            HashSet::new()
+        });
         let keys: Vec<Result<Entry, TransformError>> = roots
             .par_iter()
             .enumerate()
