@@ -160,25 +160,24 @@ pub fn plan_into<'a>(
         );
         for at in (0..plan.types[t].len()).step_by(CHUNK_ITEMS) {
             let range = at..(at + CHUNK_ITEMS).min(plan.types[t].len());
-            let built: Vec<Result<PlanLine, TransformError>> = plan.types[t][range.clone()]
+            let built: Vec<Result<(PlanLine, u128), TransformError>> = plan.types[t][range.clone()]
                 .par_iter()
                 .map(|entry| {
                     progress.advance(1);
-                    build_line(
-                        spec,
-                        &plan.builder,
-                        t,
-                        &plan.groups[t][entry.group as usize],
-                    )
+                    let group = &plan.groups[t][entry.group as usize];
+                    let line = build_line(spec, &plan.builder, t, group)?;
+                    let hash = match hashes {
+                        Hashes::Kept => crate::verify::line_hash(&line.json),
+                        Hashes::Skipped => 0,
+                    };
+                    Ok((line, hash))
                 })
                 .collect();
             let mut lines = Vec::with_capacity(built.len());
-            for (entry, line) in plan.types[t][range].iter_mut().zip(built) {
-                match line {
-                    Ok(line) => {
-                        if hashes == Hashes::Kept {
-                            entry.hash = crate::verify::line_hash(&line.json);
-                        }
+            for (entry, built) in plan.types[t][range].iter_mut().zip(built) {
+                match built {
+                    Ok((line, hash)) => {
+                        entry.hash = hash;
                         entry.bytes = line.bytes as u32;
                         lines.push(line);
                     }
