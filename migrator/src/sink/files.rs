@@ -14,8 +14,6 @@ use crate::transform::PlanLine;
 pub struct PlanFile {
     partial: PathBuf,
     path: PathBuf,
-    /// Bytes of JSON written (before compression).
-    pub bytes: u64,
     committed: bool,
 }
 
@@ -43,21 +41,19 @@ pub fn write_items(
 ) -> std::io::Result<PlanFile> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
-    let mut file = PlanFile {
+    let file = PlanFile {
         partial: PathBuf::from(partial),
         path: path.to_path_buf(),
-        bytes: 0,
         committed: false,
     };
     let mut out = BufWriter::with_capacity(1 << 20, File::create(&file.partial)?);
-    file.bytes = if path.extension().is_some_and(|e| e == "gz") {
+    if path.extension().is_some_and(|e| e == "gz") {
         let mut gzip = GzEncoder::new(out, Compression::fast());
-        let bytes = write_lines(&mut gzip, chunks)?;
+        write_lines(&mut gzip, chunks)?;
         out = gzip.finish()?;
-        bytes
     } else {
-        write_lines(&mut out, chunks)?
-    };
+        write_lines(&mut out, chunks)?;
+    }
     out.flush()?;
     Ok(file)
 }
@@ -65,14 +61,10 @@ pub fn write_items(
 fn write_lines(
     out: &mut impl Write,
     chunks: impl Iterator<Item = Vec<PlanLine>>,
-) -> std::io::Result<u64> {
-    let mut bytes = 0u64;
-    for chunk in chunks {
-        for line in chunk {
-            out.write_all(line.json.as_bytes())?;
-            out.write_all(b"\n")?;
-            bytes += line.json.len() as u64 + 1;
-        }
+) -> std::io::Result<()> {
+    for line in chunks.flatten() {
+        out.write_all(line.json.as_bytes())?;
+        out.write_all(b"\n")?;
     }
-    Ok(bytes)
+    Ok(())
 }

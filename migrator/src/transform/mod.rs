@@ -319,26 +319,14 @@ impl Plan<'_> {
 
     /// Builds the lines of item type `t`'s items at `range` of its key order, in parallel.
     pub fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Vec<PlanLine> {
-        let spec = self.builder.spec();
-        self.types[t][range]
-            .par_iter()
-            .map(|entry| {
-                build_line(
-                    spec,
-                    &self.builder,
-                    t,
-                    &self.groups[t][entry.group as usize],
-                )
-                // The same rows gave a valid item when the plan was checked.
-                .expect("a checked item builds again")
-            })
-            .collect()
+        range.into_par_iter().map(|i| self.line(t, i)).collect()
     }
 
     /// Builds the line of item type `t`'s `i`-th item in key order.
     pub fn line(&self, t: usize, i: usize) -> PlanLine {
         let group = &self.groups[t][self.types[t][i].group as usize];
         build_line(self.builder.spec(), &self.builder, t, group)
+            // The same rows gave a valid item when the plan was checked.
             .expect("a checked item builds again")
     }
 
