@@ -162,10 +162,19 @@ function passThrough(req, res, body) {
   });
 }
 
+// Counted in the raw bytes: decoding every body into a string would cost the proxy more CPU
+// than the client it measures.
+const PUT_REQUEST = Buffer.from('"PutRequest"');
+function occurrences(buffer, needle) {
+  let n = 0;
+  for (let at = buffer.indexOf(needle); at !== -1; at = buffer.indexOf(needle, at + needle.length)) n++;
+  return n;
+}
+
 function batchWrite(req, res, body) {
   stats.calls++;
   if (opts.discard) {
-    stats.discarded_items += body.toString().split('"PutRequest"').length - 1;
+    stats.discarded_items += occurrences(body, PUT_REQUEST);
     reply(res, 200, '{"UnprocessedItems":{}}');
     return;
   }

@@ -87,6 +87,34 @@ fn the_good_spec_plans() {
 }
 
 #[test]
+fn map_entries_are_written_in_name_order_and_a_later_name_wins() {
+    let spec = GOOD_SPEC.replace(
+        "note = { column = \"note\" }",
+        "both = { columns = [\"note\", \"k\", \"amount\"], rename = { amount = \"a\" } }\nclash = { columns = [\"note\", \"k\"], rename = { k = \"note\" } }",
+    );
+    let dir = design(&spec, "1,a,1.50,x\n");
+    let out = plan(dir.path());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap(),
+        concat!(
+            r#"{"Item":{"amount":{"N":"1.5"},"both":{"M":{"a":{"N":"1.5"},"k":{"S":"a"},"note":{"S":"x"}}},"#,
+            r#""clash":{"M":{"note":{"S":"a"}}},"kind":{"S":"T"},"pk":{"S":"T#a"},"sk":{"S":"ROW#1"}}}"#,
+            "\n"
+        )
+    );
+}
+
+#[test]
+fn a_key_that_is_a_map() {
+    spec_error(
+        &GOOD_SPEC.replace("sk = \"ROW#{id}\"", "sk = { map = { id = { column = \"id\" } } }"),
+        18,
+        "key sk of item type T is a map or a list; a key is one value: a template, a column or a constant",
+    );
+}
+
+#[test]
 fn unknown_table() {
     spec_error(
         &GOOD_SPEC.replace("from = \"t\"", "from = \"missing\""),

@@ -145,7 +145,7 @@ pub enum Expr {
     },
     /// A constant.
     Const(AttrValue),
-    /// A map of named values.
+    /// A map of named values, in name order, each name once.
     Map(Vec<(String, Expr)>),
     /// A list with one value per related row.
     List { relation: Relation, item: Box<Expr> },

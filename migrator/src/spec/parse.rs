@@ -540,6 +540,12 @@ fn item_spec(
         let rule = format!("{name}.{attr}");
         let expr = expr(value.get_ref(), &mut scope, schema, defaults, &rule, 0)
             .map_err(|m| (lines.of(value), m))?;
+        if !single_value(&expr) {
+            return Err((
+                lines.of(value),
+                format!("key {attr} of item type {name} is a map or a list; a key is one value: a template, a column or a constant"),
+            ));
+        }
         keys.push((attr.clone(), expr));
     }
     let mut attributes = Vec::new();
@@ -569,6 +575,26 @@ fn item_spec(
         attributes,
         line,
     })
+}
+
+/// A map's entries in name order, each name once (of two, the later wins): the order items
+/// are written in.
+fn by_name(mut entries: Vec<(String, Expr)>) -> Vec<(String, Expr)> {
+    entries.reverse();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.dedup_by(|later, first| later.0 == first.0);
+    entries
+}
+
+/// Whether `expr` gives one value (a template, a column or a constant, maybe inside `one` or
+/// `when`), as a key must; maps and lists do not.
+fn single_value(expr: &Expr) -> bool {
+    match expr {
+        Expr::Template { .. } | Expr::Column { .. } | Expr::Const(_) => true,
+        Expr::One { item, .. } => single_value(item),
+        Expr::When { expr, .. } => single_value(expr),
+        Expr::Map(_) | Expr::List { .. } => false,
+    }
 }
 
 /// Nesting DynamoDB allows (32 levels), less the item itself.
@@ -712,7 +738,7 @@ fn expr<'s>(
                 )?,
             ));
         }
-        return Ok(Expr::Map(entries));
+        return Ok(Expr::Map(by_name(entries)));
     }
     if let Some(columns) = table.get("columns") {
         allow(&["columns", "rename", "nulls", "format"])?;
@@ -738,7 +764,7 @@ fn expr<'s>(
                 },
             ));
         }
-        return Ok(Expr::Map(entries));
+        return Ok(Expr::Map(by_name(entries)));
     }
     let (kind, related) = match (table.get("list"), table.get("one")) {
         (Some(t), None) => ("list", t),

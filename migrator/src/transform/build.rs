@@ -6,12 +6,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::convert::{compare, text, to_attr};
-use super::{AttrValue, Item, Planned, TableData, Tables, TransformError};
+use super::convert::{compare, push_text, text, to_attr};
+use super::{write_json_string, AttrValue, TableData, Tables, TransformError};
 use crate::source::Value;
 use crate::spec::{
-    Condition, Expr, FieldRef, Join, Missing, NullPolicy, Piece, Relation, RowSource, Spec,
-    TimeFormat,
+    Condition, Expr, FieldRef, ItemSpec, Join, Missing, NullPolicy, Piece, Relation, RowSource,
+    Spec, TimeFormat,
 };
 
 /// Stands for the missing row of a left join: every column reads as NULL.
@@ -38,6 +38,27 @@ type Scope<'a> = Vec<Level<'a>>;
 /// Rows of a table by the text of some of their columns.
 type Index = HashMap<String, Vec<usize>>;
 
+/// Key attributes of an item by name, as evaluated (absent ones left out).
+pub type Keys<'a> = Vec<(&'a str, AttrValue)>;
+
+/// An item as it is written: its line, the size DynamoDB counts for it, and its key
+/// attributes (the table's and its indexes'), for the checks.
+pub struct Built<'a> {
+    /// `{"Item":{…}}`, attributes in name order.
+    pub json: String,
+    pub size: usize,
+    pub keys: Keys<'a>,
+}
+
+/// How one top-level attribute of an item is made.
+enum Attribute<'a> {
+    /// A key attribute of the table or an index: a single value, kept for the checks.
+    Key(&'a Expr),
+    Other(&'a Expr),
+    /// The table's type attribute: the item type's name.
+    Type,
+}
+
 /// Usage code of the first rule; 0 is "untouched", 1 is "in an item".
 const FIRST_RULE: u16 = 2;
 
@@ -51,6 +72,8 @@ pub struct Builder<'a> {
     rules: Vec<String>,
     codes: HashMap<String, u16>,
     events: Vec<(String, AtomicU64)>,
+    /// Per item type, its top-level attributes in name order: the order they are written in.
+    attributes: Vec<Vec<(&'a str, Attribute<'a>)>>,
 }
 
 /// Identifies an `on` list of the spec by its address: the spec outlives the builder.
@@ -58,15 +81,40 @@ fn on_id(on: &[(usize, FieldRef)]) -> usize {
     on.as_ptr() as usize
 }
 
-fn index_key(values: impl Iterator<Item = Option<String>>) -> Option<String> {
-    let mut key = String::new();
+/// Appends the text rows of an index are found by: the values' texts, joined by a unit
+/// separator. False when a value is NULL, which joins nothing.
+fn push_index_key<'v>(
+    values: impl Iterator<Item = &'v Value>,
+    format: &TimeFormat,
+    out: &mut String,
+) -> bool {
     for (i, v) in values.enumerate() {
-        if i > 0 {
-            key.push('\u{1f}');
+        if matches!(v, Value::Null) {
+            return false;
         }
-        key.push_str(&v?);
+        if i > 0 {
+            out.push('\u{1f}');
+        }
+        push_text(v, format, out);
     }
-    Some(key)
+    true
+}
+
+/// An item type's top-level attributes in name order. The spec loader keeps the names of keys
+/// (key attributes of the table and its indexes only), other attributes and the type attribute
+/// apart.
+fn attributes<'a>(spec: &'a Spec, item: &'a ItemSpec) -> Vec<(&'a str, Attribute<'a>)> {
+    let mut all: BTreeMap<&str, Attribute> = BTreeMap::new();
+    for (name, expr) in &item.keys {
+        all.insert(name, Attribute::Key(expr));
+    }
+    for (name, expr) in &item.attributes {
+        all.insert(name, Attribute::Other(expr));
+    }
+    if let Some(name) = &spec.table.type_attribute {
+        all.insert(name, Attribute::Type);
+    }
+    all.into_iter().collect()
 }
 
 fn relations<'e>(expr: &'e Expr, out: &mut Vec<(&'e Relation, bool)>) {
@@ -141,12 +189,9 @@ impl<'a> Builder<'a> {
                     let data = &tables.tables[&table];
                     let mut index: Index = HashMap::new();
                     for (i, row) in data.rows.iter().enumerate() {
-                        let key = index_key(
-                            columns
-                                .iter()
-                                .map(|&c| key_text(&row.values[c], &spec.timestamps)),
-                        );
-                        if let Some(key) = key {
+                        let mut key = String::new();
+                        let values = columns.iter().map(|&c| &row.values[c]);
+                        if push_index_key(values, &spec.timestamps, &mut key) {
                             index.entry(key).or_default().push(i);
                         }
                     }
@@ -160,6 +205,11 @@ impl<'a> Builder<'a> {
             .enumerate()
             .map(|(i, r)| (r.clone(), FIRST_RULE + i as u16))
             .collect();
+        let attributes = spec
+            .items
+            .iter()
+            .map(|item| attributes(spec, item))
+            .collect();
         Builder {
             spec,
             tables,
@@ -168,6 +218,7 @@ impl<'a> Builder<'a> {
             rules,
             codes,
             events,
+            attributes,
         }
     }
 
@@ -254,69 +305,81 @@ impl<'a> Builder<'a> {
         (root.shape.name.clone(), row_key(root, row))
     }
 
-    /// Builds the item of type `index` over `group` (its first rows are the root).
-    pub fn item(&self, index: usize, group: &Group<'a>) -> Result<Planned, TransformError> {
-        let (root, row) = group[0][0];
+    /// Builds the item of type `index` over `group` (its first rows are the root) as its line,
+    /// `{"Item":{…}}`, written straight from the rows.
+    pub fn item(&self, index: usize, group: &Group<'a>) -> Result<Built<'a>, TransformError> {
         for (data, row) in &group[0] {
             if *row != NO_ROW {
                 data.usage.used(*row);
             }
         }
-        Ok(Planned {
-            item: self.evaluate(index, group, |_| true)?,
-            table: root.shape.name.clone(),
-            row: row_key(root, row),
-        })
+        let spec_item = &self.spec.items[index];
+        let mut scope = self.scope(group);
+        let mut json = String::with_capacity(256);
+        json.push_str("{\"Item\":{");
+        let (mut size, mut keys, mut first) = (0, Vec::new(), true);
+        for (name, attribute) in &self.attributes[index] {
+            let mark = json.len();
+            if !first {
+                json.push(',');
+            }
+            write_json_string(&mut json, name);
+            json.push(':');
+            let at = Where {
+                item_type: &spec_item.name,
+                attribute: name,
+            };
+            let written = match attribute {
+                Attribute::Key(expr) => self.scalar(expr, &mut scope, &at)?.map(|value| {
+                    let size = leaf(&value, &mut json);
+                    keys.push((*name, value));
+                    size
+                }),
+                Attribute::Other(expr) => self.write(expr, &mut scope, &at, &mut json)?,
+                Attribute::Type => Some(leaf(&AttrValue::S(spec_item.name.clone()), &mut json)),
+            };
+            match written {
+                Some(bytes) => {
+                    size += name.len() + bytes;
+                    first = false;
+                }
+                None => json.truncate(mark),
+            }
+        }
+        json.push_str("}}");
+        Ok(Built { json, size, keys })
     }
 
     /// Only the table's key attributes (partition and sort key) of the item of type `index`
     /// over `group`: what orders the plan, at a fraction of the cost of the whole item.
-    pub fn key(&self, index: usize, group: &Group<'a>) -> Result<Item, TransformError> {
-        let table = &self.spec.table;
-        self.evaluate(index, group, |name| {
-            name == table.partition_key.name
-                || table.sort_key.as_ref().is_some_and(|k| k.name == name)
-        })
-    }
-
-    /// The item of type `index` over `group` with the attributes `wanted` names.
-    fn evaluate(
-        &self,
-        index: usize,
-        group: &Group<'a>,
-        wanted: impl Fn(&str) -> bool,
-    ) -> Result<Item, TransformError> {
+    pub fn key(&self, index: usize, group: &Group<'a>) -> Result<Keys<'a>, TransformError> {
         let spec_item = &self.spec.items[index];
-        let mut scope: Scope<'a> = vec![Level {
-            slots: group[0].clone(),
-            group: group.clone(),
-        }];
-        let mut attributes = BTreeMap::new();
-        for (name, expr) in spec_item.keys.iter().chain(&spec_item.attributes) {
-            if !wanted(name) {
+        let table = &self.spec.table;
+        let mut scope = self.scope(group);
+        let mut keys = Vec::new();
+        for (name, expr) in &spec_item.keys {
+            if name != &table.partition_key.name
+                && table.sort_key.as_ref().is_none_or(|k| &k.name != name)
+            {
                 continue;
             }
             let at = Where {
                 item_type: &spec_item.name,
                 attribute: name,
             };
-            if let Some(value) = self.eval(expr, &mut scope, &at)? {
-                attributes.insert(name.clone(), value);
+            if let Some(value) = self.scalar(expr, &mut scope, &at)? {
+                keys.push((name.as_str(), value));
             }
         }
-        if let Some(type_attribute) = self
-            .spec
-            .table
-            .type_attribute
-            .as_ref()
-            .filter(|n| wanted(n))
-        {
-            attributes.insert(type_attribute.clone(), AttrValue::S(spec_item.name.clone()));
-        }
-        Ok(Item {
-            item_type: spec_item.name.clone(),
-            attributes,
-        })
+        Ok(keys)
+    }
+
+    /// The scope an item over `group` is evaluated in.
+    fn scope(&self, group: &Group<'a>) -> Scope<'a> {
+        vec![Level {
+            slots: group[0].clone(),
+            group: group.clone(),
+        }]
     }
 
     fn value<'s>(&self, field: &FieldRef, scope: &'s Scope) -> &'s Value {
@@ -337,7 +400,9 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn eval(
+    /// The value of a single-value expression: a template, a column or a constant, maybe
+    /// inside `one` and `when` (keys are such, as the spec loader checks); `None` is absent.
+    fn scalar(
         &self,
         expr: &Expr,
         scope: &mut Scope<'a>,
@@ -358,7 +423,7 @@ impl<'a> Builder<'a> {
                                 None if *omit_if_null => return Ok(None),
                                 None => return Err(self.null_error(field, scope, at)),
                             },
-                            v => out.push_str(&text(v, &self.spec.timestamps)),
+                            v => push_text(v, &self.spec.timestamps, &mut out),
                         },
                     }
                 }
@@ -380,55 +445,125 @@ impl<'a> Builder<'a> {
                 }
             },
             Expr::Const(value) => Ok(Some(value.clone())),
+            Expr::One {
+                relation,
+                item,
+                missing,
+            } => match self.one(relation, *missing, scope) {
+                Found::Level(level) => {
+                    scope.push(level);
+                    let value = self.scalar(item, scope, at);
+                    scope.pop();
+                    value
+                }
+                Found::Null => Ok(Some(AttrValue::Null)),
+                Found::Omit => Ok(None),
+            },
+            Expr::When { conditions, expr } => {
+                if conditions.iter().all(|c| self.holds(c, scope)) {
+                    self.scalar(expr, scope, at)
+                } else {
+                    Ok(None)
+                }
+            }
+            Expr::Map(_) | Expr::List { .. } => {
+                unreachable!("maps and lists are written, never keys: the spec loader checks")
+            }
+        }
+    }
+
+    /// Appends the DynamoDB JSON of `expr`'s value to `out` and returns the size DynamoDB
+    /// counts for it (as [`AttrValue::size`] does); `None`, with nothing appended, when absent.
+    fn write(
+        &self,
+        expr: &Expr,
+        scope: &mut Scope<'a>,
+        at: &Where,
+        out: &mut String,
+    ) -> Result<Option<usize>, TransformError> {
+        match expr {
             Expr::Map(entries) => {
-                let mut map = BTreeMap::new();
-                for (name, e) in entries {
-                    if let Some(v) = self.eval(e, scope, at)? {
-                        map.insert(name.clone(), v);
+                out.push_str("{\"M\":{");
+                let (mut size, mut first) = (3, true);
+                for (name, entry) in entries {
+                    let mark = out.len();
+                    if !first {
+                        out.push(',');
+                    }
+                    write_json_string(out, name);
+                    out.push(':');
+                    match self.write(entry, scope, at, out)? {
+                        Some(bytes) => {
+                            size += name.len() + bytes + 1;
+                            first = false;
+                        }
+                        None => out.truncate(mark),
                     }
                 }
-                Ok(Some(AttrValue::M(map)))
+                out.push_str("}}");
+                Ok(Some(size))
             }
             Expr::List { relation, item } => {
-                let mut values = Vec::new();
+                out.push_str("{\"L\":[");
+                let (mut size, mut first) = (3, true);
                 for level in self.related(relation, scope) {
+                    let mark = out.len();
+                    if !first {
+                        out.push(',');
+                    }
                     scope.push(level);
-                    let value = self.eval(item, scope, at);
+                    let written = self.write(item, scope, at, out);
                     scope.pop();
-                    if let Some(v) = value? {
-                        values.push(v);
+                    match written? {
+                        Some(bytes) => {
+                            size += bytes + 1;
+                            first = false;
+                        }
+                        None => out.truncate(mark),
                     }
                 }
-                Ok(Some(AttrValue::L(values)))
+                out.push_str("]}");
+                Ok(Some(size))
             }
             Expr::One {
                 relation,
                 item,
                 missing,
-            } => {
-                let level = match self.related(relation, scope).into_iter().next() {
-                    Some(level) => level,
-                    None => match missing {
-                        Missing::Null => return Ok(Some(AttrValue::Null)),
-                        Missing::Omit => return Ok(None),
-                        Missing::NullRow => {
-                            self.count(&format!("{} missing", relation.rule));
-                            self.null_level(relation)
-                        }
-                    },
-                };
-                scope.push(level);
-                let value = self.eval(item, scope, at);
-                scope.pop();
-                value
-            }
+            } => match self.one(relation, *missing, scope) {
+                Found::Level(level) => {
+                    scope.push(level);
+                    let written = self.write(item, scope, at, out);
+                    scope.pop();
+                    written
+                }
+                Found::Null => Ok(Some(leaf(&AttrValue::Null, out))),
+                Found::Omit => Ok(None),
+            },
             Expr::When { conditions, expr } => {
                 if conditions.iter().all(|c| self.holds(c, scope)) {
-                    self.eval(expr, scope, at)
+                    self.write(expr, scope, at, out)
                 } else {
                     Ok(None)
                 }
             }
+            Expr::Template { .. } | Expr::Column { .. } | Expr::Const(_) => {
+                Ok(self.scalar(expr, scope, at)?.map(|value| leaf(&value, out)))
+            }
+        }
+    }
+
+    /// The level a `one` evaluates its item in: the first related row, or what `missing` says.
+    fn one(&self, relation: &Relation, missing: Missing, scope: &mut Scope<'a>) -> Found<'a> {
+        match self.related(relation, scope).into_iter().next() {
+            Some(level) => Found::Level(level),
+            None => match missing {
+                Missing::Null => Found::Null,
+                Missing::Omit => Found::Omit,
+                Missing::NullRow => {
+                    self.count(&format!("{} missing", relation.rule));
+                    Found::Level(self.null_level(relation))
+                }
+            },
         }
     }
 
@@ -628,14 +763,19 @@ impl<'a> Builder<'a> {
     }
 
     fn lookup(&self, on: &[(usize, FieldRef)], scope: &Scope) -> &[usize] {
-        let Some(key) = index_key(
-            on.iter()
-                .map(|(_, f)| key_text(self.value(f, scope), &self.spec.timestamps)),
-        ) else {
-            return &[];
-        };
-        let index = &self.indexes[self.index_of[&on_id(on)]];
-        index.get(&key).map_or(&[], Vec::as_slice)
+        thread_local! {
+            /// The key being looked up: one buffer per thread, not one string per lookup.
+            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        KEY.with_borrow_mut(|key| {
+            key.clear();
+            let values = on.iter().map(|(_, f)| self.value(f, scope));
+            if !push_index_key(values, &self.spec.timestamps, key) {
+                return &[][..];
+            }
+            let index = &self.indexes[self.index_of[&on_id(on)]];
+            index.get(key.as_str()).map_or(&[][..], Vec::as_slice)
+        })
     }
 
     fn drop_slots(&self, slots: &Slots, rule: &str) {
@@ -743,6 +883,19 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// What a `one` found.
+enum Found<'a> {
+    Level(Level<'a>),
+    Null,
+    Omit,
+}
+
+/// Appends a value's DynamoDB JSON to `out`; returns its size.
+fn leaf(value: &AttrValue, out: &mut String) -> usize {
+    value.write_json(out);
+    value.size()
+}
+
 /// The item type and attribute being built, for messages.
 struct Where<'a> {
     item_type: &'a str,
@@ -753,14 +906,6 @@ fn null(policy: NullPolicy) -> Option<AttrValue> {
     match policy {
         NullPolicy::Null => Some(AttrValue::Null),
         NullPolicy::Omit => None,
-    }
-}
-
-/// The text a value is joined on; NULL joins nothing.
-fn key_text(value: &Value, format: &TimeFormat) -> Option<String> {
-    match value {
-        Value::Null => None,
-        v => Some(text(v, format)),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -120,23 +121,45 @@ fn json(value: &serde_json::Value) -> Result<AttrValue, ConvertError> {
 
 /// The text of a non-NULL value inside a template.
 pub fn text(value: &Value, format: &TimeFormat) -> String {
+    let mut out = String::new();
+    push_text(value, format, &mut out);
+    out
+}
+
+/// Appends [`text`] of `value` to `out`.
+pub fn push_text(value: &Value, format: &TimeFormat, out: &mut String) {
     match value {
-        Value::Null => String::new(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Numeric(s) => Number::parse(s).map_or_else(|_| s.clone(), |n| n.to_string()),
-        Value::Text(s) | Value::Enum(s) => s.clone(),
-        Value::Timestamp(_) | Value::TimestampTz(_) => match plain(value, format) {
-            Ok(AttrValue::S(s)) => s,
-            Ok(AttrValue::N(n)) => n.to_string(),
-            _ => String::new(),
+        Value::Null => {}
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Numeric(s) => match Number::parse(s) {
+            Ok(n) => out.push_str(n.as_str()),
+            Err(_) => out.push_str(s),
         },
-        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
-        Value::Json(j) => j.to_string(),
-        Value::Bytes(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+        Value::Text(s) | Value::Enum(s) => out.push_str(s),
+        Value::Timestamp(_) | Value::TimestampTz(_) => match plain(value, format) {
+            Ok(AttrValue::S(s)) => out.push_str(&s),
+            Ok(AttrValue::N(n)) => out.push_str(n.as_str()),
+            _ => {}
+        },
+        Value::Date(d) => {
+            let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        }
+        Value::Json(j) => {
+            let _ = write!(out, "{j}");
+        }
+        Value::Bytes(b) => b.iter().for_each(|x| {
+            let _ = write!(out, "{x:02x}");
+        }),
         Value::Array(items) => {
-            let parts: Vec<String> = items.iter().map(|v| text(v, format)).collect();
-            parts.join(",")
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_text(v, format, out);
+            }
         }
     }
 }

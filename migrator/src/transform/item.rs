@@ -1,6 +1,7 @@
-//! Canonical items: attribute name → typed value, ordered, and their DynamoDB JSON form.
+//! Canonical attribute values, typed as DynamoDB types them, and their DynamoDB JSON form.
 //!
-//! Maps are `BTreeMap`s and sets `BTreeSet`s, so an item always serialises to the same bytes.
+//! Maps are `BTreeMap`s and sets `BTreeSet`s, so a value always serialises to the same bytes
+//! (the builder writes items in the same form, names in order).
 //! [`Number`] holds only what DynamoDB accepts, in the canonical form DynamoDB returns, so a
 //! planned item and the same item read back from a table compare equal.
 
@@ -267,33 +268,6 @@ pub fn write_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// A finished item: its type name and its attributes (keys included).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item {
-    pub item_type: String,
-    pub attributes: BTreeMap<String, AttrValue>,
-}
-
-impl Item {
-    /// Bytes DynamoDB counts for the whole item: every name plus every value.
-    pub fn size(&self) -> usize {
-        self.attributes
-            .iter()
-            .map(|(name, value)| name.len() + value.size())
-            .sum()
-    }
-
-    /// The line ImportTable reads: `{"Item":{…}}`; `size` is [`Item::size`], to size the line.
-    pub fn to_json_line(&self, size: usize) -> String {
-        // Room for the values, names and most of the JSON around them: few reallocations.
-        let mut out = String::with_capacity(size * 3 / 2 + 64);
-        out.push_str("{\"Item\":");
-        write_json_map(&mut out, &self.attributes);
-        out.push('}');
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,13 +332,11 @@ mod tests {
                 AttrValue::B(vec![1, 2, 3, 4]),
             ]),
         );
-        let item = Item {
-            item_type: "X".into(),
-            attributes,
-        };
+        let mut line = String::new();
+        write_json_map(&mut line, &attributes);
         assert_eq!(
-            item.to_json_line(item.size()),
-            r#"{"Item":{"list":{"L":[{"N":"7"},{"NULL":true},{"BOOL":true},{"B":"AQIDBA=="}]},"pk":{"S":"WORD#7"},"sk":{"S":"a\"b\nc"}}}"#
+            line,
+            r#"{"list":{"L":[{"N":"7"},{"NULL":true},{"BOOL":true},{"B":"AQIDBA=="}]},"pk":{"S":"WORD#7"},"sk":{"S":"a\"b\nc"}}"#
         );
     }
 

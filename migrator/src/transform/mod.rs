@@ -20,7 +20,7 @@ use futures::StreamExt;
 use rayon::prelude::*;
 
 pub use accounting::{TableAccount, Usage};
-pub use item::{write_json_map, write_json_string, AttrValue, Item, Number, NumberError};
+pub use item::{write_json_map, write_json_string, AttrValue, Number, NumberError};
 
 use crate::source::{Row, Source, SourceError, TableShape};
 use crate::spec::Spec;
@@ -67,14 +67,6 @@ pub async fn read_tables(spec: &Spec, source: &Source) -> Result<Tables, SourceE
     Ok(Tables { tables })
 }
 
-/// One planned item with the source row it was built from, for messages.
-#[derive(Debug, Clone)]
-pub struct Planned {
-    pub item: Item,
-    pub table: String,
-    pub row: String,
-}
-
 /// A built item as it is written: its key, its DynamoDB JSON line and its size.
 #[derive(Debug, Clone)]
 pub struct PlanLine {
@@ -85,8 +77,6 @@ pub struct PlanLine {
     pub json: String,
     /// The size DynamoDB counts for the item.
     pub bytes: usize,
-    pub table: String,
-    pub row: String,
 }
 
 /// One checked item of a plan without its body: enough to order, count, compare and rebuild it.
@@ -294,15 +284,14 @@ fn build_line<'a>(
     index: usize,
     group: &build::Group<'a>,
 ) -> Result<PlanLine, TransformError> {
-    let planned = builder.item(index, group)?;
-    let bytes = rules::check_item(spec, &planned)?;
+    let item_type = &spec.items[index].name;
+    let built = builder.item(index, group)?;
+    rules::check_item(spec, item_type, &built, || builder.origin(group))?;
     Ok(PlanLine {
-        key: rules::key_of(spec, &planned.item),
-        json: planned.item.to_json_line(bytes),
-        bytes,
-        item_type: planned.item.item_type,
-        table: planned.table,
-        row: planned.row,
+        key: rules::key_of(spec, &built.keys),
+        json: built.json,
+        bytes: built.size,
+        item_type: item_type.clone(),
     })
 }
 
@@ -324,10 +313,18 @@ impl Plan<'_> {
 
     /// Builds the line of item type `t`'s `i`-th item in key order.
     pub fn line(&self, t: usize, i: usize) -> PlanLine {
-        let group = &self.groups[t][self.types[t][i].group as usize];
-        build_line(self.builder.spec(), &self.builder, t, group)
+        let entry = &self.types[t][i];
+        let built = self
+            .builder
+            .item(t, &self.groups[t][entry.group as usize])
             // The same rows gave a valid item when the plan was checked.
-            .expect("a checked item builds again")
+            .expect("a checked item builds again");
+        PlanLine {
+            item_type: self.builder.spec().items[t].name.clone(),
+            key: entry.key.clone(),
+            json: built.json,
+            bytes: entry.bytes as usize,
+        }
     }
 
     /// Every line, in rounds of about [`CHUNK_ITEMS`]: round `r` of `R` holds the `r`-th

@@ -1,7 +1,8 @@
 //! The checks every item passes before it is written: keys present, typed and within
 //! DynamoDB's limits, the item within 400 KB, and no two items of the plan with one key.
 
-use super::{AttrValue, Entry, Item, KeyClash, Origin, Planned, TransformError};
+use super::build::{Built, Keys};
+use super::{AttrValue, Entry, KeyClash, Origin, TransformError};
 use base64::Engine as _;
 
 use crate::spec::{KeyAttr, KeyType, Spec};
@@ -23,21 +24,21 @@ fn key_text(value: Option<&AttrValue>) -> String {
     }
 }
 
+fn get<'k>(keys: &'k Keys, name: &str) -> Option<&'k AttrValue> {
+    keys.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
 /// The item's primary key as text: what orders the plan and names the item in messages.
-pub fn key_of(spec: &Spec, item: &Item) -> (String, String) {
+pub fn key_of(spec: &Spec, keys: &Keys) -> (String, String) {
     let table = &spec.table;
     (
-        key_text(item.attributes.get(&table.partition_key.name)),
+        key_text(get(keys, &table.partition_key.name)),
         table
             .sort_key
             .as_ref()
-            .map(|k| key_text(item.attributes.get(&k.name)))
+            .map(|k| key_text(get(keys, &k.name)))
             .unwrap_or_default(),
     )
-}
-
-fn describe_key(spec: &Spec, item: &Item) -> String {
-    describe(spec, &key_of(spec, item))
 }
 
 /// Names a key for messages: `pk=WORD#7, sk=BREAKDOWN`.
@@ -48,15 +49,23 @@ pub fn describe(spec: &Spec, (pk, sk): &(String, String)) -> String {
     }
 }
 
-/// Checks one item against DynamoDB's rules for keys and size; returns its size.
-pub fn check_item(spec: &Spec, planned: &Planned) -> Result<usize, TransformError> {
-    let item = &planned.item;
-    let fail = |rule: String| TransformError::Rule {
-        item_type: item.item_type.clone(),
-        key: describe_key(spec, item),
-        table: planned.table.clone(),
-        row: planned.row.clone(),
-        rule,
+/// Checks one item of type `item_type` against DynamoDB's rules for keys and size; `origin`
+/// names the source table and row it was built from, for the error.
+pub fn check_item(
+    spec: &Spec,
+    item_type: &str,
+    item: &Built,
+    origin: impl Fn() -> (String, String),
+) -> Result<(), TransformError> {
+    let fail = |rule: String| {
+        let (table, row) = origin();
+        TransformError::Rule {
+            item_type: item_type.to_string(),
+            key: describe(spec, &key_of(spec, &item.keys)),
+            table,
+            row,
+            rule,
+        }
     };
     let table = &spec.table;
     let sort_keys: Vec<&KeyAttr> = table
@@ -65,7 +74,7 @@ pub fn check_item(spec: &Spec, planned: &Planned) -> Result<usize, TransformErro
         .chain(table.indexes.iter().filter_map(|i| i.sort_key.as_ref()))
         .collect();
     for required in std::iter::once(&table.partition_key).chain(&table.sort_key) {
-        if !item.attributes.contains_key(&required.name) {
+        if get(&item.keys, &required.name).is_none() {
             return Err(fail(format!(
                 "key attribute {} is missing; every item needs the table's keys",
                 required.name
@@ -73,7 +82,7 @@ pub fn check_item(spec: &Spec, planned: &Planned) -> Result<usize, TransformErro
         }
     }
     for key in table.key_attributes() {
-        let Some(value) = item.attributes.get(&key.name) else {
+        let Some(value) = get(&item.keys, &key.name) else {
             continue;
         };
         let (ok, len) = match (key.ty, value) {
@@ -107,13 +116,13 @@ pub fn check_item(spec: &Spec, planned: &Planned) -> Result<usize, TransformErro
             )));
         }
     }
-    let size = item.size();
-    if size > MAX_ITEM_BYTES {
+    if item.size > MAX_ITEM_BYTES {
         return Err(fail(format!(
-            "the item is {size} bytes; DynamoDB allows at most {MAX_ITEM_BYTES} (400 KB); cap its lists with a limit in the spec"
+            "the item is {} bytes; DynamoDB allows at most {MAX_ITEM_BYTES} (400 KB); cap its lists with a limit in the spec",
+            item.size
         )));
     }
-    Ok(size)
+    Ok(())
 }
 
 /// Every primary key two items of the plan share, as errors naming both items' origins.

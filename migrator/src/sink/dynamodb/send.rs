@@ -123,11 +123,20 @@ async fn call(
     table: &str,
     requests: &[String],
 ) -> Result<BatchWriteItemOutput, SdkError<BatchWriteItemError, HttpResponse>> {
-    let body = format!(
-        "{{\"RequestItems\":{{{}:[{}]}}}}",
-        serde_json::Value::from(table),
-        requests.join(",")
-    );
+    // Written once (the lines are copied here, no more), shared by reference after.
+    let quoted = serde_json::Value::from(table).to_string();
+    let mut body = String::with_capacity(requests.iter().map(|r| r.len() + 1).sum::<usize>() + 64);
+    body.push_str("{\"RequestItems\":{");
+    body.push_str(&quoted);
+    body.push_str(":[");
+    for (i, request) in requests.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(request);
+    }
+    body.push_str("]}}");
+    let body = bytes::Bytes::from(body);
     client
         .batch_write_item()
         .request_items(table, Vec::new())

@@ -304,8 +304,6 @@ mod tests {
             key: (pk.to_string(), String::new()),
             json: "x".repeat(bytes),
             bytes,
-            table: "t".into(),
-            row: "#1".into(),
         }
     }
 
