@@ -10,8 +10,8 @@ use super::convert::{compare, push_text, text, to_attr};
 use super::{write_json_string, AttrValue, TableData, Tables, TransformError};
 use crate::source::Value;
 use crate::spec::{
-    Condition, Expr, FieldRef, ItemSpec, Join, Missing, NullPolicy, Piece, Relation, RowSource,
-    Spec, TimeFormat,
+    Cast, Condition, Expr, FieldRef, ItemSpec, Join, Missing, NullPolicy, Piece, Relation,
+    RowSource, Spec, TimeFormat,
 };
 
 /// Stands for the missing row of a left join: every column reads as NULL.
@@ -58,6 +58,10 @@ enum Attribute<'a> {
     /// The table's type attribute: the item type's name.
     Type,
 }
+
+/// A rule that drops rows, as the item type or relation it belongs to and what it does
+/// (`"where"`, `"join"`, …): named `"{name} {suffix}"` in reports, formatted only on a drop.
+type Rule<'r> = (&'r str, &'r str);
 
 /// Usage code of the first rule; 0 is "untouched", 1 is "in an item".
 const FIRST_RULE: u16 = 2;
@@ -235,8 +239,8 @@ impl<'a> Builder<'a> {
             .collect()
     }
 
-    fn code(&self, rule: &str) -> u16 {
-        self.codes[rule]
+    fn code(&self, (name, suffix): Rule) -> u16 {
+        self.codes[&format!("{name} {suffix}")]
     }
 
     /// The groups of root rows of item type `index`: one item each, built over its first row.
@@ -251,7 +255,7 @@ impl<'a> Builder<'a> {
             &spec_item.joins,
             combos,
             &mut scope,
-            &format!("{} join", spec_item.name),
+            (&spec_item.name, "join"),
         );
         let chosen_in = |combo: &Slots, other: usize| {
             let other_root = &self.spec.items[other].root;
@@ -278,7 +282,7 @@ impl<'a> Builder<'a> {
             if pass {
                 kept.push(combo);
             } else {
-                self.drop_slots(&combo, &format!("{} where", spec_item.name));
+                self.drop_slots(&combo, (&spec_item.name, "where"));
             }
         }
         if spec_item.group_by.is_empty() {
@@ -288,7 +292,7 @@ impl<'a> Builder<'a> {
         let groups = self.group(&spec_item.group_by, kept, &mut scope);
         for group in &groups {
             for rest in &group[1..] {
-                self.drop_slots(rest, &format!("{} group", spec_item.name));
+                self.drop_slots(rest, (&spec_item.name, "group"));
             }
         }
         groups
@@ -306,8 +310,14 @@ impl<'a> Builder<'a> {
     }
 
     /// Builds the item of type `index` over `group` (its first rows are the root) as its line,
-    /// `{"Item":{…}}`, written straight from the rows.
-    pub fn item(&self, index: usize, group: &Group<'a>) -> Result<Built<'a>, TransformError> {
+    /// `{"Item":{…}}`, written straight from the rows; `size` is its size when known, to
+    /// make room for the line at once.
+    pub fn item(
+        &self,
+        index: usize,
+        group: &Group<'a>,
+        size: Option<usize>,
+    ) -> Result<Built<'a>, TransformError> {
         for (data, row) in &group[0] {
             if *row != NO_ROW {
                 data.usage.used(*row);
@@ -315,7 +325,8 @@ impl<'a> Builder<'a> {
         }
         let spec_item = &self.spec.items[index];
         let mut scope = self.scope(group);
-        let mut json = String::with_capacity(256);
+        // Names and values, and about half as much again of JSON around them.
+        let mut json = String::with_capacity(size.map_or(256, |s| s * 3 / 2 + 64));
         json.push_str("{\"Item\":{");
         let (mut size, mut keys, mut first) = (0, Vec::new(), true);
         for (name, attribute) in &self.attributes[index] {
@@ -546,6 +557,20 @@ impl<'a> Builder<'a> {
                     Ok(None)
                 }
             }
+            // Text written as it is, without a copy: the most common value.
+            Expr::Column {
+                field,
+                cast: None | Some(Cast::String),
+                ..
+            } if matches!(self.value(field, scope), Value::Text(_) | Value::Enum(_)) => {
+                let (Value::Text(text) | Value::Enum(text)) = self.value(field, scope) else {
+                    unreachable!("matched above")
+                };
+                out.push_str("{\"S\":");
+                write_json_string(out, text);
+                out.push('}');
+                Ok(Some(text.len()))
+            }
             Expr::Template { .. } | Expr::Column { .. } | Expr::Const(_) => {
                 Ok(self.scalar(expr, scope, at)?.map(|value| leaf(&value, out)))
             }
@@ -597,7 +622,7 @@ impl<'a> Builder<'a> {
         joins: &[Join],
         mut combos: Vec<Slots<'a>>,
         scope: &mut Scope<'a>,
-        rule: &str,
+        rule: Rule,
     ) -> Vec<Slots<'a>> {
         for join in joins {
             let target = &self.tables.tables[&join.table];
@@ -648,12 +673,7 @@ impl<'a> Builder<'a> {
                 rows.into_iter().map(|r| vec![(child, r)]).collect()
             }
         };
-        combos = self.join_all(
-            &relation.joins,
-            combos,
-            scope,
-            &format!("{} join", relation.rule),
-        );
+        combos = self.join_all(&relation.joins, combos, scope, (&relation.rule, "join"));
         if !relation.conditions.is_empty() {
             let mut kept = Vec::new();
             for combo in combos {
@@ -666,7 +686,7 @@ impl<'a> Builder<'a> {
                 if pass {
                     kept.push(combo);
                 } else {
-                    self.drop_slots(&combo, &format!("{} where", relation.rule));
+                    self.drop_slots(&combo, (&relation.rule, "where"));
                 }
             }
             combos = kept;
@@ -680,7 +700,7 @@ impl<'a> Builder<'a> {
                 if seen.insert(key) {
                     kept.push(combo);
                 } else {
-                    self.drop_slots(&combo, &format!("{} distinct", relation.rule));
+                    self.drop_slots(&combo, (&relation.rule, "distinct"));
                 }
             }
             combos = kept;
@@ -706,7 +726,7 @@ impl<'a> Builder<'a> {
             if levels.len() > limit {
                 for level in levels.drain(limit..) {
                     for combo in std::iter::once(&level.slots).chain(&level.group) {
-                        self.drop_slots(combo, &format!("{} limit", relation.rule));
+                        self.drop_slots(combo, (&relation.rule, "limit"));
                     }
                 }
             }
@@ -778,7 +798,7 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn drop_slots(&self, slots: &Slots, rule: &str) {
+    fn drop_slots(&self, slots: &Slots, rule: Rule) {
         let code = self.code(rule);
         for (data, row) in slots {
             if *row != NO_ROW {

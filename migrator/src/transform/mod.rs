@@ -77,6 +77,8 @@ pub struct PlanLine {
     pub json: String,
     /// The size DynamoDB counts for the item.
     pub bytes: usize,
+    /// The line's hash, as verification computes it (0 where a plan skips hashes).
+    pub hash: u128,
 }
 
 /// One checked item of a plan without its body: enough to order, count, compare and rebuild it.
@@ -150,24 +152,23 @@ pub fn plan_into<'a>(
         );
         for at in (0..plan.types[t].len()).step_by(CHUNK_ITEMS) {
             let range = at..(at + CHUNK_ITEMS).min(plan.types[t].len());
-            let built: Vec<Result<(PlanLine, u128), TransformError>> = plan.types[t][range.clone()]
+            let built: Vec<Result<PlanLine, TransformError>> = plan.types[t][range.clone()]
                 .par_iter()
                 .map(|entry| {
                     progress.advance(1);
                     let group = &plan.groups[t][entry.group as usize];
-                    let line = build_line(spec, &plan.builder, t, group)?;
-                    let hash = match hashes {
-                        Hashes::Kept => crate::verify::line_hash(&line.json),
-                        Hashes::Skipped => 0,
-                    };
-                    Ok((line, hash))
+                    let mut line = build_line(spec, &plan.builder, t, group)?;
+                    if hashes == Hashes::Kept {
+                        line.hash = crate::verify::line_hash(&line.json);
+                    }
+                    Ok(line)
                 })
                 .collect();
             let mut lines = Vec::with_capacity(built.len());
             for (entry, built) in plan.types[t][range].iter_mut().zip(built) {
                 match built {
-                    Ok((line, hash)) => {
-                        entry.hash = hash;
+                    Ok(line) => {
+                        entry.hash = line.hash;
                         entry.bytes = line.bytes as u32;
                         lines.push(line);
                     }
@@ -285,13 +286,14 @@ fn build_line<'a>(
     group: &build::Group<'a>,
 ) -> Result<PlanLine, TransformError> {
     let item_type = &spec.items[index].name;
-    let built = builder.item(index, group)?;
+    let built = builder.item(index, group, None)?;
     rules::check_item(spec, item_type, &built, || builder.origin(group))?;
     Ok(PlanLine {
         key: rules::key_of(spec, &built.keys),
         json: built.json,
         bytes: built.size,
         item_type: item_type.clone(),
+        hash: 0,
     })
 }
 
@@ -316,7 +318,11 @@ impl Plan<'_> {
         let entry = &self.types[t][i];
         let built = self
             .builder
-            .item(t, &self.groups[t][entry.group as usize])
+            .item(
+                t,
+                &self.groups[t][entry.group as usize],
+                Some(entry.bytes as usize),
+            )
             // The same rows gave a valid item when the plan was checked.
             .expect("a checked item builds again");
         PlanLine {
@@ -324,6 +330,7 @@ impl Plan<'_> {
             key: entry.key.clone(),
             json: built.json,
             bytes: entry.bytes as usize,
+            hash: entry.hash,
         }
     }
 

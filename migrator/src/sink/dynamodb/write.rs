@@ -163,7 +163,7 @@ pub async fn write_all(
         .map(|batch| {
             let (pacing, live, progress, stopped) = (&pacing, &live, &progress, &stopped);
             async move {
-                let digest = batch_digest(batch.iter().map(|line| line.json.as_str()));
+                let digest = batch_digest(batch.iter().map(|line| line.hash));
                 if control.checkpoint.is_some_and(|c| c.is_done(digest)) {
                     progress.advance(batch.len() as u64);
                     return Ok(Outcome::Skipped(
@@ -249,6 +249,9 @@ fn split(round: Vec<PlanLine>) -> Vec<Vec<PlanLine>> {
         .collect()
 }
 
+/// What a put request's line is wrapped in: `{"PutRequest":LINE}`.
+const PUT_REQUEST: &str = "{\"PutRequest\":";
+
 async fn write_batch(
     client: &Client,
     table: &str,
@@ -258,7 +261,12 @@ async fn write_batch(
     let mut report = WriteReport::default();
     let mut requests: Vec<String> = Vec::with_capacity(batch.len());
     for line in &batch {
-        requests.push(format!("{{\"PutRequest\":{}}}", line.json));
+        // Sized at once: `format!` would grow the string (and copy the line) several times.
+        let mut request = String::with_capacity(line.json.len() + PUT_REQUEST.len() + 1);
+        request.push_str(PUT_REQUEST);
+        request.push_str(&line.json);
+        request.push('}');
+        requests.push(request);
         report
             .types
             .entry(line.item_type.clone())
@@ -280,9 +288,7 @@ async fn write_batch(
     for request in sent.resent {
         let item_type = batch
             .iter()
-            .find(|line| {
-                request.get("{\"PutRequest\":".len()..request.len() - 1) == Some(&line.json)
-            })
+            .find(|line| request.get(PUT_REQUEST.len()..request.len() - 1) == Some(&line.json))
             .map(|line| line.item_type.clone())
             .unwrap_or_default();
         report.types.entry(item_type).or_default().resent += 1;
@@ -304,6 +310,7 @@ mod tests {
             key: (pk.to_string(), String::new()),
             json: "x".repeat(bytes),
             bytes,
+            hash: 0,
         }
     }
 
