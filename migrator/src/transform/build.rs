@@ -324,7 +324,7 @@ impl<'a> Builder<'a> {
             }
         }
         let spec_item = &self.spec.items[index];
-        let mut scope = self.scope(group);
+        let mut scope = self.scope(index, group);
         // Names and values, and about half as much again of JSON around them.
         let mut json = String::with_capacity(size.map_or(256, |s| s * 3 / 2 + 64));
         json.push_str("{\"Item\":{");
@@ -366,7 +366,7 @@ impl<'a> Builder<'a> {
     pub fn key(&self, index: usize, group: &Group<'a>) -> Result<Keys<'a>, TransformError> {
         let spec_item = &self.spec.items[index];
         let table = &self.spec.table;
-        let mut scope = self.scope(group);
+        let mut scope = self.scope(index, group);
         let mut keys = Vec::new();
         for (name, expr) in &spec_item.keys {
             if name != &table.partition_key.name
@@ -385,11 +385,13 @@ impl<'a> Builder<'a> {
         Ok(keys)
     }
 
-    /// The scope an item over `group` is evaluated in.
-    fn scope(&self, group: &Group<'a>) -> Scope<'a> {
+    /// The scope an item of type `index` over `group` is evaluated in.
+    fn scope(&self, index: usize, group: &Group<'a>) -> Scope<'a> {
+        // Only an item type that groups its roots lists its group (`list = "@group"`).
+        let grouped = !self.spec.items[index].group_by.is_empty();
         vec![Level {
             slots: group[0].clone(),
-            group: group.clone(),
+            group: if grouped { group.clone() } else { Vec::new() },
         }]
     }
 
@@ -556,6 +558,23 @@ impl<'a> Builder<'a> {
                 } else {
                     Ok(None)
                 }
+            }
+            // Whole numbers written as they are: ids, counts.
+            Expr::Column {
+                field,
+                cast: None | Some(Cast::Number),
+                ..
+            } if matches!(self.value(field, scope), Value::Int(_)) => {
+                let Value::Int(i) = self.value(field, scope) else {
+                    unreachable!("matched above")
+                };
+                let mut buffer = itoa::Buffer::new();
+                let text = buffer.format(*i);
+                out.push_str("{\"N\":\"");
+                out.push_str(text);
+                out.push_str("\"}");
+                // As `Number::size`: one byte per two significant digits, plus one.
+                Ok(Some(text.trim_start_matches('-').len().div_ceil(2) + 1))
             }
             // Text written as it is, without a copy: the most common value.
             Expr::Column {

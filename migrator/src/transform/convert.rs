@@ -131,9 +131,7 @@ pub fn push_text(value: &Value, format: &TimeFormat, out: &mut String) {
     match value {
         Value::Null => {}
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
+        Value::Int(i) => out.push_str(itoa::Buffer::new().format(*i)),
         Value::Numeric(s) => match Number::parse(s) {
             Ok(n) => out.push_str(n.as_str()),
             Err(_) => out.push_str(s),

@@ -238,12 +238,23 @@ pub fn write_json_map(out: &mut String, map: &BTreeMap<String, AttrValue>) {
     out.push('}');
 }
 
-/// Appends `s` as a JSON string, escaped the one way every line of ours is.
+/// Appends `s` as a JSON string, escaped the one way every line of ours is (as serde_json
+/// escapes: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, other control characters as `\u00xx`).
 pub fn write_json_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    let mut start = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
+    let bytes = s.as_bytes();
+    // `bytes[start..i]` needs no escape and is not copied yet.
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        // Eight bytes at a time while none needs an escape: most text has none.
+        if let Some(word) = bytes.get(i..i + 8) {
+            if !needs_escape(u64::from_le_bytes(word.try_into().expect("8 bytes"))) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
         let escaped = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -253,7 +264,10 @@ pub fn write_json_string(out: &mut String, s: &str) {
             0x08 => "\\b",
             0x0c => "\\f",
             0..=0x1f => "",
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         // Bytes below 0x80 are whole characters, so `i` is a character boundary.
         out.push_str(&s[start..i]);
@@ -262,10 +276,23 @@ pub fn write_json_string(out: &mut String, s: &str) {
         } else {
             out.push_str(escaped);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// Whether any of the eight bytes in `word` is a control character, `"` or `\`.
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte below `n` (n <= 128) sets its high bit here; a zero byte is one below 1.
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * n as u64) & !w & HIGH;
+    let control = below(word, 0x20);
+    let quote = below(word ^ (ONES * b'"' as u64), 1);
+    let backslash = below(word ^ (ONES * b'\\' as u64), 1);
+    control | quote | backslash != 0
 }
 
 #[cfg(test)]
@@ -338,6 +365,24 @@ mod tests {
             line,
             r#"{"list":{"L":[{"N":"7"},{"NULL":true},{"BOOL":true},{"B":"AQIDBA=="}]},"pk":{"S":"WORD#7"},"sk":{"S":"a\"b\nc"}}"#
         );
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let every_ascii: String = (0u8..0x80).map(char::from).collect();
+        for s in [
+            "",
+            "plain text longer than eight bytes",
+            "быть или не быть",
+            &every_ascii,
+            "a\"b\\c\n",
+            "eight bytes then a quote: 12345678\"",
+            "\u{1f}\u{7f}é\t",
+        ] {
+            let mut out = String::new();
+            write_json_string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
     }
 
     #[test]
