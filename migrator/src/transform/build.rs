@@ -463,12 +463,7 @@ impl<'a> Builder<'a> {
                 item,
                 missing,
             } => match self.one(relation, *missing, scope) {
-                Found::Level(level) => {
-                    scope.push(level);
-                    let value = self.scalar(item, scope, at);
-                    scope.pop();
-                    value
-                }
+                Found::Level(level) => within(scope, level, |scope| self.scalar(item, scope, at)),
                 Found::Null => Ok(Some(AttrValue::Null)),
                 Found::Omit => Ok(None),
             },
@@ -524,10 +519,7 @@ impl<'a> Builder<'a> {
                     if !first {
                         out.push(',');
                     }
-                    scope.push(level);
-                    let written = self.write(item, scope, at, out);
-                    scope.pop();
-                    match written? {
+                    match within(scope, level, |scope| self.write(item, scope, at, out))? {
                         Some(bytes) => {
                             size += bytes + 1;
                             first = false;
@@ -544,10 +536,7 @@ impl<'a> Builder<'a> {
                 missing,
             } => match self.one(relation, *missing, scope) {
                 Found::Level(level) => {
-                    scope.push(level);
-                    let written = self.write(item, scope, at, out);
-                    scope.pop();
-                    written
+                    within(scope, level, |scope| self.write(item, scope, at, out))
                 }
                 Found::Null => Ok(Some(leaf(&AttrValue::Null, out))),
                 Found::Omit => Ok(None),
@@ -927,6 +916,18 @@ enum Found<'a> {
     Level(Level<'a>),
     Null,
     Omit,
+}
+
+/// Runs `f` with `level` as the innermost level of `scope`.
+fn within<'a, T>(
+    scope: &mut Scope<'a>,
+    level: Level<'a>,
+    f: impl FnOnce(&mut Scope<'a>) -> T,
+) -> T {
+    scope.push(level);
+    let result = f(scope);
+    scope.pop();
+    result
 }
 
 /// Appends a value's DynamoDB JSON to `out`; returns its size.
