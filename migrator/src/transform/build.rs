@@ -250,7 +250,9 @@ impl<'a> Builder<'a> {
         let spec_item = &self.spec.items[index];
         let root = &self.tables.tables[&spec_item.root];
         let mut scope: Scope<'a> = Vec::new();
-        let combos: Vec<Slots<'a>> = (0..root.rows.len()).map(|r| vec![(root, r)]).collect();
+        let combos: Vec<Slots<'a>> = (0..root.rows.len())
+            .map(|r| slots((root, r), spec_item.joins.len()))
+            .collect();
         let combos = self.join_all(
             &spec_item.joins,
             combos,
@@ -634,29 +636,31 @@ impl<'a> Builder<'a> {
     ) -> Vec<Slots<'a>> {
         for join in joins {
             let target = &self.tables.tables[&join.table];
-            let mut joined = Vec::new();
+            let mut joined = Vec::with_capacity(combos.len());
             for combo in combos {
                 scope.push(Level {
                     slots: combo,
                     group: Vec::new(),
                 });
-                let matches = self.lookup(&join.on, scope).to_vec();
-                let combo = scope.pop().expect("pushed above").slots;
-                if matches.is_empty() {
+                let matches = self.lookup(&join.on, scope);
+                let mut combo = scope.pop().expect("pushed above").slots;
+                let Some((&last, others)) = matches.split_last() else {
                     if join.left {
-                        let mut extended = combo;
-                        extended.push((target, NO_ROW));
-                        joined.push(extended);
+                        combo.push((target, NO_ROW));
+                        joined.push(combo);
                     } else {
                         self.drop_slots(&combo, rule);
                     }
                     continue;
-                }
-                for r in matches {
+                };
+                for &r in others {
                     let mut extended = combo.clone();
                     extended.push((target, r));
                     joined.push(extended);
                 }
+                // The last match takes the combination itself: one match is the common case.
+                combo.push((target, last));
+                joined.push(combo);
             }
             combos = joined;
         }
@@ -678,7 +682,9 @@ impl<'a> Builder<'a> {
                     rows.sort_unstable();
                     rows.dedup();
                 }
-                rows.into_iter().map(|r| vec![(child, r)]).collect()
+                rows.into_iter()
+                    .map(|r| slots((child, r), relation.joins.len()))
+                    .collect()
             }
         };
         combos = self.join_all(&relation.joins, combos, scope, (&relation.rule, "join"));
@@ -916,6 +922,13 @@ enum Found<'a> {
     Level(Level<'a>),
     Null,
     Omit,
+}
+
+/// A row's slots, with room for the rows `joins` more joins will add (no regrowing).
+fn slots(first: (&TableData, usize), joins: usize) -> Slots<'_> {
+    let mut slots = Vec::with_capacity(1 + joins);
+    slots.push(first);
+    slots
 }
 
 /// Runs `f` with `level` as the innermost level of `scope`.
