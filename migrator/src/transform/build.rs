@@ -36,7 +36,22 @@ pub struct Level<'a> {
 type Scope<'a> = Vec<Level<'a>>;
 
 /// Rows of a table by the text of some of their columns.
-type Index = HashMap<String, Vec<usize>>;
+type Index = HashMap<Box<str>, Rows>;
+
+/// The rows one index key names: most keys (ids) name one, which then needs no vector.
+enum Rows {
+    One(usize),
+    Many(Box<[usize]>),
+}
+
+impl Rows {
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Rows::One(row) => std::slice::from_ref(row),
+            Rows::Many(rows) => rows,
+        }
+    }
+}
 
 /// Key attributes of an item by name, as evaluated (absent ones left out).
 pub type Keys<'a> = Vec<(&'a str, AttrValue)>;
@@ -191,7 +206,7 @@ impl<'a> Builder<'a> {
                 .entry((table.clone(), columns.clone()))
                 .or_insert_with(|| {
                     let data = &tables.tables[&table];
-                    let mut index: Index = HashMap::new();
+                    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
                     for (i, row) in data.rows.iter().enumerate() {
                         let mut key = String::new();
                         let values = columns.iter().map(|&c| &row.values[c]);
@@ -199,7 +214,7 @@ impl<'a> Builder<'a> {
                             index.entry(key).or_default().push(i);
                         }
                     }
-                    indexes.push(index);
+                    indexes.push(compact(index));
                     indexes.len() - 1
                 });
             index_of.insert(id, at);
@@ -808,7 +823,7 @@ impl<'a> Builder<'a> {
                 return &[][..];
             }
             let index = &self.indexes[self.index_of[&on_id(on)]];
-            index.get(key.as_str()).map_or(&[][..], Vec::as_slice)
+            index.get(key.as_str()).map_or(&[][..], Rows::as_slice)
         })
     }
 
@@ -922,6 +937,20 @@ enum Found<'a> {
     Level(Level<'a>),
     Null,
     Omit,
+}
+
+/// An index as it is kept: exact-size keys, and no vector for a key that names one row.
+fn compact(index: HashMap<String, Vec<usize>>) -> Index {
+    index
+        .into_iter()
+        .map(|(key, rows)| {
+            let rows = match rows[..] {
+                [row] => Rows::One(row),
+                _ => Rows::Many(rows.into_boxed_slice()),
+            };
+            (key.into_boxed_str(), rows)
+        })
+        .collect()
 }
 
 /// A row's slots, with room for the rows `joins` more joins will add (no regrowing).
