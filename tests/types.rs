@@ -50,17 +50,20 @@ async fn all_types_agree_between_postgres_and_csv() {
     assert_eq!(full[2], Value::Numeric("0.1".into()));
     assert_eq!(
         full[3],
-        Value::Array(vec![
-            Value::Text("a".into()),
-            Value::Text("b c".into()),
-            Value::Null
-        ])
+        Value::Array(
+            vec![
+                Value::Text("a".into()),
+                Value::Text("b c".into()),
+                Value::Null
+            ]
+            .into()
+        )
     );
     let Value::Json(doc) = &full[4] else {
         panic!("doc is not JSON: {:?}", full[4])
     };
     assert_eq!(doc.to_string(), r#"{"a":null,"k":[1,2.50]}"#);
-    assert_eq!(full[5], Value::Bytes(vec![0x01, 0xff]));
+    assert_eq!(full[5], Value::Bytes(vec![0x01, 0xff].into()));
     let Value::TimestampTz(at) = &full[6] else {
         panic!("seen_at is not a timestamptz: {:?}", full[6])
     };
@@ -68,7 +71,7 @@ async fn all_types_agree_between_postgres_and_csv() {
     assert_eq!(full[7].clone(), Value::Date("2022-02-15".parse().unwrap()));
     assert_eq!(
         full[8],
-        Value::Array(vec![Value::Enum("happy".into()), Value::Enum("sad".into())])
+        Value::Array(vec![Value::Enum("happy".into()), Value::Enum("sad".into())].into())
     );
     assert_eq!(full[9], Value::Bool(true));
     assert_eq!(full[10], Value::Text("tab\tand\nnewline".into()));

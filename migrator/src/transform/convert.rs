@@ -87,12 +87,12 @@ fn plain(value: &Value, format: &TimeFormat) -> Result<AttrValue, ConvertError> 
         Value::Bool(b) => AttrValue::Bool(*b),
         Value::Int(i) => AttrValue::N(Number::from(*i)),
         Value::Numeric(s) => AttrValue::N(Number::parse(s).map_err(ConvertError::Number)?),
-        Value::Text(s) | Value::Enum(s) => AttrValue::S(s.clone()),
+        Value::Text(s) | Value::Enum(s) => AttrValue::S(s.to_string()),
         Value::Timestamp(t) => time(t, false, format),
         Value::TimestampTz(t) => time(&utc(t), true, format),
         Value::Date(d) => AttrValue::S(d.format("%Y-%m-%d").to_string()),
         Value::Json(j) => json(j)?,
-        Value::Bytes(b) => AttrValue::B(b.clone()),
+        Value::Bytes(b) => AttrValue::B(b.to_vec()),
         Value::Array(items) => AttrValue::L(
             items
                 .iter()
@@ -212,7 +212,7 @@ mod tests {
             to_attr(&Value::Int(7), Some(Cast::String), &iso, None),
             Ok(AttrValue::S("7".into()))
         );
-        let sizes = Value::Array(vec![Value::Text("1".into()), Value::Text("?".into())]);
+        let sizes = Value::Array(vec![Value::Text("1".into()), Value::Text("?".into())].into());
         assert_eq!(
             to_attr(&sizes, None, &iso, Some(" ")),
             Ok(AttrValue::S("1 ?".into()))

@@ -408,7 +408,7 @@ fn column_plan(
     }
     if let Some(value) = &c.value {
         kinds.push(Kind::Const(match value {
-            toml::Value::String(s) => Value::Text(s.clone()),
+            toml::Value::String(s) => Value::Text(s.as_str().into()),
             toml::Value::Integer(i) => Value::Int(*i),
             toml::Value::Boolean(b) => Value::Bool(*b),
             other => {

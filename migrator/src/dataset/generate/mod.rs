@@ -387,7 +387,9 @@ fn make_value(
             fallback,
         } => match (row.picked[*via], fallback) {
             (Some(picked), _) => (made[table].column(name)[picked].clone(), None),
-            (None, Some((kind, words))) => (Value::Text(text::text(rng, *kind, *words)), None),
+            (None, Some((kind, words))) => {
+                (Value::Text(text::text(rng, *kind, *words).into()), None)
+            }
             (None, None) => (Value::Null, None),
         },
         Kind::Choice(_) => {
@@ -401,7 +403,7 @@ fn make_value(
                 }
                 x -= w;
             }
-            (Value::Text(label.clone()), None)
+            (Value::Text(label.clone().into()), None)
         }
         Kind::Chance(p) => (Value::Bool(rng.random::<f64>() < *p), None),
         Kind::Int(lo, hi) => (Value::Int(rng.random_range(*lo..=*hi)), None),
@@ -411,11 +413,14 @@ fn make_value(
             (Value::Timestamp(*from + offset), None)
         }
         Kind::Const(value) => (value.clone(), None),
-        Kind::Text(kind, words) => (Value::Text(text::text(rng, *kind, *words)), None),
-        Kind::Stress(i) => (Value::Text(text::stress(rng, &text_of(*i))), None),
-        Kind::Inflect(i, endings) => (Value::Text(text::inflect(rng, &text_of(*i), endings)), None),
+        Kind::Text(kind, words) => (Value::Text(text::text(rng, *kind, *words).into()), None),
+        Kind::Stress(i) => (Value::Text(text::stress(rng, &text_of(*i)).into()), None),
+        Kind::Inflect(i, endings) => (
+            Value::Text(text::inflect(rng, &text_of(*i), endings).into()),
+            None,
+        ),
         Kind::Format(format) => (
-            Value::Text(format.replace("{n}", &(at.n + 1).to_string())),
+            Value::Text(format.replace("{n}", &(at.n + 1).to_string()).into()),
             None,
         ),
         Kind::IsNull(i) => (Value::Bool(matches!(row.values[*i], Value::Null)), None),
