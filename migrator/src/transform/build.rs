@@ -1,7 +1,8 @@
 //! How root rows become items: each item type's rows are joined, filtered and grouped
-//! ([`Builder::roots`]), then each group becomes one item ([`Builder::item`]) whose keys and
-//! attributes are evaluated over the rows in scope; nested lists and maps gather related rows
-//! through hash indexes on their join columns.
+//! ([`Builder::roots`]), then each group becomes one item ([`Builder::item`]) whose attributes
+//! are evaluated over the rows in scope and written as DynamoDB JSON as they are (keys are
+//! single values, kept for the checks: [`Builder::key`]); nested lists and maps gather related
+//! rows through hash indexes on their join columns.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
