@@ -8,7 +8,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::convert::{compare, push_text, text, to_attr};
-use super::{write_json_string, AttrValue, TableData, Tables, TransformError};
+use super::{
+    write_json_string, write_number_value, write_string_value, AttrValue, TableData, Tables,
+    TransformError,
+};
 use crate::source::Value;
 use crate::spec::{
     Cast, Condition, Expr, FieldRef, ItemSpec, Join, Missing, NullPolicy, Piece, Relation,
@@ -328,13 +331,13 @@ impl<'a> Builder<'a> {
     }
 
     /// Builds the item of type `index` over `group` (its first rows are the root) as its line,
-    /// `{"Item":{…}}`, written straight from the rows; `size` is its size when known, to
+    /// `{"Item":{…}}`, written straight from the rows; `known_size` is its size when known, to
     /// make room for the line at once.
     pub fn item(
         &self,
         index: usize,
         group: &Group<'a>,
-        size: Option<usize>,
+        known_size: Option<usize>,
     ) -> Result<Built<'a>, TransformError> {
         for (data, row) in &group[0] {
             if *row != NO_ROW {
@@ -344,35 +347,27 @@ impl<'a> Builder<'a> {
         let spec_item = &self.spec.items[index];
         let mut scope = self.scope(index, group);
         // Names and values, and about half as much again of JSON around them.
-        let mut json = String::with_capacity(size.map_or(256, |s| s * 3 / 2 + 64));
+        let mut json = String::with_capacity(known_size.map_or(256, |s| s * 3 / 2 + 64));
         json.push_str("{\"Item\":{");
         let (mut size, mut keys, mut first) = (0, Vec::new(), true);
         for (name, attribute) in &self.attributes[index] {
-            let mark = json.len();
-            if !first {
-                json.push(',');
-            }
-            write_json_string(&mut json, name);
-            json.push(':');
             let at = Where {
                 item_type: &spec_item.name,
                 attribute: name,
             };
-            let written = match attribute {
-                Attribute::Key(expr) => self.scalar(expr, &mut scope, &at)?.map(|value| {
-                    let size = leaf(&value, &mut json);
-                    keys.push((*name, value));
-                    size
-                }),
-                Attribute::Other(expr) => self.write(expr, &mut scope, &at, &mut json)?,
-                Attribute::Type => Some(leaf(&AttrValue::S(spec_item.name.clone()), &mut json)),
+            let value = |json: &mut String| {
+                Ok(match attribute {
+                    Attribute::Key(expr) => self.scalar(expr, &mut scope, &at)?.map(|value| {
+                        let size = leaf(&value, json);
+                        keys.push((*name, value));
+                        size
+                    }),
+                    Attribute::Other(expr) => self.write(expr, &mut scope, &at, json)?,
+                    Attribute::Type => Some(write_string_value(json, &spec_item.name)),
+                })
             };
-            match written {
-                Some(bytes) => {
-                    size += name.len() + bytes;
-                    first = false;
-                }
-                None => json.truncate(mark),
+            if let Some(bytes) = element(&mut json, &mut first, Some(name), value)? {
+                size += name.len() + bytes;
             }
         }
         json.push_str("}}");
@@ -512,18 +507,9 @@ impl<'a> Builder<'a> {
                 out.push_str("{\"M\":{");
                 let (mut size, mut first) = (3, true);
                 for (name, entry) in entries {
-                    let mark = out.len();
-                    if !first {
-                        out.push(',');
-                    }
-                    write_json_string(out, name);
-                    out.push(':');
-                    match self.write(entry, scope, at, out)? {
-                        Some(bytes) => {
-                            size += name.len() + bytes + 1;
-                            first = false;
-                        }
-                        None => out.truncate(mark),
+                    let value = |out: &mut String| self.write(entry, scope, at, out);
+                    if let Some(bytes) = element(out, &mut first, Some(name), value)? {
+                        size += name.len() + bytes + 1;
                     }
                 }
                 out.push_str("}}");
@@ -533,16 +519,10 @@ impl<'a> Builder<'a> {
                 out.push_str("{\"L\":[");
                 let (mut size, mut first) = (3, true);
                 for level in self.related(relation, scope) {
-                    let mark = out.len();
-                    if !first {
-                        out.push(',');
-                    }
-                    match within(scope, level, |scope| self.write(item, scope, at, out))? {
-                        Some(bytes) => {
-                            size += bytes + 1;
-                            first = false;
-                        }
-                        None => out.truncate(mark),
+                    let value =
+                        |out: &mut String| within(scope, level, |s| self.write(item, s, at, out));
+                    if let Some(bytes) = element(out, &mut first, None, value)? {
+                        size += bytes + 1;
                     }
                 }
                 out.push_str("]}");
@@ -566,38 +546,18 @@ impl<'a> Builder<'a> {
                     Ok(None)
                 }
             }
-            // Whole numbers written as they are: ids, counts.
-            Expr::Column {
-                field,
-                cast: None | Some(Cast::Number),
-                ..
-            } if matches!(self.value(field, scope), Value::Int(_)) => {
-                let Value::Int(i) = self.value(field, scope) else {
-                    unreachable!("matched above")
-                };
-                let mut buffer = itoa::Buffer::new();
-                let text = buffer.format(*i);
-                out.push_str("{\"N\":\"");
-                out.push_str(text);
-                out.push_str("\"}");
-                // As `Number::size`: one byte per two significant digits, plus one.
-                Ok(Some(text.trim_start_matches('-').len().div_ceil(2) + 1))
-            }
-            // Text written as it is, without a copy: the most common value.
-            Expr::Column {
-                field,
-                cast: None | Some(Cast::String),
-                ..
-            } if matches!(self.value(field, scope), Value::Text(_) | Value::Enum(_)) => {
-                let (Value::Text(text) | Value::Enum(text)) = self.value(field, scope) else {
-                    unreachable!("matched above")
-                };
-                out.push_str("{\"S\":");
-                write_json_string(out, text);
-                out.push('}');
-                Ok(Some(text.len()))
-            }
-            Expr::Template { .. } | Expr::Column { .. } | Expr::Const(_) => {
+            // Text and whole numbers, the most common values, written as they are, no copy.
+            Expr::Column { field, cast, .. } => match (self.value(field, scope), cast) {
+                (Value::Text(text) | Value::Enum(text), None | Some(Cast::String)) => {
+                    Ok(Some(write_string_value(out, text)))
+                }
+                (Value::Int(i), None | Some(Cast::Number)) => Ok(Some(write_number_value(
+                    out,
+                    itoa::Buffer::new().format(*i),
+                ))),
+                _ => Ok(self.scalar(expr, scope, at)?.map(|value| leaf(&value, out))),
+            },
+            Expr::Template { .. } | Expr::Const(_) => {
                 Ok(self.scalar(expr, scope, at)?.map(|value| leaf(&value, out)))
             }
         }
@@ -971,6 +931,31 @@ fn within<'a, T>(
     let result = f(scope);
     scope.pop();
     result
+}
+
+/// Appends one element of a JSON object (`"name":value`) or array (`value`), after a comma
+/// unless it is the first; when `value` writes nothing (the value is absent) the element is
+/// taken back out. Returns the value's size.
+fn element<E>(
+    out: &mut String,
+    first: &mut bool,
+    name: Option<&str>,
+    value: impl FnOnce(&mut String) -> Result<Option<usize>, E>,
+) -> Result<Option<usize>, E> {
+    let mark = out.len();
+    if !*first {
+        out.push(',');
+    }
+    if let Some(name) = name {
+        write_json_string(out, name);
+        out.push(':');
+    }
+    let written = value(out)?;
+    match written {
+        Some(_) => *first = false,
+        None => out.truncate(mark),
+    }
+    Ok(written)
 }
 
 /// Appends a value's DynamoDB JSON to `out`; returns its size.

@@ -108,15 +108,20 @@ impl Number {
 
     /// Bytes DynamoDB counts for this number: about one per two significant digits, plus one.
     pub fn size(&self) -> usize {
-        let digits = self
-            .0
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .skip_while(|&b| b == b'0')
-            .count()
-            .max(1);
-        digits.div_ceil(2) + 1
+        number_size(&self.0)
     }
+}
+
+/// Bytes DynamoDB counts for a number's canonical text: about one per two significant digits,
+/// plus one.
+fn number_size(text: &str) -> usize {
+    let digits = text
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .skip_while(|&b| b == b'0')
+        .count()
+        .max(1);
+    digits.div_ceil(2) + 1
 }
 
 impl From<i64> for Number {
@@ -169,12 +174,10 @@ impl AttrValue {
     pub fn write_json(&self, out: &mut String) {
         match self {
             AttrValue::S(s) => {
-                out.push_str("{\"S\":");
-                write_json_string(out, s);
-                out.push('}');
+                write_string_value(out, s);
             }
             AttrValue::N(n) => {
-                let _ = write!(out, "{{\"N\":\"{n}\"}}");
+                write_number_value(out, n.as_str());
             }
             AttrValue::B(b) => {
                 out.push_str("{\"B\":\"");
@@ -222,6 +225,23 @@ impl AttrValue {
             }
         }
     }
+}
+
+/// Appends `{"S":"…"}` for `s`; returns the size DynamoDB counts for it.
+pub fn write_string_value(out: &mut String, s: &str) -> usize {
+    out.push_str("{\"S\":");
+    write_json_string(out, s);
+    out.push('}');
+    s.len()
+}
+
+/// Appends `{"N":"…"}` for a number's canonical text (as [`Number`] holds it, or an integer's
+/// digits); returns the size DynamoDB counts for it.
+pub fn write_number_value(out: &mut String, text: &str) -> usize {
+    out.push_str("{\"N\":\"");
+    out.push_str(text);
+    out.push_str("\"}");
+    number_size(text)
 }
 
 /// Appends `{"name":value,…}` for a map of attributes, names in order.

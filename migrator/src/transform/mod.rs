@@ -20,7 +20,9 @@ use futures::StreamExt;
 use rayon::prelude::*;
 
 pub use accounting::{TableAccount, Usage};
-pub use item::{write_json_map, write_json_string, AttrValue, Number, NumberError};
+pub use item::{
+    write_json_string, write_number_value, write_string_value, AttrValue, Number, NumberError,
+};
 
 use crate::source::{Row, Source, SourceError, TableShape};
 use crate::spec::Spec;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 
-use crate::transform::write_json_string;
+use crate::transform::{write_json_string, write_string_value};
 use base64::Engine as _;
 use serde_json::Value as Json;
 
@@ -118,9 +118,7 @@ fn write_value(out: &mut String, value: &AttributeValue) {
     };
     match value {
         AttributeValue::S(s) => {
-            out.push_str("{\"S\":");
-            write_json_string(out, s);
-            out.push('}');
+            write_string_value(out, s);
         }
         AttributeValue::N(n) => {
             out.push_str("{\"N\":");
