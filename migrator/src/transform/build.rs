@@ -4,7 +4,9 @@
 //! single values, kept for the checks: [`Builder::key`]); nested lists and maps gather related
 //! rows through hash indexes on their join columns.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::convert::{compare, push_text, text, to_attr};
@@ -39,8 +41,13 @@ pub struct Level<'a> {
 /// Rows in scope: level 0 the item's root row, then one level per nested relation.
 type Scope<'a> = Vec<Level<'a>>;
 
-/// Rows of a table by the text of some of their columns.
-type Index = HashMap<Box<str>, Rows>;
+/// Rows of a table by the values of some of their columns: by the whole number itself when
+/// the index is on one column of whole numbers (most joins are on ids), else by the columns'
+/// text. Both find the same rows: a whole number's text is its decimal form.
+enum Index {
+    Ints(HashMap<i64, Rows>),
+    Texts(HashMap<Box<str>, Rows>),
+}
 
 /// The rows one index key names: most keys (ids) name one, which then needs no vector.
 enum Rows {
@@ -209,16 +216,7 @@ impl<'a> Builder<'a> {
             let at = *built
                 .entry((table.clone(), columns.clone()))
                 .or_insert_with(|| {
-                    let data = &tables.tables[&table];
-                    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
-                    for (i, row) in data.rows.iter().enumerate() {
-                        let mut key = String::new();
-                        let values = columns.iter().map(|&c| &row.values[c]);
-                        if push_index_key(values, &spec.timestamps, &mut key) {
-                            index.entry(key).or_default().push(i);
-                        }
-                    }
-                    indexes.push(compact(index));
+                    indexes.push(index(&tables.tables[&table], &columns, &spec.timestamps));
                     indexes.len() - 1
                 });
             index_of.insert(id, at);
@@ -420,6 +418,7 @@ impl<'a> Builder<'a> {
     fn holds(&self, condition: &Condition, scope: &Scope) -> bool {
         match self.value(&condition.field, scope) {
             Value::Null => condition.test.accepts(None),
+            Value::Text(t) | Value::Enum(t) => condition.test.accepts(Some(t)),
             v => condition
                 .test
                 .accepts(Some(&text(v, &self.spec.timestamps))),
@@ -777,15 +776,29 @@ impl<'a> Builder<'a> {
             /// The key being looked up: one buffer per thread, not one string per lookup.
             static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
-        KEY.with_borrow_mut(|key| {
-            key.clear();
-            let values = on.iter().map(|(_, f)| self.value(f, scope));
-            if !push_index_key(values, &self.spec.timestamps, key) {
-                return &[][..];
-            }
-            let index = &self.indexes[self.index_of[&on_id(on)]];
-            index.get(key.as_str()).map_or(&[][..], Rows::as_slice)
-        })
+        let found = match &self.indexes[self.index_of[&on_id(on)]] {
+            Index::Ints(index) => match self.value(&on[0].1, scope) {
+                Value::Null => None,
+                Value::Int(i) => index.get(i),
+                v => {
+                    let text = text(v, &self.spec.timestamps);
+                    text.parse::<i64>()
+                        .ok()
+                        .filter(|i| itoa::Buffer::new().format(*i) == text)
+                        .and_then(|i| index.get(&i))
+                }
+            },
+            Index::Texts(index) => KEY.with_borrow_mut(|key| {
+                key.clear();
+                let values = on.iter().map(|(_, f)| self.value(f, scope));
+                if push_index_key(values, &self.spec.timestamps, key) {
+                    index.get(key.as_str())
+                } else {
+                    None
+                }
+            }),
+        };
+        found.map_or(&[][..], Rows::as_slice)
     }
 
     fn drop_slots(&self, slots: &Slots, rule: Rule) {
@@ -900,8 +913,39 @@ enum Found<'a> {
     Omit,
 }
 
-/// An index as it is kept: exact-size keys, and no vector for a key that names one row.
-fn compact(index: HashMap<String, Vec<usize>>) -> Index {
+/// The index of `data`'s rows on `columns` (rows with a NULL among them are in no index).
+fn index(data: &TableData, columns: &[usize], format: &TimeFormat) -> Index {
+    if let [column] = columns {
+        let values = || data.rows.iter().map(|row| &row.values[*column]);
+        if values().all(|v| matches!(v, Value::Int(_) | Value::Null)) {
+            let mut index: HashMap<i64, Vec<usize>> = HashMap::new();
+            for (i, value) in values().enumerate() {
+                if let Value::Int(v) = value {
+                    index.entry(*v).or_default().push(i);
+                }
+            }
+            return Index::Ints(compact(index));
+        }
+    }
+    let mut index: HashMap<Box<str>, Vec<usize>> = HashMap::new();
+    let mut key = String::new();
+    for (i, row) in data.rows.iter().enumerate() {
+        key.clear();
+        let values = columns.iter().map(|&c| &row.values[c]);
+        if push_index_key(values, format, &mut key) {
+            match index.get_mut(key.as_str()) {
+                Some(rows) => rows.push(i),
+                None => {
+                    index.insert(key.as_str().into(), vec![i]);
+                }
+            }
+        }
+    }
+    Index::Texts(compact(index))
+}
+
+/// An index as it is kept: no vector for a key that names one row.
+fn compact<K: Eq + std::hash::Hash>(index: HashMap<K, Vec<usize>>) -> HashMap<K, Rows> {
     index
         .into_iter()
         .map(|(key, rows)| {
@@ -909,7 +953,7 @@ fn compact(index: HashMap<String, Vec<usize>>) -> Index {
                 [row] => Rows::One(row),
                 _ => Rows::Many(rows.into_boxed_slice()),
             };
-            (key.into_boxed_str(), rows)
+            (key, rows)
         })
         .collect()
 }

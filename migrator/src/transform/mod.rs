@@ -14,7 +14,7 @@ mod convert;
 mod item;
 pub mod rules;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 
 use futures::StreamExt;
 use rayon::prelude::*;
@@ -56,7 +56,7 @@ pub async fn read_tables(spec: &Spec, source: &Source) -> Result<Tables, SourceE
             Ok::<_, SourceError>((name, rows))
         }))
         .await?;
-    let mut tables = HashMap::new();
+    let mut tables = HashMap::default();
     for (name, rows) in read {
         let shape = source
             .schema()
@@ -157,7 +157,6 @@ pub fn plan_into<'a>(
             let built: Vec<Result<PlanLine, TransformError>> = plan.types[t][range.clone()]
                 .par_iter()
                 .map(|entry| {
-                    progress.advance(1);
                     let group = &plan.groups[t][entry.group as usize];
                     let mut line = build_line(spec, &plan.builder, t, group)?;
                     if hashes == Hashes::Kept {
@@ -166,6 +165,7 @@ pub fn plan_into<'a>(
                     Ok(line)
                 })
                 .collect();
+            progress.advance(built.len() as u64);
             let mut lines = Vec::with_capacity(built.len());
             for (entry, built) in plan.types[t][range].iter_mut().zip(built) {
                 match built {
