@@ -106,6 +106,24 @@ fn map_entries_are_written_in_name_order_and_a_later_name_wins() {
 }
 
 #[test]
+fn a_text_column_finds_a_whole_number_key_by_its_decimal_text() {
+    // `k` (text) names the row whose `id` (a whole number) is that text; "02" is not "2".
+    let spec = GOOD_SPEC.replace(
+        "note = { column = \"note\" }",
+        "next = { one = \"t\", on = { id = \"k\" }, missing = \"omit\", item = { column = \"note\" } }",
+    );
+    let dir = design(&spec, "1,3,1,x\n2,02,2,y\n3,1,3,z\n");
+    let out = plan(dir.path());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let items = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
+    let nexts: Vec<&str> = items
+        .lines()
+        .map(|l| l.split("\"next\":").nth(1).map_or("-", |s| &s[..9]))
+        .collect();
+    assert_eq!(nexts, ["-", r#"{"S":"x"}"#, r#"{"S":"z"}"#], "{items}");
+}
+
+#[test]
 fn a_key_that_is_a_map() {
     spec_error(
         &GOOD_SPEC.replace("sk = \"ROW#{id}\"", "sk = { map = { id = { column = \"id\" } } }"),
