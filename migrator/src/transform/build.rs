@@ -5,9 +5,9 @@
 //! rows through hash indexes on their join columns.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::convert::{compare, push_text, text, to_attr};
 use super::{
