@@ -55,6 +55,14 @@ fn plan(dir: &Path) -> crate::support::Outcome {
     ])
 }
 
+/// Plans `spec` over `rows` and returns the items written; the plan must succeed.
+fn planned_items(spec: &str, rows: &str) -> String {
+    let dir = design(spec, rows);
+    let out = plan(dir.path());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap()
+}
+
 fn assert_error(dir: &Path, expected: &str) {
     let out = plan(dir);
     assert_eq!(out.stderr, format!("error: {expected}\n"));
@@ -71,12 +79,8 @@ fn spec_error(spec: &str, line: usize, message: &str) {
 
 #[test]
 fn the_good_spec_plans() {
-    let dir = design(GOOD_SPEC, "1,a,1.50,x\n2,b,,\n");
-    let out = plan(dir.path());
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let items = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
     assert_eq!(
-        items,
+        planned_items(GOOD_SPEC, "1,a,1.50,x\n2,b,,\n"),
         concat!(
             r#"{"Item":{"amount":{"N":"1.5"},"kind":{"S":"T"},"note":{"S":"x"},"pk":{"S":"T#a"},"sk":{"S":"ROW#1"}}}"#,
             "\n",
@@ -92,11 +96,8 @@ fn map_entries_are_written_in_name_order_and_a_later_name_wins() {
         "note = { column = \"note\" }",
         "both = { columns = [\"note\", \"k\", \"amount\"], rename = { amount = \"a\" } }\nclash = { columns = [\"note\", \"k\"], rename = { k = \"note\" } }",
     );
-    let dir = design(&spec, "1,a,1.50,x\n");
-    let out = plan(dir.path());
-    assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
-        std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap(),
+        planned_items(&spec, "1,a,1.50,x\n"),
         concat!(
             r#"{"Item":{"amount":{"N":"1.5"},"both":{"M":{"a":{"N":"1.5"},"k":{"S":"a"},"note":{"S":"x"}}},"#,
             r#""clash":{"M":{"note":{"S":"a"}}},"kind":{"S":"T"},"pk":{"S":"T#a"},"sk":{"S":"ROW#1"}}}"#,
@@ -112,10 +113,7 @@ fn a_text_column_finds_a_whole_number_key_by_its_decimal_text() {
         "note = { column = \"note\" }",
         "next = { one = \"t\", on = { id = \"k\" }, missing = \"omit\", item = { column = \"note\" } }",
     );
-    let dir = design(&spec, "1,3,1,x\n2,02,2,y\n3,1,3,z\n");
-    let out = plan(dir.path());
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let items = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
+    let items = planned_items(&spec, "1,3,1,x\n2,02,2,y\n3,1,3,z\n");
     let nexts: Vec<&str> = items
         .lines()
         .map(|l| l.split("\"next\":").nth(1).map_or("-", |s| &s[..9]))
