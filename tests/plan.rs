@@ -2,7 +2,10 @@
 
 use std::path::Path;
 
-use crate::support::{loaded_database, plan, repo_root, sample_copy, sample_dir};
+use crate::support::{
+    loaded_database, loaded_database_of, migrator, plan, plan_with, repo_root, sample_copy,
+    sample_dir,
+};
 
 fn line_with<'a>(lines: &'a [String], needle: &str) -> &'a str {
     let found: Vec<&String> = lines.iter().filter(|l| l.contains(needle)).collect();
@@ -99,6 +102,152 @@ async fn same_items_from_postgres_csv_reruns_and_any_row_order() {
         (again.len(), from_pg.len(), reordered.len()),
         (from_csv.len(), from_csv.len(), from_csv.len())
     );
+}
+
+/// A plan's report without the time it took.
+fn report_of(dir: &Path) -> serde_json::Value {
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    report.as_object_mut().unwrap().remove("seconds");
+    report
+}
+
+#[tokio::test]
+async fn planning_in_windows_gives_the_in_memory_plan_byte_for_byte() {
+    let generated = tempfile::tempdir().unwrap();
+    let made = migrator(&[
+        "dataset",
+        "generate",
+        "--design",
+        "rootski",
+        "--scale",
+        "0.005",
+        "--out",
+        generated.path().to_str().unwrap(),
+    ]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let poker = repo_root().join("sql/planning-poker");
+    // Windows of one root row, of a few, and (generated) more windows of a type than are
+    // merged back at once.
+    let cases = [
+        (
+            "access-patterns/rootski",
+            loaded_database("window_sample", &sample_dir()).await,
+            vec!["1", "3"],
+        ),
+        (
+            "access-patterns/planning-poker",
+            loaded_database_of("window_poker", &poker, &poker.join("sample")).await,
+            vec!["1"],
+        ),
+        (
+            "access-patterns/rootski",
+            loaded_database("window_generated", generated.path()).await,
+            vec!["4"],
+        ),
+    ];
+    for (spec, url, windows) in cases {
+        let whole = tempfile::tempdir().unwrap();
+        let lines = plan(spec, &url, whole.path());
+        assert!(lines.len() > 5, "{spec}: {} items", lines.len());
+        let items = |dir: &Path| std::fs::read(dir.join("items.jsonl")).unwrap();
+        for window in windows {
+            let dir = tempfile::tempdir().unwrap();
+            plan_with(spec, &url, dir.path(), &["--window", window]);
+            let what = format!("{spec} in windows of {window}");
+            assert!(
+                items(dir.path()) == items(whole.path()),
+                "{what}: other items"
+            );
+            assert_eq!(report_of(dir.path()), report_of(whole.path()), "{what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn windows_cut_on_a_number_or_a_time_give_the_in_memory_plan() {
+    // 9 < 10 as numbers but "10" < "9" as text: windows of two roots must agree with Postgres on
+    // which children are theirs, whichever order the key sorts in.
+    let dir = tempfile::tempdir().unwrap();
+    let schema = "CREATE TABLE m (n NUMERIC PRIMARY KEY, at TIMESTAMP NOT NULL);
+CREATE TABLE c (id INTEGER PRIMARY KEY, m_n NUMERIC, v TEXT);";
+    let spec = r#"source = "schema.sql"
+[table]
+name = "t"
+partition_key = "pk"
+sort_key = "sk"
+
+[[items]]
+type = "BY_NUMBER"
+from = "m"
+[items.keys]
+pk = "M#{n}"
+sk = "M"
+[items.attributes]
+children = { list = "c", on = { m_n = "n" }, order = ["id"], item = { column = "v" } }
+
+[[items]]
+type = "BY_TIME"
+from = "m"
+group_by = ["at"]
+[items.keys]
+pk = "AT#{at}"
+sk = "AT"
+[items.attributes]
+numbers = { list = "@group", order = ["n"], item = { column = "n" } }
+"#;
+    std::fs::write(dir.path().join("schema.sql"), schema).unwrap();
+    std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(
+        data.join("m.csv"),
+        "n,at\n9,2024-01-01 09:00:00\n10,2024-01-01 10:00:00\n100,2024-01-01 09:00:00\n2.5,2024-01-01 10:00:00.5\n-1,2023-12-31 23:00:00\n",
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("c.csv"),
+        "id,m_n,v\n1,9,nine\n2,10,ten\n3,100,hundred\n4,2.5,two and a half\n5,-1,minus one\n6,9,nine again\n",
+    )
+    .unwrap();
+    let url = loaded_database_of("window_keys", dir.path(), &data).await;
+    let spec = dir.path().to_str().unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    let lines = plan(spec, &url, whole.path());
+    assert_eq!(lines.len(), 5 + 4, "{lines:?}");
+    assert!(
+        lines.contains(&r#"{"Item":{"children":{"L":[{"S":"nine"},{"S":"nine again"}]},"pk":{"S":"M#9"},"sk":{"S":"M"}}}"#.to_string()),
+        "{lines:?}"
+    );
+    for window in ["1", "2"] {
+        let windowed = tempfile::tempdir().unwrap();
+        assert_eq!(
+            plan_with(spec, &url, windowed.path(), &["--window", window]),
+            lines,
+            "windows of {window}"
+        );
+    }
+}
+
+#[test]
+fn windows_need_a_postgres_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = migrator(&[
+        "plan",
+        "--spec",
+        "access-patterns/rootski",
+        "--source",
+        "sql/rootski/sample",
+        "--window",
+        "100",
+        "--out",
+        dir.path().join("items.jsonl").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.stderr,
+        "error: --window plans from Postgres, but sql/rootski/sample is a folder of CSV files; plan it without --window\n"
+    );
+    assert_eq!(out.code, 2);
 }
 
 #[test]

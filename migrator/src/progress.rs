@@ -27,6 +27,13 @@ impl Progress {
         Progress { bar }
     }
 
+    /// A bar that is never drawn, for work shown by another bar.
+    pub fn hidden() -> Self {
+        Progress {
+            bar: ProgressBar::hidden(),
+        }
+    }
+
     /// `n` more units done.
     pub fn advance(&self, n: u64) {
         self.bar.inc(n);

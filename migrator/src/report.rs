@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::spec::Spec;
-use crate::transform::{Entry, Plan, TableAccount};
+use crate::transform::{Plan, TableAccount};
 
 /// How many of the largest items each type lists.
 const LARGEST_SHOWN: usize = 3;
@@ -33,6 +33,44 @@ pub struct PlanReport {
     pub seconds: f64,
 }
 
+/// One item type's items, bytes and largest items, counted an item at a time.
+#[derive(Debug, Default)]
+pub struct TypeTally {
+    items: u64,
+    bytes: u64,
+    /// Up to [`LARGEST_SHOWN`] items, largest first, then by key.
+    largest: Vec<(u64, (String, String))>,
+}
+
+impl TypeTally {
+    /// Counts one item of key `key` and `bytes` bytes.
+    pub fn add(&mut self, key: &(String, String), bytes: u64) {
+        self.items += 1;
+        self.bytes += bytes;
+        let before = |(b, k): &(u64, (String, String))| *b > bytes || (*b == bytes && k < key);
+        if self.largest.len() == LARGEST_SHOWN && self.largest.iter().all(before) {
+            return;
+        }
+        let at = self.largest.iter().take_while(|e| before(e)).count();
+        self.largest.insert(at, (bytes, key.clone()));
+        self.largest.truncate(LARGEST_SHOWN);
+    }
+
+    /// The summary of item type `item_type`.
+    pub fn summary(self, item_type: &str) -> TypeSummary {
+        TypeSummary {
+            item_type: item_type.to_string(),
+            items: self.items,
+            bytes: self.bytes,
+            largest: self
+                .largest
+                .into_iter()
+                .map(|(bytes, (pk, sk))| (format!("{pk} {sk}").trim().to_string(), bytes))
+                .collect(),
+        }
+    }
+}
+
 impl PlanReport {
     /// Summarises `plan` per item type, in the spec's order.
     pub fn new(spec: &Spec, spec_path: &Path, source: String, plan: &Plan, seconds: f64) -> Self {
@@ -41,26 +79,11 @@ impl PlanReport {
             .iter()
             .zip(&plan.types)
             .map(|(item_spec, entries)| {
-                // Largest first, then by key: only the few shown are sorted and named.
-                let order = |a: &&Entry, b: &&Entry| b.bytes.cmp(&a.bytes).then(a.key.cmp(&b.key));
-                let mut largest: Vec<&Entry> = entries.iter().collect();
-                if largest.len() > LARGEST_SHOWN {
-                    largest.select_nth_unstable_by(LARGEST_SHOWN, order);
-                    largest.truncate(LARGEST_SHOWN);
+                let mut tally = TypeTally::default();
+                for entry in entries {
+                    tally.add(&entry.key, u64::from(entry.bytes));
                 }
-                largest.sort_by(order);
-                TypeSummary {
-                    item_type: item_spec.name.clone(),
-                    items: entries.len() as u64,
-                    bytes: entries.iter().map(|e| u64::from(e.bytes)).sum(),
-                    largest: largest
-                        .into_iter()
-                        .map(|e| {
-                            let (pk, sk) = &e.key;
-                            (format!("{pk} {sk}").trim().to_string(), u64::from(e.bytes))
-                        })
-                        .collect(),
-                }
+                tally.summary(&item_spec.name)
             })
             .collect();
         PlanReport {

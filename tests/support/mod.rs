@@ -151,9 +151,14 @@ pub fn edit_line(dir: &Path, file: &str, line: usize, edit: impl FnOnce(&str) ->
 
 /// Runs `plan` into `dir` (items.jsonl and report.json) and returns the item lines in order.
 pub fn plan(spec: &str, source: &str, dir: &Path) -> Vec<String> {
+    plan_with(spec, source, dir, &[])
+}
+
+/// Like [`plan`], with more options, such as `--window 3`.
+pub fn plan_with(spec: &str, source: &str, dir: &Path, options: &[&str]) -> Vec<String> {
     let out = dir.join("items.jsonl");
     let report = dir.join("report.json");
-    let result = migrator(&[
+    let mut args = vec![
         "plan",
         "--spec",
         spec,
@@ -163,7 +168,9 @@ pub fn plan(spec: &str, source: &str, dir: &Path) -> Vec<String> {
         out.to_str().expect("UTF-8 path"),
         "--report",
         report.to_str().expect("UTF-8 path"),
-    ]);
+    ];
+    args.extend(options);
+    let result = migrator(&args);
     assert_eq!(result.code, 0, "{}", result.stderr);
     std::fs::read_to_string(out)
         .expect("plan wrote its items")

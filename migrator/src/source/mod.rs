@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 pub use self::csv::{header_positions, CsvSource, SCHEMA_FILE};
 pub use ddl::parse_schema;
-pub use postgres::{connect_error, connect_one, PostgresSource};
+pub use postgres::{connect_error, connect_one, quote_ident, PostgresSource};
 pub use shape::{Column, ColumnType, Schema, TableShape};
 pub use value::{parse_text, ParseError, Value};
 

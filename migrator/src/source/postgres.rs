@@ -32,6 +32,8 @@ pub struct PostgresSource {
 
 struct Inner {
     schema: Schema,
+    url: Redacted,
+    snapshot_id: String,
     /// Holds the exporting transaction open for as long as the source lives.
     _coordinator: Mutex<PgConnection>,
     idle: Mutex<Vec<PgConnection>>,
@@ -99,6 +101,8 @@ impl PostgresSource {
         Ok(PostgresSource {
             inner: Arc::new(Inner {
                 schema,
+                url: url.clone(),
+                snapshot_id,
                 _coordinator: Mutex::new(coordinator),
                 idle: Mutex::new(idle),
                 permits,
@@ -121,6 +125,31 @@ impl PostgresSource {
             }
         });
         channel_stream(rx)
+    }
+}
+
+impl PostgresSource {
+    /// Streams the rows `sql` returns, typed by `shape`, on a connection of its own that reads
+    /// the source's snapshot, so that many queries can be read at once.
+    pub async fn query_rows(
+        &self,
+        sql: String,
+        shape: TableShape,
+    ) -> Result<RowBatches, SourceError> {
+        let mut conn = connect_one(&self.inner.url).await?;
+        snapshot::adopt(&mut conn, &self.inner.snapshot_id)
+            .await
+            .map_err(|e| SourceError::Postgres {
+                url: self.inner.url.clone(),
+                message: e.to_string(),
+            })?;
+        let (tx, rx) = batch_channel();
+        tokio::spawn(async move {
+            if let Err(error) = copy_query(&mut conn, &sql, &shape, &tx).await {
+                let _ = tx.send(Err(error)).await;
+            }
+        });
+        Ok(channel_stream(rx))
     }
 }
 
@@ -147,7 +176,8 @@ impl Inner {
     }
 }
 
-fn quote_ident(name: &str) -> String {
+/// `name` as a quoted SQL identifier: `"my ""table"""`.
+pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
@@ -156,16 +186,26 @@ async fn copy_with(
     shape: &TableShape,
     tx: &mpsc::Sender<RowBatch>,
 ) -> Result<(), SourceError> {
+    let columns: Vec<String> = shape.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let query = format!(
+        "SELECT {} FROM {}",
+        columns.join(", "),
+        quote_ident(&shape.name)
+    );
+    copy_query(conn, &query, shape, tx).await
+}
+
+async fn copy_query(
+    conn: &mut PgConnection,
+    query: &str,
+    shape: &TableShape,
+    tx: &mpsc::Sender<RowBatch>,
+) -> Result<(), SourceError> {
     let read_error = |e: sqlx::Error| SourceError::Read {
         table: shape.name.clone(),
         message: e.to_string(),
     };
-    let columns: Vec<String> = shape.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let statement = format!(
-        "COPY (SELECT {} FROM {}) TO STDOUT",
-        columns.join(", "),
-        quote_ident(&shape.name)
-    );
+    let statement = format!("COPY ({query}) TO STDOUT");
     let mut stream = conn.copy_out_raw(&statement).await.map_err(read_error)?;
     let mut decoder = LineDecoder {
         shape,

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU16, Ordering};
 
 use serde::Serialize;
 
+use foldhash::HashMap;
+
 use super::Tables;
 use crate::spec::Spec;
 
@@ -46,6 +48,99 @@ impl Usage {
     }
 }
 
+/// What became of rows met in several windows: each row's state by its identity, merged as
+/// [`Usage`] merges them within one window.
+#[derive(Default)]
+pub struct Merged {
+    /// Per table: each row's state by its identity.
+    states: HashMap<String, States>,
+}
+
+/// Row states by identity: by the id itself (two bytes a row) for ids below `limit`, else by a
+/// hash of the id or of the key's text.
+#[derive(Default)]
+struct States {
+    dense: Vec<u16>,
+    limit: u64,
+    hashed: HashMap<u64, u16>,
+}
+
+/// A row's identity: its whole-number id, or the hash of its primary key's text.
+#[derive(Clone, Copy)]
+pub enum Identity {
+    Id(u64),
+    Hash(u64),
+}
+
+/// The state that wins of two: in an item, else the first rule, else untouched.
+fn merge(a: u16, b: u16) -> u16 {
+    match (a, b) {
+        (USED, _) | (_, USED) => USED,
+        (UNTOUCHED, x) | (x, UNTOUCHED) => x,
+        (x, y) => x.min(y),
+    }
+}
+
+impl Merged {
+    /// Keeps the states of `table`'s rows whose ids are below `limit` by id: for a table whose
+    /// ids are dense, such as 1 to its row count.
+    pub fn dense_below(&mut self, table: &str, limit: u64) {
+        self.states.entry(table.to_string()).or_default().limit = limit;
+    }
+
+    /// Takes in the states of one window's rows of `table`, each row named by `identity`.
+    pub fn add(&mut self, table: &str, usage: &Usage, identity: impl Fn(usize) -> Identity) {
+        let states = self.states.entry(table.to_string()).or_default();
+        for (row, state) in usage.states.iter().enumerate() {
+            let state = state.load(Ordering::Relaxed);
+            if state == UNTOUCHED {
+                continue;
+            }
+            let at = match identity(row) {
+                Identity::Id(id) if id < states.limit => {
+                    let id = id as usize;
+                    if states.dense.len() <= id {
+                        states.dense.resize(id + 1, UNTOUCHED);
+                    }
+                    &mut states.dense[id]
+                }
+                Identity::Id(hash) | Identity::Hash(hash) => {
+                    states.hashed.entry(hash).or_insert(UNTOUCHED)
+                }
+            };
+            *at = merge(*at, state);
+        }
+    }
+
+    /// The account of `table`, which holds `rows` rows in all.
+    pub fn account(&self, table: &str, rows: u64, rules: &[String]) -> TableAccount {
+        let mut by_code = vec![0u64; rules.len() + 2];
+        if let Some(states) = self.states.get(table) {
+            for state in states.dense.iter().chain(states.hashed.values()) {
+                by_code[usize::from(*state)] += 1;
+            }
+        }
+        account(table, rows, &by_code, rules)
+    }
+}
+
+/// The account of `table`, of `rows` rows, from how many rows are in each state.
+fn account(table: &str, rows: u64, by_code: &[u64], rules: &[String]) -> TableAccount {
+    let touched: u64 = by_code[1..].iter().sum();
+    TableAccount {
+        table: table.to_string(),
+        rows,
+        in_items: by_code[usize::from(USED)],
+        dropped: rules
+            .iter()
+            .zip(&by_code[2..])
+            .filter(|(_, n)| **n > 0)
+            .map(|(rule, n)| (rule.clone(), *n))
+            .collect(),
+        unreferenced: rows.saturating_sub(touched),
+    }
+}
+
 /// Rows of one source table and where each went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TableAccount {
@@ -69,18 +164,7 @@ pub fn accounts(spec: &Spec, tables: &Tables, rules: &[String]) -> Vec<TableAcco
             for state in &data.usage.states {
                 by_code[usize::from(state.load(Ordering::Relaxed))] += 1;
             }
-            TableAccount {
-                table: data.shape.name.clone(),
-                rows: data.rows.len() as u64,
-                in_items: by_code[usize::from(USED)],
-                dropped: rules
-                    .iter()
-                    .zip(&by_code[2..])
-                    .filter(|(_, n)| **n > 0)
-                    .map(|(rule, n)| (rule.clone(), *n))
-                    .collect(),
-                unreferenced: by_code[usize::from(UNTOUCHED)],
-            }
+            account(&data.shape.name, data.rows.len() as u64, &by_code, rules)
         })
         .collect()
 }

@@ -147,11 +147,11 @@ fn attributes<'a>(spec: &'a Spec, item: &'a ItemSpec) -> Vec<(&'a str, Attribute
     all.into_iter().collect()
 }
 
-fn relations<'e>(expr: &'e Expr, out: &mut Vec<(&'e Relation, bool)>) {
+fn relations<'e>(expr: &'e Expr, out: &mut Vec<(&'e Relation, bool, bool)>) {
     match expr {
         Expr::Map(entries) => entries.iter().for_each(|(_, e)| relations(e, out)),
         Expr::List { relation, item } => {
-            out.push((relation, false));
+            out.push((relation, false, true));
             relations(item, out);
         }
         Expr::One {
@@ -159,7 +159,7 @@ fn relations<'e>(expr: &'e Expr, out: &mut Vec<(&'e Relation, bool)>) {
             item,
             missing,
         } => {
-            out.push((relation, *missing == Missing::NullRow));
+            out.push((relation, *missing == Missing::NullRow, true));
             relations(item, out);
         }
         Expr::When { expr, .. } => relations(expr, out),
@@ -181,22 +181,30 @@ impl<'a> Builder<'a> {
                 on_id(&join.on),
             )
         };
-        for item in &spec.items {
+        // A window of one item type looks rows up only for that type's joins and relations.
+        for (t, item) in spec.items.iter().enumerate() {
             for suffix in ["where", "join", "group"] {
                 rules.push(format!("{} {suffix}", item.name));
             }
-            wanted.extend(item.joins.iter().map(join_wanted));
+            if tables.plans(t) {
+                wanted.extend(item.joins.iter().map(join_wanted));
+            }
+            let before = all.len();
             for (_, expr) in item.keys.iter().chain(&item.attributes) {
                 relations(expr, &mut all);
             }
+            all[before..].iter_mut().for_each(|r| r.2 = tables.plans(t));
         }
         let mut events = Vec::new();
-        for (relation, counts_missing) in &all {
+        for (relation, counts_missing, indexed) in &all {
             for suffix in ["where", "join", "distinct", "limit"] {
                 rules.push(format!("{} {suffix}", relation.rule));
             }
             if *counts_missing {
                 events.push((format!("{} missing", relation.rule), AtomicU64::new(0)));
+            }
+            if !indexed {
+                continue;
             }
             if let RowSource::Table(table) = &relation.source {
                 for on in &relation.on {
@@ -267,7 +275,7 @@ impl<'a> Builder<'a> {
         let spec_item = &self.spec.items[index];
         let root = &self.tables.tables[&spec_item.root];
         let mut scope: Scope<'a> = Vec::new();
-        let combos: Vec<Slots<'a>> = (0..root.rows.len())
+        let combos: Vec<Slots<'a>> = (0..root.roots.unwrap_or(root.rows.len()))
             .map(|r| slots((root, r), spec_item.joins.len()))
             .collect();
         let combos = self.join_all(

@@ -7,12 +7,16 @@
 //! item or which rule dropped it. Lines are then built again a chunk at a time for whoever
 //! consumes them (a file, a table), so the whole plan is never held in memory. Items come out
 //! sorted by type (spec order) and key, so the same source gives the same bytes in any row order.
+//! [`window`] plans the same items from Postgres without holding any table whole: a window of
+//! root rows at a time, read by the queries `paths.rs` writes.
 
 mod accounting;
 mod build;
 mod convert;
 mod item;
+mod paths;
 pub mod rules;
+pub mod window;
 
 use foldhash::{HashMap, HashSet, HashSetExt};
 
@@ -32,11 +36,32 @@ pub struct TableData {
     pub shape: TableShape,
     pub rows: Vec<Row>,
     pub usage: Usage,
+    /// How many of the first rows are roots of the item types this table is the root of
+    /// (a window's other rows of the table are there for lookups only); all when `None`.
+    pub roots: Option<usize>,
 }
 
 /// Every table a spec reads, by name.
 pub struct Tables {
     pub tables: HashMap<String, TableData>,
+    /// Set when these are one window's rows (see [`window`]): only that item type is planned.
+    pub window: Option<Window>,
+}
+
+/// What a window of rows plans: one item type, knowing which rows earlier types chose.
+pub struct Window {
+    /// The item type planned.
+    pub item: usize,
+    /// Per earlier item type that a `with_item` or `without_item` names, the rows of its root
+    /// table (in this window) its items were built over.
+    pub chosen: Vec<HashSet<usize>>,
+}
+
+impl Tables {
+    /// Whether item type `t` is planned from these rows.
+    fn plans(&self, t: usize) -> bool {
+        self.window.as_ref().is_none_or(|w| w.item == t)
+    }
 }
 
 /// Reads every table `spec` names from `source`, all tables at once.
@@ -64,9 +89,20 @@ pub async fn read_tables(spec: &Spec, source: &Source) -> Result<Tables, SourceE
             .expect("rows() checked the table")
             .clone();
         let usage = Usage::new(rows.len());
-        tables.insert(name, TableData { shape, rows, usage });
+        tables.insert(
+            name,
+            TableData {
+                shape,
+                rows,
+                usage,
+                roots: None,
+            },
+        );
     }
-    Ok(Tables { tables })
+    Ok(Tables {
+        tables,
+        window: None,
+    })
 }
 
 /// A built item as it is written: its key, its DynamoDB JSON line and its size.
@@ -142,16 +178,43 @@ pub fn plan_into<'a>(
     spec: &'a Spec,
     tables: &'a Tables,
     hashes: Hashes,
-    mut take: impl FnMut(Vec<PlanLine>),
+    take: impl FnMut(Vec<PlanLine>),
 ) -> Result<Plan<'a>, PlanErrors> {
+    let (mut plan, mut errors, clashes) = plan_lines(spec, tables, hashes, take);
+    if !errors.is_empty() || !clashes.is_empty() {
+        errors.sort_by_key(|(t, group, _)| (*t, *group));
+        let mut all: Vec<TransformError> = errors.into_iter().map(|(_, _, e)| e).collect();
+        all.extend(clashes);
+        return Err(PlanErrors(all));
+    }
+    plan.accounts = accounting::accounts(spec, tables, plan.builder.rules());
+    plan.events = plan.builder.events();
+    Ok(plan)
+}
+
+/// [`plan_into`]'s work: the plan (without its account), the items that failed, and every key
+/// two items share.
+fn plan_lines<'a>(
+    spec: &'a Spec,
+    tables: &'a Tables,
+    hashes: Hashes,
+    mut take: impl FnMut(Vec<PlanLine>),
+) -> (Plan<'a>, Vec<Failed>, Vec<TransformError>) {
     let (mut plan, mut errors, clashes) = keyed(spec, tables);
     for t in 0..plan.types.len() {
+        if !tables.plans(t) {
+            continue;
+        }
         let started = std::time::Instant::now();
-        let progress = crate::progress::Progress::new(
-            &format!("planning {}", spec.items[t].name),
-            plan.types[t].len() as u64,
-            "items",
-        );
+        let progress = match tables.window {
+            // A window's work is shown by the windows' own bar.
+            Some(_) => crate::progress::Progress::hidden(),
+            None => crate::progress::Progress::new(
+                &format!("planning {}", spec.items[t].name),
+                plan.types[t].len() as u64,
+                "items",
+            ),
+        };
         for at in (0..plan.types[t].len()).step_by(CHUNK_ITEMS) {
             let range = at..(at + CHUNK_ITEMS).min(plan.types[t].len());
             let built: Vec<Result<PlanLine, TransformError>> = plan.types[t][range.clone()]
@@ -180,22 +243,16 @@ pub fn plan_into<'a>(
             take(lines);
         }
         progress.finish();
-        tracing::info!(
-            item_type = %spec.items[t].name,
-            items = plan.types[t].len(),
-            seconds = started.elapsed().as_secs_f64(),
-            "built"
-        );
+        if tables.window.is_none() {
+            tracing::info!(
+                item_type = %spec.items[t].name,
+                items = plan.types[t].len(),
+                seconds = started.elapsed().as_secs_f64(),
+                "built"
+            );
+        }
     }
-    if !errors.is_empty() || !clashes.is_empty() {
-        errors.sort_by_key(|(t, group, _)| (*t, *group));
-        let mut all: Vec<TransformError> = errors.into_iter().map(|(_, _, e)| e).collect();
-        all.extend(clashes);
-        return Err(PlanErrors(all));
-    }
-    plan.accounts = accounting::accounts(spec, tables, plan.builder.rules());
-    plan.events = plan.builder.events();
-    Ok(plan)
+    (plan, errors, clashes)
 }
 
 /// An item that failed, by item type and root group, for ordering errors as the source is.
@@ -214,7 +271,13 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
     let depends = |t: usize| spec.items[t].with_item.or(spec.items[t].without_item);
     let mut ready: Vec<Option<Vec<build::Group<'a>>>> = (0..spec.items.len())
         .into_par_iter()
-        .map(|t| depends(t).is_none().then(|| builder.roots(t, &[])))
+        .map(|t| {
+            if !tables.plans(t) {
+                Some(Vec::new())
+            } else {
+                depends(t).is_none().then(|| builder.roots(t, &[]))
+            }
+        })
         .collect();
     let referenced: HashSet<usize> = spec
         .items
@@ -227,11 +290,15 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
         let roots = ready
             .take()
             .unwrap_or_else(|| builder.roots(index, &chosen));
-        chosen.push(if referenced.contains(&index) {
-            roots.iter().map(|g| g[0][0].1).collect()
+        if let Some(window) = &tables.window {
+            chosen.push(window.chosen[index].clone());
         } else {
-            HashSet::new()
-        });
+            chosen.push(if referenced.contains(&index) {
+                roots.iter().map(|g| g[0][0].1).collect()
+            } else {
+                HashSet::new()
+            });
+        }
         let keys: Vec<Result<Entry, TransformError>> = roots
             .par_iter()
             .enumerate()
@@ -252,24 +319,17 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
             }
         }
         entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        tracing::info!(
-            item_type = %spec.items[index].name,
-            items = entries.len(),
-            seconds = started.elapsed().as_secs_f64(),
-            "keyed"
-        );
+        if tables.window.is_none() {
+            tracing::info!(
+                item_type = %spec.items[index].name,
+                items = entries.len(),
+                seconds = started.elapsed().as_secs_f64(),
+                "keyed"
+            );
+        }
         groups.push(roots);
         types.push(entries);
     }
-    let origin = |t: usize, entry: &Entry| {
-        let (table, row) = builder.origin(&groups[t][entry.group as usize]);
-        Origin {
-            item_type: spec.items[t].name.clone(),
-            table,
-            row,
-        }
-    };
-    let clashes = rules::check_unique(spec, &types, origin);
     let plan = Plan {
         builder,
         groups,
@@ -277,6 +337,7 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
         accounts: Vec::new(),
         events: Vec::new(),
     };
+    let clashes = rules::check_unique(spec, &plan.types, |t, entry| plan.origin(t, entry));
     (plan, errors, clashes)
 }
 
@@ -300,6 +361,16 @@ fn build_line<'a>(
 }
 
 impl Plan<'_> {
+    /// Where item `entry` of item type `t` came from.
+    fn origin(&self, t: usize, entry: &Entry) -> Origin {
+        let (table, row) = self.builder.origin(&self.groups[t][entry.group as usize]);
+        Origin {
+            item_type: self.builder.spec().items[t].name.clone(),
+            table,
+            row,
+        }
+    }
+
     /// How many items the plan holds.
     pub fn len(&self) -> usize {
         self.types.iter().map(Vec::len).sum()

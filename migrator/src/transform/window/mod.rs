@@ -1,0 +1,379 @@
+//! Planning in bounded memory (`plan --window N`): each item type is planned N root groups at a
+//! time from its path queries (`paths.rs`), read in step from Postgres on the source's
+//! snapshot, so no table is held whole. Each window goes through the same builder and checks
+//! as the in-memory plan; its lines spill to disk as a sorted run and each type's runs merge
+//! back in key order, so the output is the in-memory plan's, byte for byte. A row met in several
+//! windows is accounted for once, by its primary key; keys two items share are found by merging
+//! every type's keys on disk.
+
+mod read;
+mod spill;
+
+use std::hash::BuildHasher;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use foldhash::fast::FixedState;
+use foldhash::{HashMap, HashSet};
+use futures::StreamExt;
+
+use super::accounting::{Identity, Merged};
+use super::{
+    Hashes, KeyClash, Origin, PlanErrors, PlanLine, TableAccount, TableData, Tables,
+    TransformError, Usage, Window, CHUNK_ITEMS,
+};
+use crate::error::Error;
+use crate::report::{TypeSummary, TypeTally};
+use crate::source::{
+    quote_ident, Column, ColumnType, PostgresSource, Row, SourceError, TableShape, Value,
+};
+use crate::spec::Spec;
+use read::{identity, RowId, Streams, WindowRows};
+use spill::{text, write_record, Merge, Runs};
+
+/// What a windowed plan made: per item type (spec order) its summary, the account of every
+/// source row, and the events counted while building.
+pub struct Windowed {
+    pub types: Vec<TypeSummary>,
+    pub accounts: Vec<TableAccount>,
+    pub events: Vec<(String, u64)>,
+}
+
+/// What the windows of earlier item types leave to later ones.
+struct State {
+    merged: Merged,
+    /// Per item type a later one names (`with_item`, `without_item`): its roots, by identity.
+    chosen: Vec<HashSet<RowId>>,
+    referenced: HashSet<usize>,
+    errors: Vec<TransformError>,
+    events: Vec<(String, u64)>,
+    rules: Vec<String>,
+}
+
+/// Plans every item type of `spec` from `source`, `window` root groups at a time, handing the
+/// lines to `take` in the plan's order (types in spec order, each in key order).
+///
+/// # Errors
+/// A source that cannot be read, a temporary folder that cannot be written, or items that
+/// cannot be built or share a key ([`Error::Plan`], every one of them).
+pub async fn plan_windows(
+    spec: &Spec,
+    source: &PostgresSource,
+    window: usize,
+    mut take: impl FnMut(Vec<PlanLine>),
+) -> anyhow::Result<Windowed> {
+    let dir = tempfile::tempdir().map_err(|e| {
+        anyhow::anyhow!("cannot create a temporary folder for the plan's runs: {e}")
+    })?;
+    let spilled = |e: std::io::Error| {
+        let dir = dir.path().display();
+        anyhow::anyhow!("cannot write or read the plan's sorted runs in {dir}: {e} (set TMPDIR to a folder with room for about the uncompressed plan)")
+    };
+    let sizes = table_sizes(spec, source).await.map_err(Error::from)?;
+    let mut state = State {
+        merged: Merged::default(),
+        chosen: vec![HashSet::default(); spec.items.len()],
+        referenced: spec
+            .items
+            .iter()
+            .flat_map(|i| i.with_item.into_iter().chain(i.without_item))
+            .collect(),
+        errors: Vec::new(),
+        events: Vec::new(),
+        rules: Vec::new(),
+    };
+    for (shape, size) in spec.schema.tables.iter().zip(&sizes) {
+        if let Some(max) = size.max_id {
+            // Ids from 0 to not much more than the row count are kept by id, two bytes each.
+            if max < size.rows.saturating_mul(4).saturating_add(1024) {
+                state.merged.dense_below(&shape.name, max + 1);
+            }
+        }
+    }
+    let mut types = Vec::new();
+    let mut key_files = Vec::new();
+    for (t, item) in spec.items.iter().enumerate() {
+        let root_rows = spec
+            .schema
+            .tables
+            .iter()
+            .zip(&sizes)
+            .find(|(shape, _)| shape.name == item.root)
+            .map_or(0, |(_, size)| size.rows);
+        let progress = crate::progress::Progress::new(
+            &format!("planning {} in windows", item.name),
+            root_rows,
+            "roots",
+        );
+        let mut runs = Runs::new(dir.path(), &format!("lines-{t}"), 6);
+        let mut streams = Streams::open(spec, source, item)
+            .await
+            .map_err(Error::from)?;
+        while let Some(rows) = streams.next(window).await.map_err(Error::from)? {
+            let roots = rows.roots as u64;
+            plan_window(spec, t, rows, &mut state, &mut runs).map_err(spilled)?;
+            progress.advance(roots);
+        }
+        progress.finish();
+        let keys = dir.path().join(format!("keys-{t}"));
+        let merged = tokio::task::block_in_place(|| merge_runs(spec, t, runs, &keys, &mut take));
+        types.push(merged.map_err(spilled)?);
+        key_files.push(keys);
+    }
+    state
+        .errors
+        .extend(clashes(spec, &key_files).map_err(spilled)?);
+    if !state.errors.is_empty() {
+        return Err(Error::Plan(PlanErrors(state.errors)).into());
+    }
+    let accounts = spec
+        .schema
+        .tables
+        .iter()
+        .zip(&sizes)
+        .map(|(shape, size)| state.merged.account(&shape.name, size.rows, &state.rules))
+        .collect();
+    Ok(Windowed {
+        types,
+        accounts,
+        events: state.events,
+    })
+}
+
+/// Plans item type `t` over one window's rows, writes its lines as a run (each with where its
+/// item came from) and takes in what became of the window's rows.
+fn plan_window(
+    spec: &Spec,
+    t: usize,
+    rows: WindowRows,
+    state: &mut State,
+    runs: &mut Runs,
+) -> std::io::Result<()> {
+    let tables = window_tables(spec, t, rows, state);
+    let mut lines = Vec::new();
+    let (plan, mut failed, _) = tokio::task::block_in_place(|| {
+        super::plan_lines(spec, &tables, Hashes::Skipped, |chunk| lines.extend(chunk))
+    });
+    // Keys two items share are found across every window at the end.
+    failed.sort_by_key(|(_, group, _)| *group);
+    let bad: HashSet<u32> = failed.iter().map(|(_, group, _)| *group).collect();
+    state
+        .errors
+        .extend(failed.into_iter().map(|(_, _, error)| error));
+    let origins: Vec<Origin> = plan.types[t]
+        .iter()
+        .filter(|entry| !bad.contains(&entry.group))
+        .map(|entry| plan.origin(t, entry))
+        .collect();
+    let sizes: Vec<[u8; 8]> = lines
+        .iter()
+        .map(|l| (l.bytes as u64).to_le_bytes())
+        .collect();
+    let records = lines.iter().zip(&origins).zip(&sizes);
+    runs.write(records.map(|((line, origin), size)| {
+        vec![
+            line.key.0.as_bytes(),
+            line.key.1.as_bytes(),
+            line.json.as_bytes(),
+            origin.table.as_bytes(),
+            origin.row.as_bytes(),
+            size.as_slice(),
+        ]
+    }))?;
+    let events = plan.builder.events();
+    if state.events.is_empty() {
+        state.events = events;
+    } else {
+        for ((_, total), (_, n)) in state.events.iter_mut().zip(events) {
+            *total += n;
+        }
+    }
+    if state.rules.is_empty() {
+        state.rules = plan.builder.rules().to_vec();
+    }
+    if state.referenced.contains(&t) {
+        for group in &plan.groups[t] {
+            let (data, row) = group[0][0];
+            let id = identity(&data.shape, &data.rows[row], &spec.timestamps);
+            state.chosen[t].insert(id);
+        }
+    }
+    for (name, data) in &tables.tables {
+        account_window(&mut state.merged, spec, name, data);
+    }
+    Ok(())
+}
+
+/// A window's rows as the tables one item type is planned from: its roots first in the root
+/// table, and of each earlier type it names, the rows of the window that type chose.
+fn window_tables(spec: &Spec, t: usize, mut rows: WindowRows, state: &State) -> Tables {
+    let root = &spec.items[t].root;
+    let mut tables = HashMap::default();
+    for shape in &spec.schema.tables {
+        let kept = rows.rows.remove(&shape.name).unwrap_or_default();
+        let data = TableData {
+            shape: shape.clone(),
+            usage: Usage::new(kept.len()),
+            roots: (shape.name == *root).then_some(rows.roots),
+            rows: kept,
+        };
+        tables.insert(shape.name.clone(), data);
+    }
+    let chosen = spec
+        .items
+        .iter()
+        .enumerate()
+        .map(|(other, other_item)| {
+            if other >= t || !state.referenced.contains(&other) {
+                return HashSet::default();
+            }
+            let data: &TableData = &tables[&other_item.root];
+            (0..data.rows.len())
+                .filter(|&r| {
+                    let id = identity(&data.shape, &data.rows[r], &spec.timestamps);
+                    state.chosen[other].contains(&id)
+                })
+                .collect()
+        })
+        .collect();
+    Tables {
+        tables,
+        window: Some(Window { item: t, chosen }),
+    }
+}
+
+/// Takes in what became of one window's rows of table `name`, each row by its primary key.
+fn account_window(merged: &mut Merged, spec: &Spec, name: &str, data: &TableData) {
+    let id_column = match data.shape.primary_key[..] {
+        [c] if data.shape.columns[c].ty == ColumnType::Int => Some(c),
+        _ => None,
+    };
+    merged.add(name, &data.usage, |row| {
+        let values = &data.rows[row].values;
+        match id_column.map(|c| &values[c]) {
+            Some(Value::Int(id)) if *id >= 0 => Identity::Id(*id as u64),
+            _ => Identity::Hash(FixedState::default().hash_one(identity(
+                &data.shape,
+                &data.rows[row],
+                &spec.timestamps,
+            ))),
+        }
+    });
+}
+
+/// Merges item type `t`'s runs in key order, handing the lines to `take` a chunk at a time and
+/// writing each item's key and origin, in the same order, to `keys`; returns the type's summary.
+fn merge_runs(
+    spec: &Spec,
+    t: usize,
+    runs: Runs,
+    keys: &std::path::Path,
+    take: &mut impl FnMut(Vec<PlanLine>),
+) -> std::io::Result<TypeSummary> {
+    let item_type = &spec.items[t].name;
+    let mut tally = TypeTally::default();
+    let mut keys = BufWriter::new(std::fs::File::create(keys)?);
+    let mut chunk = Vec::with_capacity(CHUNK_ITEMS);
+    for record in runs.merge()? {
+        let (_, fields) = record?;
+        let [pk, sk, json, table, row, size]: [Vec<u8>; 6] = fields
+            .try_into()
+            .map_err(|_| std::io::Error::other("a short record"))?;
+        write_record(&mut keys, &[&pk, &sk, &table, &row])?;
+        let size = u64::from_le_bytes(size.try_into().unwrap_or_default());
+        let key = (text(pk)?, text(sk)?);
+        tally.add(&key, size);
+        chunk.push(PlanLine {
+            item_type: item_type.clone(),
+            key,
+            json: text(json)?,
+            bytes: size as usize,
+            hash: 0,
+        });
+        if chunk.len() == CHUNK_ITEMS {
+            take(std::mem::take(&mut chunk));
+        }
+    }
+    if !chunk.is_empty() {
+        take(chunk);
+    }
+    keys.flush()?;
+    Ok(tally.summary(item_type))
+}
+
+/// Every key two items share, across item types and windows, each error naming both items:
+/// the files hold each type's keys in key order, so equal keys meet as they are merged.
+fn clashes(spec: &Spec, key_files: &[PathBuf]) -> std::io::Result<Vec<TransformError>> {
+    let mut clashes = Vec::new();
+    let mut previous: Option<(usize, Vec<Vec<u8>>)> = None;
+    for record in Merge::open(key_files, 4)? {
+        let (t, fields) = record?;
+        if let Some((first_t, first)) = &previous {
+            if first[..2] == fields[..2] {
+                let origin = |t: usize, fields: &[Vec<u8>]| Origin {
+                    item_type: spec.items[t].name.clone(),
+                    table: String::from_utf8_lossy(&fields[2]).into_owned(),
+                    row: String::from_utf8_lossy(&fields[3]).into_owned(),
+                };
+                let key = (text(first[0].clone())?, text(first[1].clone())?);
+                clashes.push(TransformError::DuplicateKey(Box::new(KeyClash {
+                    key: super::rules::describe(spec, &key),
+                    first: origin(*first_t, first),
+                    second: origin(t, &fields),
+                })));
+                continue;
+            }
+        }
+        previous = Some((t, fields));
+    }
+    Ok(clashes)
+}
+
+/// A table's size: its rows, and its largest id when its primary key is one whole-number column.
+struct TableSize {
+    rows: u64,
+    max_id: Option<u64>,
+}
+
+/// Every table's size, read on the source's snapshot.
+async fn table_sizes(spec: &Spec, source: &PostgresSource) -> Result<Vec<TableSize>, SourceError> {
+    let mut sizes = Vec::new();
+    for shape in &spec.schema.tables {
+        let id = match shape.primary_key[..] {
+            [c] if shape.columns[c].ty == ColumnType::Int => Some(&shape.columns[c].name),
+            _ => None,
+        };
+        let max = id.map_or("NULL".to_string(), |name| {
+            format!("max({})", quote_ident(name))
+        });
+        let sql = format!("SELECT count(*), {max} FROM {}", quote_ident(&shape.name));
+        let column = |name: &str| Column {
+            name: name.into(),
+            ty: ColumnType::Int,
+            not_null: false,
+        };
+        let result = TableShape {
+            name: shape.name.clone(),
+            columns: vec![column("count"), column("max")],
+            primary_key: Vec::new(),
+        };
+        let mut batches = source.query_rows(sql, result).await?;
+        let mut size = TableSize {
+            rows: 0,
+            max_id: None,
+        };
+        while let Some(batch) = batches.next().await {
+            for Row { values } in batch? {
+                if let [Value::Int(rows), max] = &values[..] {
+                    size.rows = u64::try_from(*rows).unwrap_or(0);
+                    size.max_id = match max {
+                        Value::Int(max) => u64::try_from(*max).ok(),
+                        _ => None,
+                    };
+                }
+            }
+        }
+        sizes.push(size);
+    }
+    Ok(sizes)
+}
