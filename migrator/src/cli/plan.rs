@@ -138,10 +138,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
             plan
         }
         Err(error) => {
-            if let (Some(path), Error::Plan(errors)) = (&args.report, &error) {
-                crate::report::write_errors(path, &errors.0)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            }
+            report_errors(&args, Some(&error))?;
             return Err(error.into());
         }
     };
@@ -158,6 +155,15 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     std::mem::forget(plan);
     std::mem::forget(tables);
     Ok(0)
+}
+
+/// Writes the items that could not be made to the report `--report` names, if any.
+fn report_errors(args: &PlanArgs, error: Option<&Error>) -> anyhow::Result<()> {
+    if let (Some(path), Some(Error::Plan(errors))) = (&args.report, error) {
+        crate::report::write_errors(path, &errors.0)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes the report where `--report` says and prints the summary.
@@ -228,10 +234,7 @@ async fn run_windowed(
     let windowed = match planned {
         Ok(windowed) => windowed,
         Err(error) => {
-            if let (Some(path), Some(Error::Plan(errors))) = (&args.report, error.downcast_ref()) {
-                crate::report::write_errors(path, &errors.0)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            }
+            report_errors(args, error.downcast_ref())?;
             return Err(error);
         }
     };

@@ -147,11 +147,11 @@ fn attributes<'a>(spec: &'a Spec, item: &'a ItemSpec) -> Vec<(&'a str, Attribute
     all.into_iter().collect()
 }
 
-fn relations<'e>(expr: &'e Expr, out: &mut Vec<(&'e Relation, bool, bool)>) {
+fn relations<'e>(expr: &'e Expr, out: &mut Vec<(&'e Relation, bool)>) {
     match expr {
         Expr::Map(entries) => entries.iter().for_each(|(_, e)| relations(e, out)),
         Expr::List { relation, item } => {
-            out.push((relation, false, true));
+            out.push((relation, false));
             relations(item, out);
         }
         Expr::One {
@@ -159,7 +159,7 @@ fn relations<'e>(expr: &'e Expr, out: &mut Vec<(&'e Relation, bool, bool)>) {
             item,
             missing,
         } => {
-            out.push((relation, *missing == Missing::NullRow, true));
+            out.push((relation, *missing == Missing::NullRow));
             relations(item, out);
         }
         Expr::When { expr, .. } => relations(expr, out),
@@ -189,11 +189,12 @@ impl<'a> Builder<'a> {
             if tables.plans(t) {
                 wanted.extend(item.joins.iter().map(join_wanted));
             }
-            let before = all.len();
+            let mut found = Vec::new();
             for (_, expr) in item.keys.iter().chain(&item.attributes) {
-                relations(expr, &mut all);
+                relations(expr, &mut found);
             }
-            all[before..].iter_mut().for_each(|r| r.2 = tables.plans(t));
+            let indexed = tables.plans(t);
+            all.extend(found.into_iter().map(|(r, missing)| (r, missing, indexed)));
         }
         let mut events = Vec::new();
         for (relation, counts_missing, indexed) in &all {
