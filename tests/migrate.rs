@@ -193,20 +193,78 @@ fn verify(table: &str, report: &std::path::Path) -> crate::support::Outcome {
 }
 
 fn compare(command: &str, table: &str, report: &std::path::Path) -> crate::support::Outcome {
+    compare_from(command, "sql/rootski/sample", table, report, &[])
+}
+
+/// Runs `verify` or `diff` of the Rootski spec from `source`, with `extra` options.
+fn compare_from(
+    command: &str,
+    source: &str,
+    table: &str,
+    report: &std::path::Path,
+    extra: &[&str],
+) -> crate::support::Outcome {
     let endpoint = endpoint();
-    migrator(&[
+    let mut args = vec![
         command,
         "--spec",
         "access-patterns/rootski",
         "--source",
-        "sql/rootski/sample",
+        source,
         "--table",
         table,
         "--endpoint-url",
         &endpoint,
         "--report",
         report.to_str().unwrap(),
-    ])
+    ];
+    args.extend_from_slice(extra);
+    migrator(&args)
+}
+
+/// Spoils a table of the Rootski sample three ways: deletes a BREAKDOWN_ITEM of word 771,
+/// changes the admin USER's is_admin, and adds an item the plan does not make.
+async fn spoil(table: &str) {
+    let client = sink(table).await;
+    let client = client.client();
+    let key = |pk: &str, sk: &str| {
+        [
+            ("pk".to_string(), AttributeValue::S(pk.into())),
+            ("sk".to_string(), AttributeValue::S(sk.into())),
+        ]
+        .into_iter()
+        .collect::<std::collections::HashMap<_, _>>()
+    };
+    client
+        .delete_item()
+        .table_name(table)
+        .set_key(Some(key("WORD#771", "BREAKDOWN_ITEM#127#1")))
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(
+            "USER#admin@example.com",
+            "USER#admin@example.com",
+        )))
+        .update_expression("SET is_admin = :f")
+        .expression_attribute_values(":f", AttributeValue::Bool(false))
+        .send()
+        .await
+        .unwrap();
+    let stray = line_to_item(
+        r#"{"Item":{"__type":{"S":"BREAKDOWN_ITEM_NULL"},"pk":{"S":"WORD#9203"},"sk":{"S":"BREAKDOWN_ITEM#f4ef8326-5e0b-4ce4-a1b8-4b9b2c8e0d3c#8"},"morpheme":{"S":"ся"}}}"#,
+    )
+    .unwrap();
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(stray))
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -223,46 +281,7 @@ async fn verify_names_exactly_what_was_deleted_changed_and_added() {
     let passed = verify(&table, &dir.path().join("ok.json"));
     assert_eq!(passed.code, 0, "{}", passed.stderr);
 
-    let client = sink(&table).await;
-    let client = client.client();
-    let key = |pk: &str, sk: &str| {
-        [
-            ("pk".to_string(), AttributeValue::S(pk.into())),
-            ("sk".to_string(), AttributeValue::S(sk.into())),
-        ]
-        .into_iter()
-        .collect::<std::collections::HashMap<_, _>>()
-    };
-    client
-        .delete_item()
-        .table_name(&table)
-        .set_key(Some(key("WORD#771", "BREAKDOWN_ITEM#127#1")))
-        .send()
-        .await
-        .unwrap();
-    client
-        .update_item()
-        .table_name(&table)
-        .set_key(Some(key(
-            "USER#admin@example.com",
-            "USER#admin@example.com",
-        )))
-        .update_expression("SET is_admin = :f")
-        .expression_attribute_values(":f", AttributeValue::Bool(false))
-        .send()
-        .await
-        .unwrap();
-    let stray = line_to_item(
-        r#"{"Item":{"__type":{"S":"BREAKDOWN_ITEM_NULL"},"pk":{"S":"WORD#9203"},"sk":{"S":"BREAKDOWN_ITEM#f4ef8326-5e0b-4ce4-a1b8-4b9b2c8e0d3c#8"},"morpheme":{"S":"ся"}}}"#,
-    )
-    .unwrap();
-    client
-        .put_item()
-        .table_name(&table)
-        .set_item(Some(stray))
-        .send()
-        .await
-        .unwrap();
+    spoil(&table).await;
 
     let report_path = dir.path().join("bad.json");
     let failed = verify(&table, &report_path);
@@ -331,6 +350,52 @@ async fn verify_names_exactly_what_was_deleted_changed_and_added() {
     );
     let passed = verify(&table, &dir.path().join("ok-again.json"));
     assert_eq!(passed.code, 0, "{}", passed.stderr);
+}
+
+#[tokio::test]
+async fn in_windows_migrate_verify_and_diff_do_what_they_do_in_memory() {
+    let url =
+        crate::support::loaded_database("windowed_migrate", &crate::support::sample_dir()).await;
+    let spec = "access-patterns/rootski";
+    let table = table_name("windowed");
+    let out = migrate(spec, &url, &table, &["--create-table", "--window", "2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let planned = planned_lines(spec, "sql/rootski/sample");
+    assert_eq!(planned.len(), 122);
+    assert_eq!(
+        sink(&table).await.scan_lines(4, None).await.unwrap(),
+        planned
+    );
+
+    spoil(&table).await;
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["verify", "diff"] {
+        let report = |name: &str, extra: &[&str]| {
+            let path = dir.path().join(format!("{command}-{name}.json"));
+            let out = compare_from(command, &url, &table, &path, extra);
+            let report: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            (out.code, report["verify"].clone())
+        };
+        let (code, windowed) = report("windowed", &["--window", "2"]);
+        let (whole_code, whole) = report("whole", &[]);
+        assert_eq!(code, whole_code, "{command}");
+        assert_eq!(windowed, whole, "{command}");
+        assert_eq!(
+            (
+                whole["missing"].as_array().unwrap().len(),
+                whole["changed"][0]["attributes"].clone()
+            ),
+            (1, serde_json::json!(["is_admin"])),
+            "{command}"
+        );
+    }
+    let pruned = migrate(spec, &url, &table, &["--prune", "--window", "5"]);
+    assert_eq!(pruned.code, 0, "{}", pruned.stderr);
+    assert_eq!(
+        sink(&table).await.scan_lines(4, None).await.unwrap(),
+        planned
+    );
 }
 
 /// Items as Rootski's own ETL wrote them (reference §4.5): string positions, "None" strings,

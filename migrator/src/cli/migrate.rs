@@ -388,7 +388,7 @@ struct Checking<'a> {
 async fn check_and_report(
     sink: &DynamoSink,
     spec: &spec::Spec,
-    plan: &transform::Plan<'_>,
+    plan: &dyn transform::Planned,
     mut report: MigrateReport,
     checking: Checking<'_>,
 ) -> anyhow::Result<u8> {
@@ -453,8 +453,9 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
             .await
             .with_context(|| target.clone())?;
     }
-    let (location, tables) = super::plan::read_input(&spec, &args.input).await?;
-    let plan = super::plan::plan(&spec, &tables)?;
+    let (location, input) = super::plan::checked_input(&spec, &args.input).await?;
+    let mut in_memory = None;
+    let plan = input.plan(&spec, &mut in_memory)?;
     let governor = Governor::new(args.max_wcu.map(f64::from));
     let checkpoint = if args.dry_run {
         None
@@ -469,7 +470,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     let resumed = checkpoint.as_ref().map_or(0, Checkpoint::recorded);
     eprintln!(
         "planned {} items; {} table {} in {target}{}",
-        plan.len(),
+        plan.item_count(),
         if args.dry_run {
             "dry run: not writing to"
         } else {
@@ -487,7 +488,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
     let load = match &checkpoint {
         None => None,
         Some(checkpoint) => {
-            let (load, error) = load(&sink, &spec, &plan, &governor, checkpoint);
+            let (load, error) = load(&sink, &spec, plan, &governor, checkpoint);
             if let Some(error) = error {
                 let report = MigrateReport {
                     table_created: created,
@@ -507,7 +508,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         }
     };
     let pruned = if args.prune {
-        prune(&sink, &spec, &plan, &args.scan, &governor)
+        prune(&sink, &spec, plan, &args.scan, &governor)
             .await
             .with_context(|| target.clone())?
     } else {
@@ -528,7 +529,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         report_path: args.report.as_deref(),
         patterns_from: patterns_from.as_ref(),
     };
-    let code = check_and_report(&sink, &spec, &plan, report, checking).await?;
+    let code = check_and_report(&sink, &spec, plan, report, checking).await?;
     if code == 0 {
         if let Some(checkpoint) = checkpoint {
             checkpoint.remove();
@@ -542,14 +543,14 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
 fn load(
     sink: &DynamoSink,
     spec: &spec::Spec,
-    plan: &transform::Plan<'_>,
+    plan: &dyn transform::Planned,
     governor: &Governor,
     checkpoint: &Checkpoint,
 ) -> (WriteReport, Option<crate::sink::dynamodb::SinkError>) {
     let planned: BTreeMap<String, u64> = spec
         .items
         .iter()
-        .zip(&plan.types)
+        .zip(plan.types())
         .map(|(item, entries)| (item.name.clone(), entries.len() as u64))
         .collect();
     tokio::task::block_in_place(|| {
@@ -590,11 +591,12 @@ impl MigrateArgs {
 async fn prune(
     sink: &DynamoSink,
     spec: &spec::Spec,
-    plan: &transform::Plan<'_>,
+    plan: &dyn transform::Planned,
     scan: &ScanArgs,
     governor: &Governor,
 ) -> anyhow::Result<u64> {
-    let planned: HashSet<&(String, String)> = plan.types.iter().flatten().map(|e| &e.key).collect();
+    let planned: HashSet<&(String, String)> =
+        plan.types().iter().flatten().map(|e| &e.key).collect();
     let names = ItemNames::of(&spec.table);
     let mut stale = Vec::new();
     scan.each(sink, spec, |item| {
@@ -626,8 +628,9 @@ async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<u8> {
         .await
         .map_err(Error::from)
         .with_context(|| target.clone())?;
-    let (location, tables) = super::plan::read_input(&spec, &args.input).await?;
-    let plan = super::plan::plan(&spec, &tables)?;
+    let (location, input) = super::plan::checked_input(&spec, &args.input).await?;
+    let mut in_memory = None;
+    let plan = input.plan(&spec, &mut in_memory)?;
     let report = MigrateReport::new(&args.dynamo.table, target, &location);
     let checking = Checking {
         mode,
@@ -636,5 +639,5 @@ async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<u8> {
         report_path: args.report.as_deref(),
         patterns_from: patterns_from.as_ref(),
     };
-    check_and_report(&sink, &spec, &plan, report, checking).await
+    check_and_report(&sink, &spec, plan, report, checking).await
 }

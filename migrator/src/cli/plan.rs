@@ -29,6 +29,14 @@ pub struct PlanInput {
     /// Postgres connections reading in parallel, all on one snapshot.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub connections: u16,
+    /// Plan from Postgres ROOTS root rows of each item type at a time instead of reading every
+    /// table whole, so memory follows the window, not the database: for databases larger than
+    /// memory. Each window's rows come from queries that join back to its roots (one connection
+    /// per table an item type reaches), so planning takes about 3 times as long; the items are
+    /// the same. migrate, verify and diff then keep each item's key and hash (about 100 bytes
+    /// an item) and its line on disk. Example: --window 20000
+    #[arg(long, value_name = "ROOTS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub window: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -42,12 +50,6 @@ pub struct PlanArgs {
     /// Where to write the report (JSON; Markdown beside it with .md). Example: plan.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
-    /// Plan from Postgres ROOTS root rows of each item type at a time instead of reading every
-    /// table whole, so memory follows the window, not the database: for databases larger than
-    /// memory. Each window's rows come from queries that join back to its roots, so it takes
-    /// about 3 times as long; the items and report are the same. Example: --window 20000
-    #[arg(long, value_name = "ROOTS", value_parser = clap::value_parser!(u64).range(1..))]
-    window: Option<u64>,
 }
 
 /// Opens the source the way `spec` needs it (a CSV folder typed by the spec's schema) with
@@ -86,6 +88,61 @@ pub async fn read_input(
     Ok((location, tables))
 }
 
+/// What `migrate`, `verify` and `diff` plan from: the tables, read whole, or with `--window`, a
+/// plan made in windows and kept on disk.
+pub enum Checked {
+    Tables(transform::Tables),
+    Spilled(transform::window::Spilled),
+}
+
+impl Checked {
+    /// The plan to load or compare: the windowed one, or one planned here over the tables
+    /// (kept in `in_memory`).
+    pub fn plan<'a>(
+        &'a self,
+        spec: &'a spec::Spec,
+        in_memory: &'a mut Option<transform::Plan<'a>>,
+    ) -> Result<&'a dyn transform::Planned, Error> {
+        match self {
+            Checked::Tables(tables) => Ok(in_memory.insert(plan(spec, tables)?)),
+            Checked::Spilled(spilled) => Ok(spilled),
+        }
+    }
+}
+
+/// Reads the input as `--window` says: the tables whole, or a windowed plan.
+pub async fn checked_input(
+    spec: &spec::Spec,
+    input: &PlanInput,
+) -> anyhow::Result<(SourceLocation, Checked)> {
+    let Some(window) = input.window else {
+        let (location, tables) = read_input(spec, input).await?;
+        return Ok((location, Checked::Tables(tables)));
+    };
+    let (location, source) = open_windowed(spec, input).await?;
+    let Source::Postgres(postgres) = &source else {
+        unreachable!("open_windowed opens Postgres sources only")
+    };
+    let window = usize::try_from(window).unwrap_or(usize::MAX);
+    let spilled = transform::window::Spilled::plan(spec, postgres, window).await?;
+    Ok((location, Checked::Spilled(spilled)))
+}
+
+/// Opens a Postgres source for a windowed plan; a CSV folder is refused.
+async fn open_windowed(
+    spec: &spec::Spec,
+    input: &PlanInput,
+) -> anyhow::Result<(SourceLocation, Source)> {
+    if let SourceLocation::Csv { dir, .. } = &input.source {
+        return Err(Error::Usage(format!(
+            "--window plans from Postgres, but {} is a folder of CSV files; plan it without --window",
+            dir.display()
+        ))
+        .into());
+    }
+    open_source(spec, input, 1).await
+}
+
 /// Plans every item of `spec` over `tables` (on this thread, with rayon's).
 pub fn plan<'a>(
     spec: &'a spec::Spec,
@@ -121,7 +178,7 @@ fn plan_to_file<'a>(
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let spec = spec::load(&args.input.spec).map_err(Error::from)?;
-    if let Some(window) = args.window {
+    if let Some(window) = args.input.window {
         return run_windowed(&spec, &args, window, started).await;
     }
     let (location, tables) = read_input(&spec, &args.input).await?;
@@ -197,16 +254,9 @@ async fn run_windowed(
     window: u64,
     started: Instant,
 ) -> anyhow::Result<u8> {
-    if let SourceLocation::Csv { dir, .. } = &args.input.source {
-        return Err(Error::Usage(format!(
-            "--window plans from Postgres, but {} is a folder of CSV files; plan it without --window",
-            dir.display()
-        ))
-        .into());
-    }
-    let (location, source) = open_source(spec, &args.input, 1).await?;
+    let (location, source) = open_windowed(spec, &args.input).await?;
     let Source::Postgres(postgres) = &source else {
-        unreachable!("a postgres:// location opens a Postgres source")
+        unreachable!("open_windowed opens Postgres sources only")
     };
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let writer = args.out.clone().map(|path| {

@@ -406,19 +406,63 @@ impl Plan<'_> {
             hash: entry.hash,
         }
     }
+}
 
-    /// Every line, in rounds of about [`CHUNK_ITEMS`]: round `r` of `R` holds the `r`-th
-    /// `R`-th of every item type, so each round mixes the types as the whole plan does.
-    pub fn rounds(&self) -> impl Iterator<Item = Vec<PlanLine>> + '_ {
-        let count = self.len().div_ceil(CHUNK_ITEMS).max(1);
-        (0..count).map(move |r| {
+/// A checked plan as loading and verification use it: each item type's entries (key, hash and
+/// size) in key order, and the lines themselves built or read again on demand. The in-memory
+/// [`Plan`] builds them from the rows; a windowed plan ([`window::Spilled`]) reads them from disk.
+pub trait Planned: Sync {
+    /// Per item type (spec order), its items in key order.
+    fn types(&self) -> &[Vec<Entry>];
+
+    /// The line of item type `t`'s `i`-th item in key order.
+    fn line(&self, t: usize, i: usize) -> PlanLine;
+
+    /// Every line, in rounds of about [`CHUNK_ITEMS`]: round `r` of `R` holds the `r`-th `R`-th
+    /// of every item type, so each round mixes the types as the whole plan does.
+    fn rounds(&self) -> Box<dyn Iterator<Item = Vec<PlanLine>> + '_>;
+
+    /// How many items the plan holds.
+    fn item_count(&self) -> usize {
+        self.types().iter().map(Vec::len).sum()
+    }
+}
+
+/// The ranges of every item type in round `r` of `count`: `n * r / count .. n * (r + 1) / count`.
+fn round_ranges(
+    types: &[Vec<Entry>],
+    r: usize,
+    count: usize,
+) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
+    types.iter().enumerate().map(move |(t, entries)| {
+        let n = entries.len();
+        (t, n * r / count..n * (r + 1) / count)
+    })
+}
+
+/// How many rounds a plan of `items` items is written in.
+fn round_count(items: usize) -> usize {
+    items.div_ceil(CHUNK_ITEMS).max(1)
+}
+
+impl Planned for Plan<'_> {
+    fn types(&self) -> &[Vec<Entry>] {
+        &self.types
+    }
+
+    fn line(&self, t: usize, i: usize) -> PlanLine {
+        Plan::line(self, t, i)
+    }
+
+    fn rounds(&self) -> Box<dyn Iterator<Item = Vec<PlanLine>> + '_> {
+        let count = round_count(Plan::len(self));
+        Box::new((0..count).map(move |r| {
             let mut round = Vec::new();
-            for (t, entries) in self.types.iter().enumerate() {
-                let n = entries.len();
-                round.extend(self.lines(t, n * r / count..n * (r + 1) / count));
+            for (t, range) in round_ranges(&self.types, r, count) {
+                round.extend(self.lines(t, range));
             }
             round
-        })
+        }))
     }
 }
 

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use crate::sink::dynamodb::ScannedItem;
 use crate::spec::Spec;
-use crate::transform::{rules, Plan};
+use crate::transform::{rules, Planned};
 
 /// Differences listed per kind in reports; the counts cover them all.
 pub const DIFFERENCES_SHOWN: usize = 20;
@@ -89,7 +89,7 @@ fn differing(ours: &str, theirs: &str) -> Vec<String> {
 /// items that differ are kept.
 pub struct Comparison<'p> {
     spec: &'p Spec,
-    plan: &'p Plan<'p>,
+    plan: &'p dyn Planned,
     /// Planned items by key: item type and place among that type's entries.
     planned: HashMap<&'p (String, String), (usize, usize)>,
     /// Per item type, which of its planned items the table holds.
@@ -103,9 +103,9 @@ pub struct Comparison<'p> {
 
 impl<'p> Comparison<'p> {
     /// Starts comparing `plan` with a table no item of which has been seen yet.
-    pub fn new(spec: &'p Spec, plan: &'p Plan<'p>) -> Self {
-        let mut planned = HashMap::with_capacity(plan.len());
-        for (t, entries) in plan.types.iter().enumerate() {
+    pub fn new(spec: &'p Spec, plan: &'p dyn Planned) -> Self {
+        let mut planned = HashMap::with_capacity(plan.item_count());
+        for (t, entries) in plan.types().iter().enumerate() {
             for (i, entry) in entries.iter().enumerate() {
                 planned.insert(&entry.key, (t, i));
             }
@@ -114,7 +114,7 @@ impl<'p> Comparison<'p> {
             spec,
             plan,
             planned,
-            found: plan.types.iter().map(|e| vec![false; e.len()]).collect(),
+            found: plan.types().iter().map(|e| vec![false; e.len()]).collect(),
             in_table: BTreeMap::new(),
             extra: Vec::new(),
             changed: Vec::new(),
@@ -142,7 +142,7 @@ impl<'p> Comparison<'p> {
             }),
             Some((t, i)) => {
                 self.found[t][i] = true;
-                if self.plan.types[t][i].hash != hash {
+                if self.plan.types()[t][i].hash != hash {
                     self.changed.push((t, i, item.line));
                 }
             }
@@ -155,7 +155,7 @@ impl<'p> Comparison<'p> {
         let name = |t: usize| spec.items[t].name.clone();
         let mut in_table = self.in_table;
         let mut types: Vec<TypeCheck> = Vec::new();
-        for (t, entries) in self.plan.types.iter().enumerate() {
+        for (t, entries) in self.plan.types().iter().enumerate() {
             let mut digest = Digest::default();
             entries.iter().for_each(|e| digest.add_hash(e.hash));
             let (count, table_digest) = in_table.remove(&name(t)).unwrap_or_default();
@@ -185,7 +185,7 @@ impl<'p> Comparison<'p> {
             for (i, _) in found.iter().enumerate().filter(|(_, f)| !**f) {
                 missing.push(Difference {
                     item_type: name(t),
-                    key: rules::describe(spec, &self.plan.types[t][i].key),
+                    key: rules::describe(spec, &self.plan.types()[t][i].key),
                     attributes: Vec::new(),
                 });
             }
@@ -196,7 +196,7 @@ impl<'p> Comparison<'p> {
             .par_iter()
             .map(|(t, i, line)| Difference {
                 item_type: name(*t),
-                key: rules::describe(spec, &plan.types[*t][*i].key),
+                key: rules::describe(spec, &plan.types()[*t][*i].key),
                 attributes: differing(&plan.line(*t, *i).json, line),
             })
             .collect();

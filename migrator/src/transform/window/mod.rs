@@ -8,6 +8,9 @@
 
 mod read;
 mod spill;
+mod spilled;
+
+pub use spilled::Spilled;
 
 use std::hash::BuildHasher;
 use std::io::{BufWriter, Write};
