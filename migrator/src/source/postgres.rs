@@ -151,6 +151,40 @@ impl PostgresSource {
         });
         Ok(channel_stream(rx))
     }
+
+    /// The first row of `columns` whole numbers `sql` returns (`None` for NULL), read on the
+    /// source's snapshot: for counts and sizes.
+    pub async fn query_numbers(
+        &self,
+        sql: String,
+        columns: usize,
+    ) -> Result<Vec<Option<i64>>, SourceError> {
+        let shape = TableShape {
+            name: "(query)".into(),
+            columns: (0..columns)
+                .map(|c| Column {
+                    name: format!("column {}", c + 1),
+                    ty: ColumnType::Int,
+                    not_null: false,
+                })
+                .collect(),
+            primary_key: Vec::new(),
+        };
+        let mut batches = self.query_rows(sql, shape).await?;
+        let mut first = None;
+        while let Some(batch) = batches.next().await {
+            for row in batch? {
+                first.get_or_insert(row);
+            }
+        }
+        let values = first.map(|row| row.values).unwrap_or_default();
+        Ok((0..columns)
+            .map(|c| match values.get(c) {
+                Some(Value::Int(n)) => Some(*n),
+                _ => None,
+            })
+            .collect())
+    }
 }
 
 impl Inner {

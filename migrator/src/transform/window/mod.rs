@@ -18,7 +18,6 @@ use std::path::PathBuf;
 
 use foldhash::fast::FixedState;
 use foldhash::{HashMap, HashSet};
-use futures::StreamExt;
 
 use super::accounting::{Identity, Merged};
 use super::{
@@ -27,9 +26,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::report::{TypeSummary, TypeTally};
-use crate::source::{
-    quote_ident, Column, ColumnType, PostgresSource, Row, SourceError, TableShape, Value,
-};
+use crate::source::{quote_ident, ColumnType, PostgresSource, SourceError, Value};
 use crate::spec::Spec;
 use read::{identity, RowId, Streams, WindowRows};
 use spill::{text, write_record, Merge, Runs};
@@ -350,32 +347,11 @@ async fn table_sizes(spec: &Spec, source: &PostgresSource) -> Result<Vec<TableSi
             format!("max({})", quote_ident(name))
         });
         let sql = format!("SELECT count(*), {max} FROM {}", quote_ident(&shape.name));
-        let column = |name: &str| Column {
-            name: name.into(),
-            ty: ColumnType::Int,
-            not_null: false,
+        let numbers = source.query_numbers(sql, 2).await?;
+        let size = TableSize {
+            rows: numbers[0].and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+            max_id: numbers[1].and_then(|n| u64::try_from(n).ok()),
         };
-        let result = TableShape {
-            name: shape.name.clone(),
-            columns: vec![column("count"), column("max")],
-            primary_key: Vec::new(),
-        };
-        let mut batches = source.query_rows(sql, result).await?;
-        let mut size = TableSize {
-            rows: 0,
-            max_id: None,
-        };
-        while let Some(batch) = batches.next().await {
-            for Row { values } in batch? {
-                if let [Value::Int(rows), max] = &values[..] {
-                    size.rows = u64::try_from(*rows).unwrap_or(0);
-                    size.max_id = match max {
-                        Value::Int(max) => u64::try_from(*max).ok(),
-                        _ => None,
-                    };
-                }
-            }
-        }
         sizes.push(size);
     }
     Ok(sizes)
