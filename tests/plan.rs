@@ -229,6 +229,63 @@ numbers = { list = "@group", order = ["n"], item = { column = "n" } }
     }
 }
 
+#[tokio::test]
+async fn ctrl_c_removes_the_temporary_files_and_exits_130() {
+    let generated = tempfile::tempdir().unwrap();
+    let made = migrator(&[
+        "dataset",
+        "generate",
+        "--design",
+        "rootski",
+        "--scale",
+        "0.02",
+        "--out",
+        generated.path().to_str().unwrap(),
+    ]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let url = loaded_database("interrupted", generated.path()).await;
+    let (tmp, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let items = out.path().join("items.jsonl");
+    let child = crate::support::migrator_command(&[
+        "plan",
+        "--spec",
+        "access-patterns/rootski",
+        "--source",
+        &url,
+        "--window",
+        "1",
+        "--out",
+        items.to_str().unwrap(),
+    ])
+    .env("TMPDIR", tmp.path())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Interrupted once its runs and its unfinished file exist.
+    let started = std::time::Instant::now();
+    let partial = out.path().join("items.jsonl.partial");
+    while std::fs::read_dir(tmp.path()).unwrap().count() == 0 || !partial.exists() {
+        assert!(started.elapsed().as_secs() < 60, "the plan never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.ends_with("interrupted: temporary files removed\n"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    let written: Vec<_> = std::fs::read_dir(out.path()).unwrap().collect();
+    assert!(written.is_empty(), "{written:?}");
+}
+
 #[test]
 fn windows_need_a_postgres_source() {
     let dir = tempfile::tempdir().unwrap();

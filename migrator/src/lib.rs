@@ -11,12 +11,14 @@
 //! - `sink`: where items go: DynamoDB-JSON files.
 //! - `report`: JSON and Markdown reports.
 //! - `redact`: connection strings that never print their password.
+//! - `interrupt`: Ctrl-C removes the temporary files a command made.
 //! - `error`: the top error and its exit code.
 
 pub mod cli;
 pub mod cpu;
 pub mod dataset;
 pub mod error;
+pub mod interrupt;
 pub mod progress;
 pub mod redact;
 pub mod report;

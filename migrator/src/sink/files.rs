@@ -46,6 +46,7 @@ pub fn write_items(
         path: path.to_path_buf(),
         committed: false,
     };
+    crate::interrupt::remove_on_interrupt(file.partial.clone());
     let mut out = BufWriter::with_capacity(1 << 20, File::create(&file.partial)?);
     if path.extension().is_some_and(|e| e == "gz") {
         let mut gzip = GzEncoder::new(out, Compression::fast());
