@@ -112,8 +112,8 @@ fn report_of(dir: &Path) -> serde_json::Value {
     report
 }
 
-#[tokio::test]
-async fn planning_in_windows_gives_the_in_memory_plan_byte_for_byte() {
+/// A Rootski dataset generated at `scale`, loaded into a fresh database: its URL.
+async fn generated_database(label: &str, scale: &str) -> String {
     let generated = tempfile::tempdir().unwrap();
     let made = migrator(&[
         "dataset",
@@ -121,11 +121,17 @@ async fn planning_in_windows_gives_the_in_memory_plan_byte_for_byte() {
         "--design",
         "rootski",
         "--scale",
-        "0.005",
+        scale,
         "--out",
         generated.path().to_str().unwrap(),
     ]);
     assert_eq!(made.code, 0, "{}", made.stderr);
+    loaded_database(label, generated.path()).await
+}
+
+#[tokio::test]
+async fn planning_in_windows_gives_the_in_memory_plan_byte_for_byte() {
+    let generated = generated_database("window_generated", "0.005").await;
     let poker = repo_root().join("sql/planning-poker");
     // Windows of one root row, of a few, and (generated) more windows of a type than are
     // merged back at once.
@@ -140,11 +146,7 @@ async fn planning_in_windows_gives_the_in_memory_plan_byte_for_byte() {
             loaded_database_of("window_poker", &poker, &poker.join("sample")).await,
             vec!["1"],
         ),
-        (
-            "access-patterns/rootski",
-            loaded_database("window_generated", generated.path()).await,
-            vec!["4"],
-        ),
+        ("access-patterns/rootski", generated, vec!["4"]),
     ];
     for (spec, url, windows) in cases {
         let whole = tempfile::tempdir().unwrap();
@@ -231,19 +233,7 @@ numbers = { list = "@group", order = ["n"], item = { column = "n" } }
 
 #[tokio::test]
 async fn ctrl_c_removes_the_temporary_files_and_exits_130() {
-    let generated = tempfile::tempdir().unwrap();
-    let made = migrator(&[
-        "dataset",
-        "generate",
-        "--design",
-        "rootski",
-        "--scale",
-        "0.02",
-        "--out",
-        generated.path().to_str().unwrap(),
-    ]);
-    assert_eq!(made.code, 0, "{}", made.stderr);
-    let url = loaded_database("interrupted", generated.path()).await;
+    let url = generated_database("interrupted", "0.02").await;
     let (tmp, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let items = out.path().join("items.jsonl");
     let child = crate::support::migrator_command(&[
