@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::error::Error;
 use crate::report::PlanReport;
-use crate::source::{Source, SourceLocation, SourceOptions};
+use crate::source::{PostgresSource, Source, SourceLocation, SourceOptions};
 use crate::{sink, spec, transform};
 
 /// What a plan is made from: a spec and a source.
@@ -35,8 +35,12 @@ pub struct PlanInput {
     /// per table an item type reaches), so planning takes about 3 times as long; the items are
     /// the same. migrate, verify and diff then keep each item's key and hash (about 100 bytes
     /// an item) and its line on disk. Example: --window 20000
-    #[arg(long, value_name = "ROOTS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub window: Option<u64>,
+    #[arg(
+        long,
+        value_name = "ROOTS",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub window: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -81,7 +85,7 @@ const MEMORY_PER_TABLE_BYTE: u64 = 5;
 
 /// Says on stderr when the tables `spec` reads look too large to plan in memory here. Only a
 /// hint: when their size or the free memory cannot be read, it says nothing.
-async fn warn_if_too_large(spec: &spec::Spec, source: &crate::source::PostgresSource) {
+async fn warn_if_too_large(spec: &spec::Spec, source: &PostgresSource) {
     let names: Vec<String> = spec
         .schema
         .tables
@@ -206,12 +210,8 @@ pub async fn checked_input(
         let (location, tables) = read_input(spec, input).await?;
         return Ok((location, Checked::Tables(tables)));
     };
-    let (location, source) = open_windowed(spec, input).await?;
-    let Source::Postgres(postgres) = &source else {
-        unreachable!("open_windowed opens Postgres sources only")
-    };
-    let window = usize::try_from(window).unwrap_or(usize::MAX);
-    let spilled = transform::window::Spilled::plan(spec, postgres, window).await?;
+    let (location, postgres) = open_windowed(spec, input).await?;
+    let spilled = transform::window::Spilled::plan(spec, &postgres, window).await?;
     Ok((location, Checked::Spilled(spilled)))
 }
 
@@ -219,7 +219,7 @@ pub async fn checked_input(
 async fn open_windowed(
     spec: &spec::Spec,
     input: &PlanInput,
-) -> anyhow::Result<(SourceLocation, Source)> {
+) -> anyhow::Result<(SourceLocation, PostgresSource)> {
     if let SourceLocation::Csv { dir, .. } = &input.source {
         return Err(Error::Usage(format!(
             "--window plans from Postgres, but {} is a folder of CSV files; plan it without --window",
@@ -227,7 +227,10 @@ async fn open_windowed(
         ))
         .into());
     }
-    open_source(spec, input, 1).await
+    match open_source(spec, input, 1).await? {
+        (location, Source::Postgres(postgres)) => Ok((location, postgres)),
+        _ => unreachable!("a postgres:// location opens a Postgres source"),
+    }
 }
 
 /// Plans every item of `spec` over `tables` (on this thread, with rayon's).
@@ -338,13 +341,10 @@ fn finish(report: &PlanReport, args: &PlanArgs) -> anyhow::Result<()> {
 async fn run_windowed(
     spec: &spec::Spec,
     args: &PlanArgs,
-    window: u64,
+    window: usize,
     started: Instant,
 ) -> anyhow::Result<u8> {
-    let (location, source) = open_windowed(spec, &args.input).await?;
-    let Source::Postgres(postgres) = &source else {
-        unreachable!("open_windowed opens Postgres sources only")
-    };
+    let (location, postgres) = open_windowed(spec, &args.input).await?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let writer = args.out.clone().map(|path| {
         std::thread::spawn(move || {
@@ -352,8 +352,7 @@ async fn run_windowed(
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
         })
     });
-    let window = usize::try_from(window).unwrap_or(usize::MAX);
-    let planned = transform::window::plan_windows(spec, postgres, window, |chunk| {
+    let planned = transform::window::plan_windows(spec, &postgres, window, |chunk| {
         // Without --out, or with a writer that failed (its error is reported below), the lines
         // go nowhere.
         let _ = tx.send(chunk);

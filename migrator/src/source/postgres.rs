@@ -126,9 +126,7 @@ impl PostgresSource {
         });
         channel_stream(rx)
     }
-}
 
-impl PostgresSource {
     /// Streams the rows `sql` returns, typed by `shape`, on a connection of its own that reads
     /// the source's snapshot, so that many queries can be read at once.
     pub async fn query_rows(

@@ -186,14 +186,14 @@ impl<'a> Builder<'a> {
             for suffix in ["where", "join", "group"] {
                 rules.push(format!("{} {suffix}", item.name));
             }
-            if tables.plans(t) {
+            let indexed = tables.plans(t);
+            if indexed {
                 wanted.extend(item.joins.iter().map(join_wanted));
             }
             let mut found = Vec::new();
             for (_, expr) in item.keys.iter().chain(&item.attributes) {
                 relations(expr, &mut found);
             }
-            let indexed = tables.plans(t);
             all.extend(found.into_iter().map(|(r, missing)| (r, missing, indexed)));
         }
         let mut events = Vec::new();

@@ -381,11 +381,6 @@ impl Plan<'_> {
         self.len() == 0
     }
 
-    /// Builds the lines of item type `t`'s items at `range` of its key order, in parallel.
-    pub fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Vec<PlanLine> {
-        range.into_par_iter().map(|i| self.line(t, i)).collect()
-    }
-
     /// Builds the line of item type `t`'s `i`-th item in key order.
     pub fn line(&self, t: usize, i: usize) -> PlanLine {
         let entry = &self.types[t][i];
@@ -415,12 +410,22 @@ pub trait Planned: Sync {
     /// Per item type (spec order), its items in key order.
     fn types(&self) -> &[Vec<Entry>];
 
-    /// The line of item type `t`'s `i`-th item in key order.
-    fn line(&self, t: usize, i: usize) -> PlanLine;
+    /// The lines of item type `t`'s items at `range` of its key order.
+    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Vec<PlanLine>;
 
     /// Every line, in rounds of about [`CHUNK_ITEMS`]: round `r` of `R` holds the `r`-th `R`-th
     /// of every item type, so each round mixes the types as the whole plan does.
-    fn rounds(&self) -> Box<dyn Iterator<Item = Vec<PlanLine>> + '_>;
+    fn rounds(&self) -> Box<dyn Iterator<Item = Vec<PlanLine>> + '_> {
+        let count = self.item_count().div_ceil(CHUNK_ITEMS).max(1);
+        Box::new((0..count).map(move |r| {
+            let mut round = Vec::new();
+            for (t, entries) in self.types().iter().enumerate() {
+                let n = entries.len();
+                round.extend(self.lines(t, n * r / count..n * (r + 1) / count));
+            }
+            round
+        }))
+    }
 
     /// How many items the plan holds.
     fn item_count(&self) -> usize {
@@ -428,41 +433,13 @@ pub trait Planned: Sync {
     }
 }
 
-/// The ranges of every item type in round `r` of `count`: `n * r / count .. n * (r + 1) / count`.
-fn round_ranges(
-    types: &[Vec<Entry>],
-    r: usize,
-    count: usize,
-) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
-    types.iter().enumerate().map(move |(t, entries)| {
-        let n = entries.len();
-        (t, n * r / count..n * (r + 1) / count)
-    })
-}
-
-/// How many rounds a plan of `items` items is written in.
-fn round_count(items: usize) -> usize {
-    items.div_ceil(CHUNK_ITEMS).max(1)
-}
-
 impl Planned for Plan<'_> {
     fn types(&self) -> &[Vec<Entry>] {
         &self.types
     }
 
-    fn line(&self, t: usize, i: usize) -> PlanLine {
-        Plan::line(self, t, i)
-    }
-
-    fn rounds(&self) -> Box<dyn Iterator<Item = Vec<PlanLine>> + '_> {
-        let count = round_count(Plan::len(self));
-        Box::new((0..count).map(move |r| {
-            let mut round = Vec::new();
-            for (t, range) in round_ranges(&self.types, r, count) {
-                round.extend(self.lines(t, range));
-            }
-            round
-        }))
+    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Vec<PlanLine> {
+        range.into_par_iter().map(|i| self.line(t, i)).collect()
     }
 }
 

@@ -197,7 +197,14 @@ impl<'p> Comparison<'p> {
             .map(|(t, i, line)| Difference {
                 item_type: name(*t),
                 key: rules::describe(spec, &plan.types()[*t][*i].key),
-                attributes: differing(&plan.line(*t, *i).json, line),
+                // A planned line that cannot be read back differs in every attribute.
+                attributes: differing(
+                    &plan
+                        .lines(*t, *i..*i + 1)
+                        .pop()
+                        .map_or_else(String::new, |l| l.json),
+                    line,
+                ),
             })
             .collect();
         let mut extra = self.extra;

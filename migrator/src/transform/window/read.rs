@@ -1,6 +1,7 @@
 //! A window's rows: every path query of an item type read in step, cut after at least N root
 //! groups at a group boundary, each table's rows kept once (by primary key).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
@@ -67,10 +68,17 @@ fn window_key(spec: &Spec, item: &ItemSpec) -> Vec<usize> {
         .expect("the spec checked its tables");
     if !item.group_by.is_empty() && item.group_by.iter().all(|f| f.level == 0 && f.slot == 0) {
         item.group_by.iter().map(|f| f.column).collect()
-    } else if !root.primary_key.is_empty() {
-        root.primary_key.clone()
     } else {
-        (0..root.columns.len()).collect()
+        key_columns(root).into_owned()
+    }
+}
+
+/// The columns that tell a table's rows apart: its primary key, else every column.
+fn key_columns(shape: &TableShape) -> Cow<'_, [usize]> {
+    if shape.primary_key.is_empty() {
+        Cow::Owned((0..shape.columns.len()).collect())
+    } else {
+        Cow::Borrowed(&shape.primary_key)
     }
 }
 
@@ -84,27 +92,16 @@ pub enum RowId {
 
 /// The identity of `row` of `shape`.
 pub fn identity(shape: &TableShape, row: &Row, format: &TimeFormat) -> RowId {
-    let text = |c: usize| convert::text(&row.values[c], format);
-    match shape.primary_key[..] {
-        [c] => match row.values[c] {
-            Value::Int(id) => RowId::Int(id),
-            _ => RowId::Text(text(c).into()),
-        },
-        [] => RowId::Text(
-            (0..shape.columns.len())
-                .map(text)
-                .collect::<Vec<_>>()
-                .join("\u{1f}")
-                .into(),
-        ),
-        ref key => RowId::Text(
-            key.iter()
-                .map(|&c| text(c))
-                .collect::<Vec<_>>()
-                .join("\u{1f}")
-                .into(),
-        ),
+    if let [c] = shape.primary_key[..] {
+        if let Value::Int(id) = row.values[c] {
+            return RowId::Int(id);
+        }
     }
+    let texts: Vec<String> = key_columns(shape)
+        .iter()
+        .map(|&c| convert::text(&row.values[c], format))
+        .collect();
+    RowId::Text(texts.join("\u{1f}").into())
 }
 
 /// One window's rows: the root table's first `roots` rows are its roots; every other row of

@@ -22,7 +22,7 @@ pub fn write_record(out: &mut impl Write, fields: &[&[u8]]) -> io::Result<()> {
 }
 
 /// Reads one record of `n` fields; `None` at the end of the input.
-fn read_record(input: &mut impl Read, n: usize) -> io::Result<Option<Vec<Vec<u8>>>> {
+pub fn read_record(input: &mut impl Read, n: usize) -> io::Result<Option<Vec<Vec<u8>>>> {
     let mut fields = Vec::with_capacity(n);
     for i in 0..n {
         let mut len = [0u8; 4];

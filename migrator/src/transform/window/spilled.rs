@@ -1,15 +1,15 @@
 //! A windowed plan kept for loading and verifying: each item's key, hash and size in memory
-//! (about 100 bytes an item), its line in a file of its item type, read back in rounds or one
-//! at a time.
+//! (about 100 bytes an item), its line in a file of its item type, read back a range at a time.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use super::plan_windows;
+use super::spill::{read_record, text, write_record};
 use crate::source::PostgresSource;
 use crate::spec::Spec;
-use crate::transform::{round_count, round_ranges, Entry, PlanLine, Planned};
+use crate::transform::{Entry, PlanLine, Planned};
 
 /// A windowed plan on disk: per item type, its entries in key order and a file of their lines.
 pub struct Spilled {
@@ -20,15 +20,6 @@ pub struct Spilled {
     /// Per item type, where each line starts in its file.
     offsets: Vec<Vec<u64>>,
     files: Vec<PathBuf>,
-}
-
-/// Reads one line written by [`Spilled::plan`]: its length (4 bytes, little-endian), its bytes.
-fn read_line(input: &mut impl Read) -> io::Result<String> {
-    let mut len = [0u8; 4];
-    input.read_exact(&mut len)?;
-    let mut line = vec![0u8; u32::from_le_bytes(len) as usize];
-    input.read_exact(&mut line)?;
-    String::from_utf8(line).map_err(io::Error::other)
 }
 
 impl Spilled {
@@ -66,8 +57,7 @@ impl Spilled {
             }
             let (_, file, offset) = out.as_mut().expect("opened above");
             let hash = crate::verify::line_hash(&line.json);
-            file.write_all(&(line.json.len() as u32).to_le_bytes())?;
-            file.write_all(line.json.as_bytes())?;
+            write_record(file, &[line.json.as_bytes()])?;
             offsets[t].push(*offset);
             *offset += 4 + line.json.len() as u64;
             types[t].push(Entry {
@@ -109,57 +99,35 @@ impl Planned for Spilled {
         &self.types
     }
 
-    fn line(&self, t: usize, i: usize) -> PlanLine {
-        let entry = &self.types[t][i];
-        let read = || -> io::Result<String> {
-            let mut file = File::open(&self.files[t])?;
-            file.seek(SeekFrom::Start(self.offsets[t][i]))?;
-            read_line(&mut file)
-        };
-        PlanLine {
-            item_type: self.names[t].clone(),
-            key: entry.key.clone(),
-            // A line that cannot be read back shows as an item with other attributes.
-            json: read().unwrap_or_else(|e| {
-                tracing::error!(error = %e, "cannot read a planned line back");
-                String::new()
-            }),
-            bytes: entry.bytes as usize,
-            hash: entry.hash,
+    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Vec<PlanLine> {
+        if range.is_empty() {
+            return Vec::new();
         }
-    }
-
-    fn rounds(&self) -> Box<dyn Iterator<Item = Vec<PlanLine>> + '_> {
-        let count = round_count(self.item_count());
-        let mut readers: Vec<Option<BufReader<File>>> = self
-            .files
-            .iter()
-            .map(|path| File::open(path).ok().map(BufReader::new))
-            .collect();
-        Box::new((0..count).map(move |r| {
-            let mut round = Vec::new();
-            for (t, range) in round_ranges(&self.types, r, count) {
-                for i in range {
-                    let json = match readers[t].as_mut().map(read_line) {
-                        Some(Ok(json)) => json,
-                        // Not written: the verification that follows finds the item missing.
-                        _ => {
-                            tracing::error!(item_type = %self.names[t], "cannot read the plan back");
-                            readers[t] = None;
-                            continue;
-                        }
-                    };
+        let read = || -> io::Result<Vec<PlanLine>> {
+            let mut file = BufReader::new(File::open(&self.files[t])?);
+            file.seek(SeekFrom::Start(self.offsets[t][range.start]))?;
+            range
+                .clone()
+                .map(|i| {
+                    let json = read_record(&mut file, 1)?
+                        .and_then(|mut fields| fields.pop())
+                        .ok_or_else(|| io::Error::other("the file ends early"))?;
                     let entry = &self.types[t][i];
-                    round.push(PlanLine {
+                    Ok(PlanLine {
                         item_type: self.names[t].clone(),
                         key: entry.key.clone(),
-                        json,
+                        json: text(json)?,
                         bytes: entry.bytes as usize,
                         hash: entry.hash,
-                    });
-                }
-            }
-            round
-        }))
+                    })
+                })
+                .collect()
+        };
+        // Lines that cannot be read back are not written, and the verification that follows
+        // finds those items missing.
+        read().unwrap_or_else(|error| {
+            tracing::error!(item_type = %self.names[t], %error, "cannot read the plan back");
+            Vec::new()
+        })
     }
 }
