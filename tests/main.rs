@@ -2,10 +2,12 @@
 
 mod dataset_load;
 mod errors;
+mod exits;
 mod extract;
 mod generate;
 mod load_faults;
 mod migrate;
+mod outputs;
 mod plan;
 mod rootski_items;
 mod snapshot;

@@ -253,8 +253,13 @@ async fn ctrl_c_removes_the_temporary_files_and_exits_130() {
     .unwrap();
     // Interrupted once its runs and its unfinished file exist.
     let started = std::time::Instant::now();
-    let partial = out.path().join("items.jsonl.partial");
-    while std::fs::read_dir(tmp.path()).unwrap().count() == 0 || !partial.exists() {
+    let partial = || {
+        std::fs::read_dir(out.path()).unwrap().any(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.starts_with("items.jsonl.") && name.ends_with(".partial")
+        })
+    };
+    while std::fs::read_dir(tmp.path()).unwrap().count() == 0 || !partial() {
         assert!(started.elapsed().as_secs() < 60, "the plan never started");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

@@ -1,4 +1,5 @@
-//! The top-level error: each stage's error, and the exit code it maps to.
+//! The top-level error, how a command that ran to its end came out, and the exit codes both map
+//! to (in `main`, the one place that turns outcomes into codes).
 
 use crate::dataset::DatasetError;
 use crate::sink::dynamodb::SinkError;
@@ -26,16 +27,37 @@ pub enum Error {
     Usage(String),
 }
 
-/// Process exit code: a check failed.
-pub const EXIT_CHECK_FAILED: i32 = 1;
-/// Process exit code: bad usage or bad input.
-pub const EXIT_BAD_INPUT: i32 = 2;
+/// How a command that ran to its end came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Outcome {
+    /// Everything it was asked to do was done and checked.
+    Success,
+    /// It ran, and what it checked differs (a table against its plan).
+    CheckFailed,
+}
 
-impl Error {
-    /// The exit code for this error: 2 for bad input (every error so far is caused by input).
-    pub fn exit_code(&self) -> i32 {
-        EXIT_BAD_INPUT
-    }
+/// The process exit codes.
+pub mod exit {
+    /// The command did everything it was asked.
+    pub const SUCCESS: u8 = 0;
+    /// A check failed: the table differs from the plan.
+    pub const CHECK_FAILED: u8 = 1;
+    /// Anything else stopped the command: bad usage or input, I/O, the network.
+    pub const FAILED: u8 = 2;
+    /// Ctrl-C (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: u8 = 130;
+    /// Whoever read stdout or stderr went away (128 + SIGPIPE, as shells report a process
+    /// the closed pipe ended): the command stops quietly.
+    pub const CLOSED_OUTPUT: u8 = 141;
+}
+
+/// Whether `error` comes from writing to a pipe whose reader has gone.
+pub fn is_closed_output(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// An error and its causes, each said once: `io error: tcp connect error: Connection refused`.

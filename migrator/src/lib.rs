@@ -11,19 +11,20 @@
 //! - `sink`: where items go: DynamoDB-JSON files.
 //! - `report`: JSON and Markdown reports.
 //! - `redact`: connection strings that never print their password.
-//! - `interrupt`: Ctrl-C removes the temporary files a command made.
-//! - `error`: the top error and its exit code.
+//! - `stop`: Ctrl-C or a closed stdout/stderr removes the temporary files a command made.
+//! - `error`: the top error, a command's outcome, and the exit codes.
 
 pub mod cli;
 pub mod cpu;
 pub mod dataset;
 pub mod error;
-pub mod interrupt;
+pub mod output;
 pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod sink;
 pub mod source;
 pub mod spec;
+pub mod stop;
 pub mod transform;
 pub mod verify;

@@ -1,16 +1,20 @@
-//! The `migrator` command: parses arguments, starts logging, runs, maps the outcome to an exit code.
+//! The `migrator` command: parses arguments, starts logging, runs, and maps the outcome to the
+//! exit code (the one place that does).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 use migrator::cli::{self, Cli};
-use migrator::error::{Error, EXIT_CHECK_FAILED};
+use migrator::error::{exit, is_closed_output, said_once, Outcome};
 
 /// Items are built from many small allocations on every core; mimalloc serves them faster than
 /// the system allocator (see docs/benchmarks.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// What is logged unless MIGRATOR_LOG says otherwise: our own warnings, none of the libraries'.
+const DEFAULT_LOG: &str = "migrator=warn";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -19,18 +23,19 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MIGRATOR_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
         )
         .init();
-    match cli::run(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            eprintln!("error: {}", migrator::error::said_once(error.as_ref()));
-            let code = error
-                .chain()
-                .find_map(|e| e.downcast_ref::<Error>())
-                .map_or(EXIT_CHECK_FAILED, Error::exit_code);
-            ExitCode::from(code as u8)
+    ExitCode::from(match cli::run(cli) {
+        Ok(Outcome::Success) => exit::SUCCESS,
+        Ok(Outcome::CheckFailed) => exit::CHECK_FAILED,
+        Err(error) if is_closed_output(&error) => {
+            migrator::stop::remove_temporaries();
+            exit::CLOSED_OUTPUT
         }
-    }
+        Err(error) => {
+            migrator::say!("error: {}", said_once(error.as_ref()));
+            exit::FAILED
+        }
+    })
 }

@@ -1,9 +1,30 @@
 //! Progress on stderr for long work: a bar with counts, rate and ETA when stderr is a terminal,
 //! nothing otherwise (logs and CI get the summary lines each command prints at the end).
 
+use std::io::Write;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Writes one line for people on stderr, like `eprintln!`; when stderr has no reader any more,
+/// the command stops quietly instead of panicking (see [`crate::stop::exit_on_closed_output`]).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::progress::say_line(format_args!($($arg)*))
+    };
+}
+
+/// Writes `text` and a line end on stderr (see [`say!`]).
+pub fn say_line(text: std::fmt::Arguments) {
+    let mut stderr = std::io::stderr().lock();
+    if let Err(error) = writeln!(stderr, "{text}") {
+        // Any other failure (a full disk behind 2>file) leaves nothing to report it on.
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            crate::stop::exit_on_closed_output();
+        }
+    }
+}
 
 /// One bar of work counted in `unit`s.
 pub struct Progress {

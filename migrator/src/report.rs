@@ -4,6 +4,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::output::{write_whole, Destination, OutputError};
+
 use crate::spec::Spec;
 use crate::transform::{Plan, TableAccount};
 
@@ -138,11 +140,9 @@ impl PlanReport {
         md
     }
 
-    /// Writes the JSON report to `path` and the Markdown one beside it (`.md`).
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(path, json + "\n")?;
-        std::fs::write(path.with_extension("md"), self.markdown())
+    /// Writes the JSON report to `path` and the Markdown one beside it (see [`write_pair`]).
+    pub fn write(&self, path: &Path) -> Result<(), OutputError> {
+        write_pair(path, &to_json(self), || self.markdown())
     }
 }
 
@@ -150,16 +150,44 @@ impl PlanReport {
 pub fn write_errors(
     path: &Path,
     errors: &[crate::transform::TransformError],
-) -> std::io::Result<()> {
+) -> Result<(), OutputError> {
     let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
     let json = serde_json::json!({ "errors": messages, "error_count": messages.len() });
-    std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")?;
-    let mut md = format!(
+    write_pair(path, &to_json(&json), || {
+        let mut md = format!(
         "# Plan: {} errors\n\nNothing was written. Fix each row (or the spec) and plan again.\n\n",
-        messages.len()
-    );
-    for message in &messages {
-        md += &format!("- {message}\n");
+            messages.len()
+        );
+        for message in &messages {
+            md += &format!("- {message}\n");
+        }
+        md
+    })
+}
+
+/// `value` as pretty JSON with a final line end.
+pub fn to_json(value: &impl Serialize) -> String {
+    serde_json::to_string_pretty(value).expect("reports serialise to JSON") + "\n"
+}
+
+/// Writes a report: `json` to `path` (see [`crate::output`]) and, when `path` names a regular
+/// file, the Markdown `markdown` makes beside it with `.md`; a device, a pipe or stdout takes
+/// the JSON alone.
+///
+/// # Errors
+/// Either file cannot be written.
+pub fn write_pair(
+    path: &Path,
+    json: &str,
+    markdown: impl FnOnce() -> String,
+) -> Result<(), OutputError> {
+    let destination = Destination::of(path)?;
+    write_whole(path, json.as_bytes())?;
+    if let Some(file) = destination.file() {
+        let beside = file.with_extension("md");
+        if beside != file {
+            write_whole(&beside, markdown().as_bytes())?;
+        }
     }
-    std::fs::write(path.with_extension("md"), md)
+    Ok(())
 }

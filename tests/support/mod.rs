@@ -58,7 +58,8 @@ pub fn migrator_command(args: &[&str]) -> Command {
     command
         .args(args)
         .current_dir(repo_root())
-        .env_remove("DATABASE_URL");
+        .env_remove("DATABASE_URL")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
     command
 }
 

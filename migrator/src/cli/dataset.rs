@@ -6,7 +6,7 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 
 use crate::dataset::{self, design_dir};
-use crate::error::Error;
+use crate::error::{Error, Outcome};
 use crate::redact::Redacted;
 use crate::source::SCHEMA_FILE;
 
@@ -77,14 +77,14 @@ pub struct LoadArgs {
     database_url: String,
 }
 
-pub async fn run(command: DatasetCommand) -> anyhow::Result<u8> {
+pub async fn run(command: DatasetCommand) -> anyhow::Result<Outcome> {
     match command {
         DatasetCommand::Load(args) => load(args).await,
         DatasetCommand::Generate(args) => generate(args).await,
     }
 }
 
-async fn generate(args: GenerateArgs) -> anyhow::Result<u8> {
+async fn generate(args: GenerateArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let dir = design_dir(&args.design.design, &args.design.sql_dir).map_err(Error::from)?;
     let out = args.out.clone();
@@ -94,17 +94,17 @@ async fn generate(args: GenerateArgs) -> anyhow::Result<u8> {
     .await?
     .map_err(Error::from)?;
     let rows: u64 = report.tables.iter().map(|(_, n)| n).sum();
-    eprintln!(
+    crate::say!(
         "generated {rows} rows in {} tables into {} in {:.2} s",
         report.tables.len(),
         out.display(),
         started.elapsed().as_secs_f64()
     );
     super::print_counts(report.tables.iter().map(|(t, n)| (t.as_str(), *n)));
-    Ok(0)
+    Ok(Outcome::Success)
 }
 
-async fn load(args: LoadArgs) -> anyhow::Result<u8> {
+async fn load(args: LoadArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let dir = design_dir(&args.design.design, &args.design.sql_dir).map_err(Error::from)?;
     let url = Redacted::new(args.database_url);
@@ -112,11 +112,11 @@ async fn load(args: LoadArgs) -> anyhow::Result<u8> {
         .await
         .map_err(Error::from)?;
     let rows: u64 = report.tables.iter().map(|(_, n)| n).sum();
-    eprintln!(
+    crate::say!(
         "loaded {rows} rows into {} tables of {url} from {} in {:.2} s",
         report.tables.len(),
         args.from.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(0)
+    Ok(Outcome::Success)
 }

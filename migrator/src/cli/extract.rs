@@ -7,7 +7,7 @@ use clap::Args;
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{Error, Outcome};
 use crate::source::{Source, SourceError, SourceLocation, SourceOptions};
 
 #[derive(Debug, Args)]
@@ -46,7 +46,7 @@ struct ExtractReport {
     seconds: f64,
 }
 
-pub async fn run(args: ExtractArgs) -> anyhow::Result<u8> {
+pub async fn run(args: ExtractArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let mut location = args.source;
     if let (SourceLocation::Csv { schema, .. }, Some(path)) = (&mut location, args.schema) {
@@ -94,13 +94,13 @@ pub async fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     };
     print_summary(&report);
     if let Some(path) = args.report {
-        std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
+        crate::output::write_whole(&path, crate::report::to_json(&report).as_bytes())?;
     }
-    Ok(0)
+    Ok(Outcome::Success)
 }
 
 fn print_summary(report: &ExtractReport) {
-    eprintln!(
+    crate::say!(
         "extracted {} rows from {} tables of {} in {:.2} s",
         report.rows,
         report.tables.len(),

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{Error, Outcome};
 use crate::sink::checkpoint::Checkpoint;
 use crate::sink::dynamodb::{
     line_to_item, DynamoConfig, DynamoSink, Governor, ItemNames, ScannedItem, Ttl, WriteReport,
@@ -140,12 +140,13 @@ pub struct MigrateArgs {
     /// (as `verify --patterns`; needs a postgres:// source).
     #[arg(long)]
     patterns: bool,
-    /// Where to write the report (JSON; Markdown beside it with .md). Example: migrate.json
+    /// Where to write the report (JSON; Markdown beside it with .md). A file is replaced only
+    /// once complete; - is stdout, and a device or pipe is written in place. Example: migrate.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
 }
 
-pub async fn create_table(args: CreateTableArgs) -> anyhow::Result<u8> {
+pub async fn create_table(args: CreateTableArgs) -> anyhow::Result<Outcome> {
     let spec = spec::load(&args.spec).map_err(Error::from)?;
     let sink = args.dynamo.connect().await?;
     let created = sink
@@ -158,13 +159,13 @@ pub async fn create_table(args: CreateTableArgs) -> anyhow::Result<u8> {
     } else {
         "already exists with the spec's keys"
     };
-    eprintln!(
+    crate::say!(
         "table {} {verb}; ACTIVE in {}",
         args.dynamo.table,
         args.dynamo.target()
     );
     say_ttl(&sink, &spec).await?;
-    Ok(0)
+    Ok(Outcome::Success)
 }
 
 /// Turns on the spec's TTL attribute and says what became of it.
@@ -172,8 +173,8 @@ async fn say_ttl(sink: &DynamoSink, spec: &spec::Spec) -> anyhow::Result<()> {
     let attribute = spec.table.ttl_attribute.as_deref().unwrap_or_default();
     match sink.ensure_ttl(&spec.table).await.map_err(Error::from)? {
         Ttl::None | Ttl::AlreadyOn => {}
-        Ttl::TurnedOn => eprintln!("TTL turned on for attribute {attribute}"),
-        Ttl::Unsupported => eprintln!(
+        Ttl::TurnedOn => crate::say!("TTL turned on for attribute {attribute}"),
+        Ttl::Unsupported => crate::say!(
             "warning: this endpoint has no UpdateTimeToLive, so TTL on attribute {attribute} is not on; turn it on where the table lives (aws dynamodb update-time-to-live)"
         ),
     }
@@ -301,11 +302,10 @@ impl MigrateReport {
     }
 
     fn write(&self, path: &std::path::Path, mode: Mode) -> anyhow::Result<()> {
-        std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")
-            .with_context(|| path.display().to_string())?;
-        std::fs::write(path.with_extension("md"), self.markdown(mode))
-            .with_context(|| path.display().to_string())?;
-        Ok(())
+        let json = crate::report::to_json(self);
+        Ok(crate::report::write_pair(path, &json, || {
+            self.markdown(mode)
+        })?)
     }
 }
 
@@ -353,7 +353,8 @@ pub struct VerifyArgs {
     dynamo: DynamoArgs,
     #[command(flatten)]
     scan: ScanArgs,
-    /// Where to write the report (JSON; Markdown beside it with .md). Example: verify.json
+    /// Where to write the report (JSON; Markdown beside it with .md). A file is replaced only
+    /// once complete; - is stdout, and a device or pipe is written in place. Example: verify.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
 }
@@ -391,7 +392,7 @@ async fn check_and_report(
     plan: &dyn transform::Planned,
     mut report: MigrateReport,
     checking: Checking<'_>,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Outcome> {
     let Checking {
         mode,
         scan,
@@ -425,19 +426,19 @@ async fn check_and_report(
     if let Some(path) = path {
         report.write(path, mode)?;
     }
-    eprint!("{}", report.markdown(mode));
+    crate::say!("{}", report.markdown(mode).trim_end());
     if report.verify.matches || report.dry_run || mode == Mode::Diff {
-        Ok(0)
+        Ok(Outcome::Success)
     } else {
-        eprintln!(
+        crate::say!(
             "error: table {} differs from the plan (see above)",
             report.table
         );
-        Ok(crate::error::EXIT_CHECK_FAILED as u8)
+        Ok(Outcome::CheckFailed)
     }
 }
 
-pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
+pub async fn migrate(args: MigrateArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let patterns_from = patterns_source(&args.input.source, args.patterns)?;
     let spec = spec::load(&args.input.spec).map_err(Error::from)?;
@@ -468,7 +469,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         Some(Checkpoint::open(&path, &header).map_err(Error::from)?)
     };
     let resumed = checkpoint.as_ref().map_or(0, Checkpoint::recorded);
-    eprintln!(
+    crate::say!(
         "planned {} items; {} table {} in {target}{}",
         plan.item_count(),
         if args.dry_run {
@@ -501,7 +502,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
                 if let Some(path) = &args.report {
                     report.write(path, Mode::Migration)?;
                 }
-                eprint!("{}", report.markdown(Mode::Migration));
+                crate::say!("{}", report.markdown(Mode::Migration).trim_end());
                 return Err(Error::from(error)).with_context(|| target.clone());
             }
             Some(load)
@@ -529,13 +530,13 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<u8> {
         report_path: args.report.as_deref(),
         patterns_from: patterns_from.as_ref(),
     };
-    let code = check_and_report(&sink, &spec, plan, report, checking).await?;
-    if code == 0 {
+    let outcome = check_and_report(&sink, &spec, plan, report, checking).await?;
+    if outcome == Outcome::Success {
         if let Some(checkpoint) = checkpoint {
             checkpoint.remove();
         }
     }
-    Ok(code)
+    Ok(outcome)
 }
 
 /// Builds the plan's lines round by round on a thread of their own (and rayon's) while the
@@ -610,15 +611,15 @@ async fn prune(
     Ok(sink.delete(stale, governor).await.map_err(Error::from)?)
 }
 
-pub async fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
+pub async fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     compare_only(args, Mode::Verification).await
 }
 
-pub async fn diff(args: VerifyArgs) -> anyhow::Result<u8> {
+pub async fn diff(args: VerifyArgs) -> anyhow::Result<Outcome> {
     compare_only(args, Mode::Diff).await
 }
 
-async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<u8> {
+async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let patterns_from = patterns_source(&args.input.source, args.patterns)?;
     let spec = spec::load(&args.input.spec).map_err(Error::from)?;

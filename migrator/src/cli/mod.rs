@@ -8,6 +8,8 @@ mod plan;
 
 use clap::{Parser, Subcommand};
 
+use crate::error::Outcome;
+
 /// Moves a normalised Postgres database into one DynamoDB table (single-table design) and
 /// proves that nothing was lost.
 ///
@@ -17,8 +19,9 @@ use clap::{Parser, Subcommand};
 ///
 ///   migrator extract --source "$DATABASE_URL"
 ///
-/// Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input.
-/// Set MIGRATOR_LOG=debug for detailed logs on stderr.
+/// Exit codes: 0 success, 1 a check failed (verify, migrate), 2 anything else that stopped the
+/// command (bad usage or input, I/O, the network), 130 interrupted, 141 stdout or stderr closed.
+/// Set MIGRATOR_LOG=debug for detailed logs on stderr (the libraries' too).
 #[derive(Debug, Parser)]
 #[command(name = "migrator", version, verbatim_doc_comment)]
 pub struct Cli {
@@ -56,11 +59,11 @@ enum Command {
 }
 
 /// Runs the parsed command and returns the process exit code.
-pub fn run(cli: Cli) -> anyhow::Result<u8> {
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.spawn(crate::interrupt::exit_on_interrupt());
+    runtime.spawn(crate::stop::exit_on_interrupt());
     match cli.command {
         Command::Extract(args) => runtime.block_on(extract::run(args)),
         Command::Plan(args) => runtime.block_on(plan::run(args)),
@@ -80,8 +83,8 @@ fn print_counts<'a>(tables: impl Iterator<Item = (&'a str, u64)> + Clone) {
         .max()
         .unwrap_or(5)
         .max(5);
-    eprintln!("  {:<width$}  {:>10}", "table", "rows");
+    crate::say!("  {:<width$}  {:>10}", "table", "rows");
     for (table, rows) in tables {
-        eprintln!("  {table:<width$}  {rows:>10}");
+        crate::say!("  {table:<width$}  {rows:>10}");
     }
 }

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::error::Error;
+use crate::error::{Error, Outcome};
+use crate::output::Output;
 use crate::report::PlanReport;
 use crate::source::{PostgresSource, Source, SourceLocation, SourceOptions};
 use crate::{sink, spec, transform};
@@ -48,10 +49,13 @@ pub struct PlanArgs {
     #[command(flatten)]
     input: PlanInput,
     /// Where to write the items, one {"Item": …} line each (DynamoDB ImportTable's format);
-    /// gzip-compressed when the name ends in .gz. Example: plan.jsonl.gz
+    /// gzip-compressed when the name ends in .gz. A file appears only once the whole plan is
+    /// valid (written beside it under a temporary name, then renamed); - is stdout
+    /// (`--out - | gzip`), and a device or pipe is written in place. Example: plan.jsonl.gz
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Where to write the report (JSON; Markdown beside it with .md). Example: plan.json
+    /// Where to write the report (JSON; Markdown beside it with .md). A file is replaced only
+    /// once complete; - is stdout, and a device or pipe is written in place. Example: plan.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
 }
@@ -104,7 +108,7 @@ async fn warn_if_too_large(spec: &spec::Spec, source: &PostgresSource) {
     };
     if let (Some(table_bytes), Some(available)) = (table_bytes, available_memory()) {
         if let Some(warning) = memory_warning(table_bytes, available) {
-            eprintln!("{warning}");
+            crate::say!("{warning}");
         }
     }
 }
@@ -242,12 +246,12 @@ pub fn plan<'a>(
 }
 
 /// Plans on a thread of its own (and rayon's) while this one writes each chunk of lines to
-/// `out`; the file is left uncommitted (see [`sink::PlanFile`]).
+/// `out`; the output is left uncommitted (see [`Output`]).
 fn plan_to_file<'a>(
     spec: &'a spec::Spec,
     tables: &'a transform::Tables,
     out: &std::path::Path,
-) -> anyhow::Result<Result<(transform::Plan<'a>, Option<sink::PlanFile>), Error>> {
+) -> anyhow::Result<Result<(transform::Plan<'a>, Option<Output>), Error>> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let planning = scope.spawn(move || {
@@ -260,13 +264,20 @@ fn plan_to_file<'a>(
         let planned = planning
             .join()
             .map_err(|_| anyhow::anyhow!("planning stopped unexpectedly"))?;
-        let file = written.map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+        let file = written?;
         Ok(planned.map(|plan| (plan, Some(file))).map_err(Error::from))
     })
 }
 
-pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
+pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
+    let stdout = |path: &Option<PathBuf>| path.as_deref() == Some(std::path::Path::new("-"));
+    if stdout(&args.out) && stdout(&args.report) {
+        return Err(Error::Usage(
+            "--out - and --report - would both write to stdout; send one of them to a file".into(),
+        )
+        .into());
+    }
     let spec = spec::load(&args.input.spec).map_err(Error::from)?;
     if let Some(window) = args.input.window {
         return run_windowed(&spec, &args, window, started).await;
@@ -278,9 +289,8 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     };
     let plan = match planned {
         Ok((plan, file)) => {
-            if let (Some(file), Some(out)) = (file, &args.out) {
-                file.commit()
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            if let Some(file) = file {
+                file.commit()?;
             }
             plan
         }
@@ -301,14 +311,13 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     // freeing their millions of allocations one by one (about 0.5 s at scale 1).
     std::mem::forget(plan);
     std::mem::forget(tables);
-    Ok(0)
+    Ok(Outcome::Success)
 }
 
 /// Writes the items that could not be made to the report `--report` names, if any.
 fn report_errors(args: &PlanArgs, error: Option<&Error>) -> anyhow::Result<()> {
     if let (Some(path), Some(Error::Plan(errors))) = (&args.report, error) {
-        crate::report::write_errors(path, &errors.0)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        crate::report::write_errors(path, &errors.0)?;
     }
     Ok(())
 }
@@ -316,11 +325,9 @@ fn report_errors(args: &PlanArgs, error: Option<&Error>) -> anyhow::Result<()> {
 /// Writes the report where `--report` says and prints the summary.
 fn finish(report: &PlanReport, args: &PlanArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.report {
-        report
-            .write(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        report.write(path)?;
     }
-    eprintln!(
+    crate::say!(
         "planned {} items of {} types from {} in {:.2} s",
         report.items,
         report.types.len(),
@@ -328,9 +335,11 @@ fn finish(report: &PlanReport, args: &PlanArgs) -> anyhow::Result<()> {
         report.seconds
     );
     for t in &report.types {
-        eprintln!(
+        crate::say!(
             "  {:<28} {:>10} items {:>12} bytes",
-            t.item_type, t.items, t.bytes
+            t.item_type,
+            t.items,
+            t.bytes
         );
     }
     Ok(())
@@ -343,15 +352,13 @@ async fn run_windowed(
     args: &PlanArgs,
     window: usize,
     started: Instant,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Outcome> {
     let (location, postgres) = open_windowed(spec, &args.input).await?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let writer = args.out.clone().map(|path| {
-        std::thread::spawn(move || {
-            sink::write_items(&path, rx.into_iter())
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-        })
-    });
+    let writer = args
+        .out
+        .clone()
+        .map(|path| std::thread::spawn(move || sink::write_items(&path, rx.into_iter())));
     let planned = transform::window::plan_windows(spec, &postgres, window, |chunk| {
         // Without --out, or with a writer that failed (its error is reported below), the lines
         // go nowhere.
@@ -374,9 +381,8 @@ async fn run_windowed(
             return Err(error);
         }
     };
-    if let (Some(file), Some(out)) = (file, &args.out) {
-        file.commit()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    if let Some(file) = file {
+        file.commit()?;
     }
     let report = PlanReport {
         spec: args.input.spec.display().to_string(),
@@ -388,7 +394,7 @@ async fn run_windowed(
         seconds: started.elapsed().as_secs_f64(),
     };
     finish(&report, args)?;
-    Ok(0)
+    Ok(Outcome::Success)
 }
 
 #[cfg(test)]

@@ -6,6 +6,10 @@
 //! a rerun skips every batch whose digest is recorded; a batch whose items changed since (the
 //! source moved on) has another digest and is written again. Lines are appended as batches
 //! finish and synced to disk at most once a second; a line torn by a kill is ignored.
+//!
+//! A checkpoint named by a symbolic link lives in the file the link names. One named by a
+//! device or a FIFO (`/dev/null`: no checkpoint wanted) is written in place, read as empty and
+//! never removed.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -16,9 +20,13 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::output::{full_disk_hint, Destination};
+
 /// An open checkpoint file and the batches it recorded before this run.
 pub struct Checkpoint {
     path: PathBuf,
+    /// The regular file holding it, once links are followed: removed when the load is done.
+    file_path: Option<PathBuf>,
     done: HashSet<u64>,
     file: Mutex<(File, Instant)>,
 }
@@ -33,37 +41,61 @@ impl Checkpoint {
             path: path.to_path_buf(),
             message,
         };
+        let io_error = |e: std::io::Error| error(format!("{e}{}", full_disk_hint(&e)));
         let mut done = HashSet::new();
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let mut lines = text.lines();
-                let first = lines.next().unwrap_or_default();
-                if first != header {
-                    return Err(error(format!(
-                        "it was written for another load ({first}), not this one ({header}); pass another --checkpoint, or delete it to start over"
-                    )));
+        let at =
+            match Destination::of(path).map_err(|e| error(e.source.to_string()))? {
+                Destination::Stdout => return Err(error(
+                    "the next run reads the checkpoint back, so it cannot be stdout; name a file"
+                        .into(),
+                )),
+                Destination::InPlace(at) => {
+                    let file = OpenOptions::new().write(true).open(&at).map_err(io_error)?;
+                    return Ok(Checkpoint {
+                        path: path.to_path_buf(),
+                        file_path: None,
+                        done,
+                        file: Mutex::new((file, Instant::now())),
+                    });
                 }
-                done.extend(lines.filter_map(parse_digest));
-                if !text.ends_with('\n') {
-                    // A line torn by a kill: end it, so the next record starts a line of its own.
-                    OpenOptions::new()
-                        .append(true)
-                        .open(path)
-                        .and_then(|mut f| f.write_all(b"\n"))
-                        .map_err(|e| error(e.to_string()))?;
-                }
+                Destination::File(at) => at,
+            };
+        let text = match std::fs::read_to_string(&at) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(io_error(e)),
+        };
+        if !text.contains('\n') && header.starts_with(text.as_str()) {
+            // A new checkpoint, or one whose header a kill or a full disk cut short.
+            if let Err(e) = std::fs::write(&at, format!("{header}\n")) {
+                let _ = std::fs::remove_file(&at);
+                return Err(io_error(e));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::write(path, format!("{header}\n")).map_err(|e| error(e.to_string()))?;
+        } else {
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or_default();
+            if first != header {
+                return Err(error(format!(
+                    "it was written for another load ({first}), not this one ({header}); pass another --checkpoint, or delete it to start over"
+                )));
             }
-            Err(e) => return Err(error(e.to_string())),
+            done.extend(lines.filter_map(parse_digest));
+            if !text.ends_with('\n') {
+                // A line torn by a kill: end it, so the next record starts a line of its own.
+                OpenOptions::new()
+                    .append(true)
+                    .open(&at)
+                    .and_then(|mut f| f.write_all(b"\n"))
+                    .map_err(io_error)?;
+            }
         }
         let file = OpenOptions::new()
             .append(true)
-            .open(path)
-            .map_err(|e| error(e.to_string()))?;
+            .open(&at)
+            .map_err(io_error)?;
         Ok(Checkpoint {
             path: path.to_path_buf(),
+            file_path: Some(at),
             done,
             file: Mutex::new((file, Instant::now())),
         })
@@ -98,14 +130,16 @@ impl Checkpoint {
             });
         result.map_err(|e| CheckpointError {
             path: self.path.clone(),
-            message: e.to_string(),
+            message: format!("{e}{}", full_disk_hint(&e)),
         })
     }
 
     /// The load is complete and verified: the checkpoint is no longer needed.
     pub fn remove(self) {
         drop(self.file);
-        let _ = std::fs::remove_file(&self.path);
+        if let Some(file) = &self.file_path {
+            let _ = std::fs::remove_file(file);
+        }
     }
 
     /// Where the checkpoint is.
@@ -177,5 +211,35 @@ mod tests {
         );
         again.remove();
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_device_is_written_in_place_and_a_link_is_followed() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Checkpoint::open(Path::new("/dev/null"), "table t").unwrap();
+        null.record(batch_digest([1])).unwrap();
+        assert_eq!(null.recorded(), 0);
+        null.remove();
+        let kind = std::fs::metadata("/dev/null").unwrap().file_type();
+        assert!(kind.is_char_device(), "/dev/null is still the device");
+
+        let dir = tempfile::tempdir().unwrap();
+        let (link, file) = (dir.path().join("link"), dir.path().join("real"));
+        std::os::unix::fs::symlink("real", &link).unwrap();
+        let checkpoint = Checkpoint::open(&link, "table t").unwrap();
+        checkpoint.record(batch_digest([1])).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("table t\n{:016x}\n", batch_digest([1]))
+        );
+        checkpoint.remove();
+        assert!(!file.exists(), "the checkpoint the link names is removed");
+        assert!(std::fs::symlink_metadata(&link).is_ok(), "the link stays");
+
+        let stdout = Checkpoint::open(Path::new("-"), "table t").err().unwrap();
+        assert_eq!(
+            stdout.to_string(),
+            "checkpoint -: the next run reads the checkpoint back, so it cannot be stdout; name a file"
+        );
     }
 }

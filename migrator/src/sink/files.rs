@@ -1,62 +1,34 @@
 //! DynamoDB-JSON files: one `{"Item": {…}}` per line, gzip-compressed when the name ends in `.gz`.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use crate::output::{Output, OutputError};
 use crate::transform::PlanLine;
 
-/// A written plan file, still under a temporary name beside its own: [`PlanFile::commit`] puts
-/// it in place; dropped before that, it is deleted, so a failed plan leaves no partial file.
-pub struct PlanFile {
-    partial: PathBuf,
-    path: PathBuf,
-    committed: bool,
-}
-
-impl PlanFile {
-    /// Renames the file to the name it was written for.
-    pub fn commit(mut self) -> std::io::Result<()> {
-        std::fs::rename(&self.partial, &self.path)?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for PlanFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.partial);
-        }
-    }
-}
-
-/// Writes every line of `chunks` for `path` (see [`PlanFile`]).
+/// Writes every line of `chunks` for `path`, and returns the output uncommitted: a regular file
+/// is still under its temporary name, so a plan found bad afterwards leaves nothing behind
+/// (see [`Output`]).
+///
+/// # Errors
+/// The output cannot be created or written (a full disk, a closed pipe).
 pub fn write_items(
     path: &Path,
     chunks: impl Iterator<Item = Vec<PlanLine>>,
-) -> std::io::Result<PlanFile> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    let file = PlanFile {
-        partial: PathBuf::from(partial),
-        path: path.to_path_buf(),
-        committed: false,
-    };
-    crate::interrupt::remove_on_interrupt(file.partial.clone());
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(&file.partial)?);
+) -> Result<Output, OutputError> {
+    let error = |e: std::io::Error| OutputError::new(path, e);
+    let mut out = BufWriter::with_capacity(1 << 20, Output::create(path)?);
     if path.extension().is_some_and(|e| e == "gz") {
         let mut gzip = GzEncoder::new(out, Compression::fast());
-        write_lines(&mut gzip, chunks)?;
-        out = gzip.finish()?;
+        write_lines(&mut gzip, chunks).map_err(error)?;
+        out = gzip.finish().map_err(error)?;
     } else {
-        write_lines(&mut out, chunks)?;
+        write_lines(&mut out, chunks).map_err(error)?;
     }
-    out.flush()?;
-    Ok(file)
+    out.into_inner().map_err(|e| error(e.into_error()))
 }
 
 fn write_lines(

@@ -6,4 +6,4 @@ pub mod checkpoint;
 pub mod dynamodb;
 mod files;
 
-pub use files::{write_items, PlanFile};
+pub use files::write_items;

@@ -86,6 +86,7 @@ impl DynamoSink {
                 "no AWS region: pass --region (for example us-east-1) or set AWS_REGION".into(),
             ));
         }
+        check_credentials(&sdk_config).await?;
         let writer = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
             .retry_config(RetryConfig::disabled())
             .build();
@@ -201,6 +202,26 @@ impl DynamoSink {
     }
 }
 
+/// Fails with one line when the credential chain finds nothing at all, before any call: the
+/// SDK would otherwise report it at the first call as a failure to reach DynamoDB, listing
+/// every provider it tried. Credentials found but refused are reported by the calls.
+///
+/// The provider is asked once more by the first call; its sources cache what they can.
+async fn check_credentials(config: &aws_config::SdkConfig) -> Result<(), SinkError> {
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_credential_types::provider::ProvideCredentials;
+    let Some(provider) = config.credentials_provider() else {
+        return Err(SinkError::NoCredentials);
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(CredentialsError::CredentialsNotLoaded(_)) => Err(SinkError::NoCredentials),
+        Err(error) => Err(SinkError::CredentialsUnloadable(crate::error::said_once(
+            &error,
+        ))),
+    }
+}
+
 /// Turns an SDK failure into a sink error that says what to check.
 pub(crate) fn service_error<E, R>(error: SdkError<E, R>) -> SinkError
 where
@@ -249,6 +270,10 @@ pub enum SinkError {
     Config(String),
     #[error("cannot reach DynamoDB: {0}; check --endpoint-url (or the region) and the network")]
     Unreachable(String),
+    #[error("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile (or run where an instance or task role provides them)")]
+    NoCredentials,
+    #[error("the AWS credentials could not be loaded: {0}; check ~/.aws/config and ~/.aws/credentials, or --profile")]
+    CredentialsUnloadable(String),
     #[error("DynamoDB refused the credentials: {0}; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile")]
     Credentials(String),
     #[error("table {0} does not exist; create it with --create-table (or migrator create-table)")]
