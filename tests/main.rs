@@ -11,6 +11,7 @@ mod outputs;
 mod plan;
 mod rootski_items;
 mod snapshot;
+mod spec_corruption;
 mod spec_errors;
 mod support;
 mod types;

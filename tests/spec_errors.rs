@@ -196,6 +196,20 @@ fn type_mismatch_and_toml_syntax() {
 }
 
 #[test]
+fn time_patterns_are_checked_when_the_spec_loads() {
+    spec_error(
+        &GOOD_SPEC.replace("type_attribute = \"kind\"", "type_attribute = \"kind\"\ntimestamp_format = \"%Y %Q\""),
+        8,
+        "timestamp_format \"%Y %Q\" is not a time pattern chrono can read; use iso8601, epoch-seconds, epoch-millis or strftime fields such as \"%Y-%m-%dT%H:%M:%S%.6fZ\"",
+    );
+    spec_error(
+        &GOOD_SPEC.replace("{ column = \"note\" }", "{ column = \"note\", format = \"%H:%M %z\" }"),
+        21,
+        "T.note: format \"%H:%M %z\" asks for a time zone (%z, %Z), but timestamps are written in UTC without one; write the zone as text, such as \"%Y-%m-%dT%H:%M:%SZ\"",
+    );
+}
+
+#[test]
 fn null_in_a_key_column() {
     let dir = design(GOOD_SPEC, "1,a,1,x\n4012,,2,y\n");
     assert_error(

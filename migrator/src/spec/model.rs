@@ -99,9 +99,63 @@ pub enum TimeFormat {
     EpochSeconds,
     /// Milliseconds since 1970 as a number.
     EpochMillis,
-    /// A chrono pattern such as `%Y-%m-%d %H:%M:%S%.6f`.
-    Pattern(String),
+    /// A chrono pattern such as `%Y-%m-%d %H:%M:%S%.6f`, checked when the spec loads.
+    Pattern(TimePattern),
 }
+
+/// A chrono (strftime) pattern that can write every timestamp: parsed once when the spec
+/// loads, so a bad one is an error there and never at run time.
+#[derive(Debug, Clone)]
+pub struct TimePattern {
+    text: String,
+    items: Vec<chrono::format::Item<'static>>,
+}
+
+impl TimePattern {
+    /// Parses `text` and checks it can write a timestamp (in UTC, without a zone).
+    ///
+    /// # Errors
+    /// A field chrono does not know (`%Q`), or one a timestamp without a zone cannot give
+    /// (`%z`, `%Z`), said in a sentence.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let items = chrono::format::StrftimeItems::new(text)
+            .parse_to_owned()
+            .map_err(|_| {
+                format!("\"{text}\" is not a time pattern chrono can read; use iso8601, epoch-seconds, epoch-millis or strftime fields such as \"%Y-%m-%dT%H:%M:%S%.6fZ\"")
+            })?;
+        let pattern = TimePattern {
+            text: text.to_string(),
+            items,
+        };
+        let sample = chrono::NaiveDate::from_ymd_opt(2024, 2, 29)
+            .and_then(|d| d.and_hms_micro_opt(23, 59, 58, 123_456))
+            .expect("a valid date and time");
+        let mut out = String::new();
+        if pattern.write(&sample, &mut out).is_err() {
+            return Err(format!("\"{text}\" asks for a time zone (%z, %Z), but timestamps are written in UTC without one; write the zone as text, such as \"%Y-%m-%dT%H:%M:%SZ\""));
+        }
+        Ok(pattern)
+    }
+
+    /// Writes `time` (UTC) as the pattern says.
+    pub fn write(&self, time: &chrono::NaiveDateTime, out: &mut String) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        write!(out, "{}", time.format_with_items(self.items.iter()))
+    }
+
+    /// The pattern as the spec wrote it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq for TimePattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for TimePattern {}
 
 /// A column of a row in scope: `level` 0 is the item's root row, each nested list or one adds
 /// a level; `slot` is the table within the level (0 the related table, then its joins).

@@ -248,7 +248,9 @@ fn table_spec(raw: &RawTable, lines: &Lines) -> Located<(TableSpec, Defaults)> {
     };
     let timestamps = match raw.timestamp_format.as_ref() {
         None => TimeFormat::Iso8601,
-        Some(f) => time_format(f.get_ref()),
+        Some(f) => {
+            time_format(f.get_ref()).map_err(|m| (lines.of(f), format!("timestamp_format {m}")))?
+        }
     };
     let table = TableSpec {
         name: raw.name.clone(),
@@ -274,13 +276,13 @@ fn null_policy(text: &str) -> Option<NullPolicy> {
     }
 }
 
-fn time_format(text: &str) -> TimeFormat {
-    match text {
+fn time_format(text: &str) -> Result<TimeFormat, String> {
+    Ok(match text {
         "iso8601" => TimeFormat::Iso8601,
         "epoch-seconds" => TimeFormat::EpochSeconds,
         "epoch-millis" => TimeFormat::EpochMillis,
-        pattern => TimeFormat::Pattern(pattern.to_string()),
-    }
+        pattern => TimeFormat::Pattern(TimePattern::parse(pattern)?),
+    })
 }
 
 /// One level of rows in scope: its tables (by the name fields use: the table's, or a join's
@@ -697,7 +699,10 @@ fn expr<'s>(
         return Ok(Expr::Column {
             field: scope.resolve(name)?,
             cast,
-            format: str_of("format")?.map(|f| time_format(&f)),
+            format: str_of("format")?
+                .map(|f| time_format(&f))
+                .transpose()
+                .map_err(|m| format!("{rule}: format {m}"))?,
             join: str_of("join")?,
             nulls: nulls(table)?,
         });
@@ -745,7 +750,10 @@ fn expr<'s>(
         let names = strings(Some(columns), &format!("{rule}: columns"))?;
         let rename = table.get("rename").and_then(Toml::as_table);
         let nulls = nulls(table)?;
-        let format = str_of("format")?.map(|f| time_format(&f));
+        let format = str_of("format")?
+            .map(|f| time_format(&f))
+            .transpose()
+            .map_err(|m| format!("{rule}: format {m}"))?;
         let mut entries = Vec::new();
         for name in &names {
             let bare = name.rsplit('.').next().unwrap_or(name);

@@ -35,7 +35,12 @@ fn time(t: &NaiveDateTime, zoned: bool, format: &TimeFormat) -> AttrValue {
         }
         TimeFormat::EpochSeconds => AttrValue::N(Number::from(t.and_utc().timestamp())),
         TimeFormat::EpochMillis => AttrValue::N(Number::from(t.and_utc().timestamp_millis())),
-        TimeFormat::Pattern(p) => AttrValue::S(t.format(p).to_string()),
+        TimeFormat::Pattern(p) => {
+            let mut text = String::new();
+            // The spec checked the pattern writes every timestamp (TimePattern::parse).
+            let _ = p.write(t, &mut text);
+            AttrValue::S(text)
+        }
     }
 }
 
@@ -185,11 +190,12 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::TimePattern;
 
     #[test]
     fn timestamps_in_every_format() {
         let t: NaiveDateTime = "2022-08-01T10:00:00".parse().unwrap();
-        let rootski = TimeFormat::Pattern("%Y-%m-%d %H:%M:%S%.6f".into());
+        let rootski = TimeFormat::Pattern(TimePattern::parse("%Y-%m-%d %H:%M:%S%.6f").unwrap());
         let v = Value::Timestamp(t);
         assert_eq!(
             to_attr(&v, None, &rootski, None),
