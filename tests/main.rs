@@ -14,4 +14,5 @@ mod snapshot;
 mod spec_corruption;
 mod spec_errors;
 mod support;
+mod tls;
 mod types;

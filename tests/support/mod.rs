@@ -1,10 +1,13 @@
-//! Shared harness: the servers named by the environment, fresh databases, the built binary.
+//! Shared harness: the servers named by the environment, fresh databases, the built binary,
+//! and clusters of a test's own (`cluster.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use migrator::source::{Row, Source, SourceLocation, SourceOptions};
+
+pub mod cluster;
 
 /// The admin URL of the test Postgres server, as `scripts/servers` exports it.
 pub fn admin_url() -> String {
@@ -38,12 +41,21 @@ pub async fn fresh_database(label: &str) -> String {
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
         .await
         .expect("connect to the test server");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
         .expect("create a test database");
-    let (base, _) = admin.rsplit_once('/').expect("URL has a database part");
-    format!("{base}/{name}")
+    with_database(&admin, &name)
+}
+
+/// `url` with its database replaced by `name`, its parameters kept.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (address, query) = url.split_once('?').unwrap_or((url, ""));
+    let (base, _) = address.rsplit_once('/').expect("URL has a database part");
+    match query {
+        "" => format!("{base}/{name}"),
+        query => format!("{base}/{name}?{query}"),
+    }
 }
 
 /// What a run of the `migrator` binary gave.

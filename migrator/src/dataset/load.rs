@@ -35,7 +35,8 @@ pub async fn load(
     })?;
     let mut conn = connect_one(url).await?;
     let mut tx = conn.begin().await.map_err(|e| copy_error(dir, e))?;
-    tx.execute(sqlx::raw_sql(&sql))
+    // The design's own DDL, run as the user who loads it would run it with psql.
+    tx.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql)))
         .await
         .map_err(|e| schema_error(schema_path, e))?;
     let mut tables = Vec::new();
@@ -108,7 +109,8 @@ async fn reset_sequences(conn: &mut PgConnection, source: &CsvSource) -> Result<
                 col = quote_ident(&column.name),
                 table = quote_ident(&shape.name),
             );
-            sqlx::query(&statement)
+            // Identifiers quoted by quote_ident; the values are bound.
+            sqlx::query(sqlx::AssertSqlSafe(statement))
                 .bind(quote_ident(&shape.name))
                 .bind(&column.name)
                 .execute(&mut *conn)

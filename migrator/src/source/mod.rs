@@ -3,10 +3,12 @@
 //! A [`Source`] knows its [`Schema`] (tables, typed columns, primary keys) as soon as it is
 //! open, and streams each table as batches of [`Row`]s through a bounded channel, so a table is
 //! never held whole. Postgres reads go through COPY on several connections that all share one
-//! exported snapshot (`postgres.rs`, `snapshot.rs`); CSV folders go through the csv crate
+//! exported snapshot (`postgres.rs`, `snapshot.rs`), each opened as the URL says, TLS included
+//! (`connect.rs`); CSV folders go through the csv crate
 //! (`csv.rs`). Both hand their text to [`value::parse_text`], so the same data gives the same
 //! values. Start with [`Source::open`].
 
+mod connect;
 mod copy_text;
 mod csv;
 mod ddl;
@@ -23,8 +25,9 @@ use futures::stream::BoxStream;
 use tokio::sync::mpsc;
 
 pub use self::csv::{header_positions, CsvSource, SCHEMA_FILE};
+pub use connect::{connect_one, postgres_says};
 pub use ddl::parse_schema;
-pub use postgres::{connect_error, connect_one, quote_ident, PostgresSource};
+pub use postgres::{quote_ident, PostgresSource};
 pub use shape::{Column, ColumnType, Schema, TableShape};
 pub use value::{parse_text, ParseError, Value};
 

@@ -1,14 +1,14 @@
 //! Postgres through sqlx: the schema from the catalog, rows through `COPY … TO STDOUT` on
 //! a small set of connections that all read one exported snapshot.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions, Row as _};
+use sqlx::postgres::PgConnection;
+use sqlx::Row as _;
 use tokio::sync::{mpsc, Mutex, Semaphore};
 
+use super::connect::{connect_one, postgres_says};
 use super::copy_text::{decode_field, split_fields};
 use super::shape::{Column, ColumnType, Schema, TableShape};
 use super::value::{parse_owned, parse_text, Value};
@@ -16,14 +16,6 @@ use super::{
     batch_channel, channel_stream, snapshot, Row, RowBatch, RowBatches, SourceError, BATCH_ROWS,
 };
 use crate::redact::Redacted;
-
-/// Session settings that fix the text form of values, whatever the server's defaults.
-const SESSION_SETTINGS: [(&str, &str); 4] = [
-    ("DateStyle", "ISO"),
-    ("TimeZone", "UTC"),
-    ("extra_float_digits", "1"),
-    ("bytea_output", "hex"),
-];
 
 /// A Postgres database read through connections that share one snapshot.
 pub struct PostgresSource {
@@ -40,51 +32,13 @@ struct Inner {
     permits: Semaphore,
 }
 
-/// Opens one connection with the session settings extraction relies on.
-///
-/// # Errors
-/// Names the (redacted) URL and says whether the server was unreachable, refused the
-/// password, or failed otherwise.
-pub async fn connect_one(url: &Redacted) -> Result<PgConnection, SourceError> {
-    let options = PgConnectOptions::from_str(url.expose())
-        .map_err(|e| SourceError::Postgres {
-            url: url.clone(),
-            message: format!("{e}; write it as postgres://user:password@host:port/database"),
-        })?
-        .application_name("migrator")
-        .options(SESSION_SETTINGS);
-    options.connect().await.map_err(|e| connect_error(url, e))
-}
-
-/// Turns a connection failure into an error that says what to check.
-pub fn connect_error(url: &Redacted, error: sqlx::Error) -> SourceError {
-    match &error {
-        sqlx::Error::Io(io) => SourceError::Unreachable {
-            url: url.clone(),
-            reason: io.to_string(),
-        },
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("28P01") => SourceError::Auth {
-            url: url.clone(),
-            user: url.user().unwrap_or("postgres").to_string(),
-        },
-        sqlx::Error::PoolTimedOut => SourceError::Unreachable {
-            url: url.clone(),
-            reason: "timed out".into(),
-        },
-        _ => SourceError::Postgres {
-            url: url.clone(),
-            message: error.to_string(),
-        },
-    }
-}
-
 impl PostgresSource {
     /// Connects `connections` workers (at least one) on one snapshot and reads the schema.
     pub async fn connect(url: &Redacted, connections: usize) -> Result<Self, SourceError> {
         let mut coordinator = connect_one(url).await?;
         let failed = |e: sqlx::Error| SourceError::Postgres {
             url: url.clone(),
-            message: e.to_string(),
+            message: postgres_says(&e),
         };
         let snapshot_id = snapshot::export(&mut coordinator).await.map_err(failed)?;
         let schema = read_schema(&mut coordinator).await.map_err(failed)?;
@@ -139,7 +93,7 @@ impl PostgresSource {
             .await
             .map_err(|e| SourceError::Postgres {
                 url: self.inner.url.clone(),
-                message: e.to_string(),
+                message: postgres_says(&e),
             })?;
         let (tx, rx) = batch_channel();
         tokio::spawn(async move {
@@ -235,7 +189,7 @@ async fn copy_query(
 ) -> Result<(), SourceError> {
     let read_error = |e: sqlx::Error| SourceError::Read {
         table: shape.name.clone(),
-        message: e.to_string(),
+        message: postgres_says(&e),
     };
     let statement = format!("COPY ({query}) TO STDOUT");
     let mut stream = conn.copy_out_raw(&statement).await.map_err(read_error)?;

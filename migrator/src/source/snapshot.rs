@@ -23,6 +23,7 @@ pub async fn adopt(conn: &mut PgConnection, id: &str) -> Result<(), sqlx::Error>
         .await?;
     // Snapshot ids are server-made tokens like 00000003-0000001B-1; quoting keeps them inert.
     let statement = format!("SET TRANSACTION SNAPSHOT '{}'", id.replace('\'', "''"));
-    conn.execute(statement.as_str()).await?;
+    conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(statement)))
+        .await?;
     Ok(())
 }

@@ -89,12 +89,13 @@ pub async fn check_patterns(
         let items = run(pattern, client, table, &values)
             .await
             .map_err(dynamo_error)?;
-        let rows = sqlx::query(&sql_with(pattern, &values))
+        // The spec's own SQL, as its author would run it; sql_with quotes the example values.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql_with(pattern, &values)))
             .fetch_all(&mut *conn)
             .await
             .map_err(|e| PatternError::Sql {
                 name: pattern.name.clone(),
-                message: e.to_string(),
+                message: crate::source::postgres_says(&e),
             })?;
         let mut sql: Vec<(String, String)> = Vec::new();
         let mut pk_only = false;
