@@ -12,13 +12,13 @@ use crate::migrate::{endpoint, sink, table_name};
 use crate::support::{migrator, migrator_command, outcome, plan, repo_root};
 
 /// The fault proxy, running until dropped.
-struct FaultProxy {
+pub struct FaultProxy {
     child: Child,
-    url: String,
+    pub url: String,
 }
 
 impl FaultProxy {
-    fn start(options: &[&str]) -> Self {
+    pub fn start(options: &[&str]) -> Self {
         let mut child = Command::new("node")
             .arg(repo_root().join("scripts/fault-proxy.js"))
             .args(["--target", &endpoint()])
@@ -98,7 +98,7 @@ fn planned(source: &Path) -> Vec<String> {
     lines
 }
 
-fn migrate_args<'a>(
+pub fn migrate_args<'a>(
     source: &'a str,
     table: &'a str,
     url: &'a str,

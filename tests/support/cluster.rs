@@ -132,6 +132,11 @@ impl Cluster {
         run(&mut command, &format!("pg_ctl {}", action[0]));
     }
 
+    /// Restarts the server (every connection is dropped).
+    pub fn restart(&self) {
+        self.pg_ctl(&["restart", "-w", "-m", "fast", "-l"], true);
+    }
+
     /// A URL to database `db` as `user` on 127.0.0.1, with `params` (`sslmode=…`).
     pub fn url(&self, user: &str, db: &str, params: &str) -> String {
         let query = if params.is_empty() {

@@ -102,7 +102,7 @@ async fn warn_if_too_large(spec: &spec::Spec, source: &PostgresSource) {
          WHERE n.nspname = current_schema() AND c.relname IN ({})",
         names.join(", ")
     );
-    let table_bytes = match source.query_numbers(sql, 1).await {
+    let table_bytes = match source.query_numbers("(the tables' sizes)", sql, 1).await {
         Ok(numbers) => numbers[0].and_then(|n| u64::try_from(n).ok()),
         Err(_) => None,
     };

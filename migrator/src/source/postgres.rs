@@ -105,14 +105,15 @@ impl PostgresSource {
     }
 
     /// The first row of `columns` whole numbers `sql` returns (`None` for NULL), read on the
-    /// source's snapshot: for counts and sizes.
+    /// source's snapshot: for counts and sizes of `table` (named in errors).
     pub async fn query_numbers(
         &self,
+        table: &str,
         sql: String,
         columns: usize,
     ) -> Result<Vec<Option<i64>>, SourceError> {
         let shape = TableShape {
-            name: "(query)".into(),
+            name: table.into(),
             columns: (0..columns)
                 .map(|c| Column {
                     name: format!("column {}", c + 1),

@@ -348,7 +348,7 @@ async fn table_sizes(spec: &Spec, source: &PostgresSource) -> Result<Vec<TableSi
             format!("max({})", quote_ident(name))
         });
         let sql = format!("SELECT count(*), {max} FROM {}", quote_ident(&shape.name));
-        let numbers = source.query_numbers(sql, 2).await?;
+        let numbers = source.query_numbers(&shape.name, sql, 2).await?;
         let size = TableSize {
             rows: numbers[0].and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
             max_id: numbers[1].and_then(|n| u64::try_from(n).ok()),
