@@ -54,7 +54,7 @@ async fn missing_table() {
     let out = migrator(&["extract", "--source", &url, "--table", "words"]);
     assert_one_line(
         &out,
-        "table words is not in the source (it has: ); check the table name",
+        "table words is not in the source (it has: ); check the table name, or the schemas read (--schema)",
     );
     let dir = sample_copy();
     std::fs::remove_file(dir.path().join("nouns.csv")).unwrap();

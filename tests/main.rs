@@ -11,6 +11,7 @@ mod migrate;
 mod outputs;
 mod plan;
 mod rootski_items;
+mod schemas;
 mod snapshot;
 mod spec_corruption;
 mod spec_errors;

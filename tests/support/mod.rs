@@ -114,9 +114,24 @@ pub async fn loaded_database_of(label: &str, design: &Path, from: &Path) -> Stri
 /// Opens a source the way the CLI does.
 pub async fn open(location: &str, connections: usize) -> Source {
     let location: SourceLocation = location.parse().expect("a valid source");
-    Source::open(&location, SourceOptions { connections })
+    let options = SourceOptions {
+        connections,
+        ..SourceOptions::default()
+    };
+    Source::open(&location, options)
         .await
         .expect("open the source")
+}
+
+/// `schema` as a schema.sql without qualified names gives it: the tables' Postgres schemas
+/// left out.
+pub fn without_namespaces(schema: &migrator::source::Schema) -> migrator::source::Schema {
+    let mut schema = schema.clone();
+    for table in &mut schema.tables {
+        assert_eq!(table.namespace.as_deref(), Some("public"));
+        table.namespace = None;
+    }
+    schema
 }
 
 /// Every row of `table`, collected.

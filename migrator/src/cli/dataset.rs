@@ -75,6 +75,11 @@ pub struct LoadArgs {
     /// The database to load into; it must not hold the design's tables yet.
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     database_url: String,
+    /// The Postgres schema to create the tables in (created when missing), or a search path
+    /// whose first schema takes them. Default: the server's search path (usually public).
+    /// Example: --schema rootski
+    #[arg(long = "schema", value_name = "NAME", value_delimiter = ',')]
+    schemas: Vec<String>,
 }
 
 pub async fn run(command: DatasetCommand) -> anyhow::Result<Outcome> {
@@ -108,7 +113,7 @@ async fn load(args: LoadArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let dir = design_dir(&args.design.design, &args.design.sql_dir).map_err(Error::from)?;
     let url = Redacted::new(args.database_url);
-    let report = dataset::load(&args.from, &dir.join(SCHEMA_FILE), &url)
+    let report = dataset::load(&args.from, &dir.join(SCHEMA_FILE), &url, &args.schemas)
         .await
         .map_err(Error::from)?;
     let rows: u64 = report.tables.iter().map(|(_, n)| n).sum();

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::error::{Error, Outcome};
-use crate::source::{Source, SourceError, SourceLocation, SourceOptions};
+use crate::source::{Schemas, Source, SourceError, SourceLocation, SourceOptions};
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
@@ -16,11 +16,16 @@ pub struct ExtractArgs {
     /// the schema.sql beside them (or in their parent folder). Example: sql/rootski/sample
     #[arg(long, env = "DATABASE_URL", value_name = "URL_OR_DIR")]
     source: SourceLocation,
-    /// The schema that types a CSV folder, when it is not beside the files.
+    /// The Postgres schemas to read, in order like a search_path (default: the server's
+    /// search path, usually public). Example: --schema sales,public
+    #[arg(long = "schema", value_name = "NAME", value_delimiter = ',')]
+    schemas: Vec<String>,
+    /// The schema.sql that types a CSV folder, when it is not beside the files.
     /// Example: sql/rootski/schema.sql
     #[arg(long, value_name = "FILE")]
-    schema: Option<PathBuf>,
-    /// Read only this table (repeat for several); all tables when left out.
+    schema_sql: Option<PathBuf>,
+    /// Read only this table (repeat for several; schema.table for a table of another schema);
+    /// every table of the schemas read when left out.
     #[arg(long = "table", value_name = "TABLE")]
     tables: Vec<String>,
     /// Postgres connections reading in parallel, all on one snapshot.
@@ -49,11 +54,21 @@ struct ExtractReport {
 pub async fn run(args: ExtractArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let mut location = args.source;
-    if let (SourceLocation::Csv { schema, .. }, Some(path)) = (&mut location, args.schema) {
+    if let (SourceLocation::Csv { schema, .. }, Some(path)) = (&mut location, args.schema_sql) {
         *schema = Some(path);
+    }
+    let mut also: Vec<String> = Vec::new();
+    for (ns, _) in args.tables.iter().filter_map(|t| t.split_once('.')) {
+        if !args.schemas.iter().chain(&also).any(|s| s == ns) {
+            also.push(ns.to_string());
+        }
     }
     let options = SourceOptions {
         connections: usize::from(args.connections),
+        schemas: Schemas {
+            search: args.schemas,
+            also,
+        },
     };
     let source = Source::open(&location, options)
         .await

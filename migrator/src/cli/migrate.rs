@@ -384,6 +384,8 @@ struct Checking<'a> {
     report_path: Option<&'a std::path::Path>,
     /// The source to run the access patterns' SQL against, when they are to be run.
     patterns_from: Option<&'a crate::redact::Redacted>,
+    /// The search path the patterns' SQL runs with.
+    search_path: &'a [String],
 }
 
 async fn check_and_report(
@@ -399,6 +401,7 @@ async fn check_and_report(
         started,
         report_path: path,
         patterns_from,
+        search_path,
     } = checking;
     let scanning = Instant::now();
     let mut comparison = verify::Comparison::new(spec, plan);
@@ -416,7 +419,9 @@ async fn check_and_report(
     };
     report.verify = tokio::task::block_in_place(|| comparison.finish());
     if let Some(url) = patterns_from {
-        let mut conn = crate::source::connect_one(url).await.map_err(Error::from)?;
+        let mut conn = crate::source::connect_one(url, search_path)
+            .await
+            .map_err(Error::from)?;
         let checks = verify::check_patterns(spec, sink.client(), &report.table, &mut conn)
             .await
             .map_err(Error::from)?;
@@ -529,6 +534,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<Outcome> {
         started,
         report_path: args.report.as_deref(),
         patterns_from: patterns_from.as_ref(),
+        search_path: &args.input.schemas(&spec).search,
     };
     let outcome = check_and_report(&sink, &spec, plan, report, checking).await?;
     if outcome == Outcome::Success {
@@ -639,6 +645,7 @@ async fn compare_only(args: VerifyArgs, mode: Mode) -> anyhow::Result<Outcome> {
         started,
         report_path: args.report.as_deref(),
         patterns_from: patterns_from.as_ref(),
+        search_path: &args.input.schemas(&spec).search,
     };
     check_and_report(&sink, &spec, plan, report, checking).await
 }

@@ -9,7 +9,7 @@ use clap::Args;
 use crate::error::{Error, Outcome};
 use crate::output::Output;
 use crate::report::PlanReport;
-use crate::source::{PostgresSource, Source, SourceLocation, SourceOptions};
+use crate::source::{PostgresSource, Schemas, Source, SourceLocation, SourceOptions};
 use crate::{sink, spec, transform};
 
 /// What a plan is made from: a spec and a source.
@@ -27,6 +27,12 @@ pub struct PlanInput {
         hide_env_values = true
     )]
     pub source: SourceLocation,
+    /// The Postgres schemas that hold the spec's tables, searched in order like a search_path
+    /// (default: the spec's postgres_schemas, else the server's search path, usually public).
+    /// Access patterns' SQL runs with the same search path; a table qualified in the spec's
+    /// schema.sql (sales.orders) is read from its own schema. Example: --schema sales,public
+    #[arg(long = "schema", value_name = "NAME", value_delimiter = ',')]
+    pub schemas: Vec<String>,
     /// Postgres connections reading in parallel, all on one snapshot.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub connections: u16,
@@ -60,6 +66,18 @@ pub struct PlanArgs {
     report: Option<PathBuf>,
 }
 
+impl PlanInput {
+    /// The schemas to read: `--schema`, else the spec's, and those its schema.sql qualifies.
+    pub fn schemas(&self, spec: &spec::Spec) -> Schemas {
+        let search = if self.schemas.is_empty() {
+            spec.postgres_schemas.clone()
+        } else {
+            self.schemas.clone()
+        };
+        Schemas::for_tables(search, &spec.schema)
+    }
+}
+
 /// Opens the source the way `spec` needs it (a CSV folder typed by the spec's schema) with
 /// `connections` connections, and checks it matches the spec's schema.
 async fn open_source(
@@ -73,6 +91,7 @@ async fn open_source(
     }
     let options = SourceOptions {
         connections: usize::from(connections),
+        schemas: input.schemas(spec),
     };
     let source = Source::open(&location, options)
         .await
@@ -94,12 +113,11 @@ async fn warn_if_too_large(spec: &spec::Spec, source: &PostgresSource) {
         .schema
         .tables
         .iter()
-        .map(|t| format!("'{}'", t.name.replace('\'', "''")))
+        .map(|t| format!("'{}'", t.sql_name().replace('\'', "''")))
         .collect();
+    // to_regclass finds each table as the reads do: in its schema, or through the search path.
     let sql = format!(
-        "SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint FROM pg_class c \
-         JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = current_schema() AND c.relname IN ({})",
+        "SELECT coalesce(sum(pg_table_size(to_regclass(t))), 0)::bigint FROM unnest(ARRAY[{}]::text[]) AS t",
         names.join(", ")
     );
     let table_bytes = match source.query_numbers("(the tables' sizes)", sql, 1).await {

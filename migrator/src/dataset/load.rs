@@ -13,7 +13,9 @@ use sqlx::{Connection, Executor, PgConnection};
 
 use super::DatasetError;
 use crate::redact::Redacted;
-use crate::source::{connect_one, header_positions, ColumnType, CsvSource, TableShape};
+use crate::source::{
+    connect_one, header_positions, quote_ident, ColumnType, CsvSource, TableShape,
+};
 
 /// Rows loaded per table, in load order.
 #[derive(Debug, Serialize)]
@@ -22,10 +24,13 @@ pub struct LoadReport {
 }
 
 /// Creates the schema at `schema_path` in the database at `url` and loads the CSV folder `dir`.
+/// Unqualified tables go to the first of `schemas` (the search path; empty, the server's);
+/// every Postgres schema named (there, or qualifying a table) is created when missing.
 pub async fn load(
     dir: &Path,
     schema_path: &Path,
     url: &Redacted,
+    schemas: &[String],
 ) -> Result<LoadReport, DatasetError> {
     let source = CsvSource::open(dir, Some(schema_path))?;
     validate(&source).await?;
@@ -33,8 +38,15 @@ pub async fn load(
         path: schema_path.to_path_buf(),
         source,
     })?;
-    let mut conn = connect_one(url).await?;
+    let mut conn = connect_one(url, schemas).await?;
     let mut tx = conn.begin().await.map_err(|e| copy_error(dir, e))?;
+    for namespace in schemas.iter().take(1).chain(&source.schema().namespaces()) {
+        let create = format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(namespace));
+        // A quoted identifier.
+        tx.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(create)))
+            .await
+            .map_err(|e| schema_error(schema_path, e))?;
+    }
     // The design's own DDL, run as the user who loads it would run it with psql.
     tx.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql)))
         .await
@@ -66,10 +78,6 @@ async fn validate(source: &CsvSource) -> Result<(), DatasetError> {
     Ok(())
 }
 
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 async fn copy_file(
     conn: &mut PgConnection,
     shape: &TableShape,
@@ -87,7 +95,7 @@ async fn copy_file(
     let columns = columns.join(", ");
     let statement = format!(
         "COPY {} ({columns}) FROM STDIN WITH (FORMAT csv, HEADER true, FORCE_NULL ({columns}))",
-        quote_ident(&shape.name)
+        shape.sql_name()
     );
     let file = tokio::fs::File::open(path).await.map_err(io_error)?;
     let mut copy = conn
@@ -107,11 +115,11 @@ async fn reset_sequences(conn: &mut PgConnection, source: &CsvSource) -> Result<
                 "SELECT setval(seq, COALESCE((SELECT max({col}) FROM {table}), 0) + 1, false) \
                  FROM pg_get_serial_sequence($1, $2) AS seq WHERE seq IS NOT NULL",
                 col = quote_ident(&column.name),
-                table = quote_ident(&shape.name),
+                table = shape.sql_name(),
             );
             // Identifiers quoted by quote_ident; the values are bound.
             sqlx::query(sqlx::AssertSqlSafe(statement))
-                .bind(quote_ident(&shape.name))
+                .bind(shape.sql_name())
                 .bind(&column.name)
                 .execute(&mut *conn)
                 .await?;

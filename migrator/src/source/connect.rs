@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::ConnectOptions;
 
+use super::shape::quote_ident;
 use super::SourceError;
 use crate::redact::Redacted;
 
@@ -180,13 +181,21 @@ fn options(url: &Redacted) -> Result<(PgConnectOptions, Tls), SourceError> {
     ))
 }
 
-/// Opens one connection with the session settings extraction relies on.
+/// Opens one connection with the session settings extraction relies on, and `search_path`
+/// (schema names, in order) when it is not empty.
 ///
 /// # Errors
 /// Names the (redacted) URL and says what failed and what to check: the server unreachable,
 /// its TLS refused or missing, a certificate that does not verify, the password refused.
-pub async fn connect_one(url: &Redacted) -> Result<PgConnection, SourceError> {
-    let (options, tls) = options(url)?;
+pub async fn connect_one(
+    url: &Redacted,
+    search_path: &[String],
+) -> Result<PgConnection, SourceError> {
+    let (mut options, tls) = options(url)?;
+    if !search_path.is_empty() {
+        let path: Vec<String> = search_path.iter().map(|s| quote_ident(s)).collect();
+        options = options.options([("search_path", path.join(","))]);
+    }
     let mut conn = options
         .connect()
         .await

@@ -33,7 +33,11 @@ pub fn parse_schema(path: &Path, sql: &str) -> Result<Schema, SourceError> {
                 labels.into_iter().map(|l| l.value).collect(),
             )),
             Statement::CreateTable(table) => {
-                let shape = table_shape(&table, &enums).map_err(&err)?;
+                let mut shape = table_shape(&table, &enums).map_err(&err)?;
+                if schema.table(&shape.name).is_some() {
+                    // Another schema's table has the short name: this one goes by its full name.
+                    shape.name = shape.qualified();
+                }
                 schema.tables.push(shape);
             }
             _ => {}
@@ -52,8 +56,17 @@ fn last_part(name: &str) -> String {
     last.trim_matches('"').to_string()
 }
 
+/// A name as `CREATE TABLE` wrote it, split into its schema (if given) and its own name.
+fn schema_and_name(name: &str) -> (Option<String>, String) {
+    let unquote = |part: &str| part.trim_matches('"').to_string();
+    match name.rsplit_once('.') {
+        Some((ns, rel)) => (Some(unquote(ns)), unquote(rel)),
+        None => (None, unquote(name)),
+    }
+}
+
 fn table_shape(table: &CreateTable, enums: &[(String, Vec<String>)]) -> Result<TableShape, String> {
-    let name = last_part(&table.name.to_string());
+    let (namespace, name) = schema_and_name(&table.name.to_string());
     let mut columns = Vec::new();
     let mut primary_key = Vec::new();
     for (i, def) in table.columns.iter().enumerate() {
@@ -103,6 +116,7 @@ fn table_shape(table: &CreateTable, enums: &[(String, Vec<String>)]) -> Result<T
     }
     Ok(TableShape {
         name,
+        namespace,
         columns,
         primary_key,
     })
@@ -205,5 +219,30 @@ mod tests {
             err.to_string(),
             "s.sql: table t, column a: unsupported type mood; declare it (CREATE TYPE … AS ENUM) or use a supported type"
         );
+    }
+
+    #[test]
+    fn qualified_tables_keep_their_schema_and_a_second_of_one_name_its_full_name() {
+        let sql = "CREATE TABLE sales.orders (id INT PRIMARY KEY);\n\
+                   CREATE TABLE \"Archive\".orders (id INT PRIMARY KEY);\n\
+                   CREATE TABLE notes (id INT);";
+        let schema = parse_schema(Path::new("s.sql"), sql).unwrap();
+        assert_eq!(schema.table_names(), "orders, Archive.orders, notes");
+        let sales = schema.table("sales.orders").unwrap();
+        assert_eq!(
+            (sales.name.as_str(), sales.namespace.as_deref()),
+            ("orders", Some("sales"))
+        );
+        assert_eq!(sales.sql_name(), "\"sales\".\"orders\"");
+        assert_eq!(schema.table("orders").unwrap(), sales);
+        let archive = schema.table("Archive.orders").unwrap();
+        assert_eq!(archive.relation(), "orders");
+        assert_eq!(archive.sql_name(), "\"Archive\".\"orders\"");
+        let notes = schema.table("notes").unwrap();
+        assert_eq!(
+            (notes.namespace.as_deref(), notes.sql_name().as_str()),
+            (None, "\"notes\"")
+        );
+        assert_eq!(schema.namespaces(), ["sales", "Archive"]);
     }
 }

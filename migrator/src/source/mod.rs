@@ -27,8 +27,8 @@ use tokio::sync::mpsc;
 pub use self::csv::{header_positions, CsvSource, SCHEMA_FILE};
 pub use connect::{connect_one, postgres_says};
 pub use ddl::parse_schema;
-pub use postgres::{quote_ident, PostgresSource};
-pub use shape::{Column, ColumnType, Schema, TableShape};
+pub use postgres::PostgresSource;
+pub use shape::{quote_ident, quote_table, Column, ColumnType, Schema, TableShape};
 pub use value::{parse_text, ParseError, Value};
 
 use crate::redact::Redacted;
@@ -92,15 +92,42 @@ impl fmt::Display for SourceLocation {
 }
 
 /// How a source reads.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SourceOptions {
     /// Postgres connections reading in parallel, all on one snapshot.
     pub connections: usize,
+    /// The Postgres schemas to read.
+    pub schemas: Schemas,
 }
 
 impl Default for SourceOptions {
     fn default() -> Self {
-        SourceOptions { connections: 4 }
+        SourceOptions {
+            connections: 4,
+            schemas: Schemas::default(),
+        }
+    }
+}
+
+/// The Postgres schemas a command reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schemas {
+    /// Every session's search path, in order: where unqualified table names are found (and
+    /// what access patterns' SQL sees). Empty keeps the server's (usually `public`).
+    pub search: Vec<String>,
+    /// Schemas read besides, whose tables go by their qualified names (`audit.events`).
+    pub also: Vec<String>,
+}
+
+impl Schemas {
+    /// `search` as the search path, and the schemas `expected` names that it leaves out.
+    pub fn for_tables(search: Vec<String>, expected: &Schema) -> Self {
+        let also = expected
+            .namespaces()
+            .into_iter()
+            .filter(|ns| !search.contains(ns))
+            .collect();
+        Schemas { search, also }
     }
 }
 
@@ -118,7 +145,7 @@ impl Source {
     ) -> Result<Source, SourceError> {
         match location {
             SourceLocation::Postgres(url) => Ok(Source::Postgres(
-                PostgresSource::connect(url, options.connections).await?,
+                PostgresSource::connect(url, options.connections, &options.schemas).await?,
             )),
             SourceLocation::Csv { dir, schema } => {
                 Ok(Source::Csv(CsvSource::open(dir, schema.as_deref())?))
@@ -181,8 +208,14 @@ pub enum SourceError {
         expected: String,
         found: String,
     },
-    #[error("table {table} is not in the source (it has: {available}); check the table name")]
+    #[error("table {table} is not in the source (it has: {available}); check the table name, or the schemas read (--schema)")]
     UnknownTable { table: String, available: String },
+    #[error("Postgres at {url} has no schema {missing} (it has: {available}); check --schema or the spec's postgres_schemas")]
+    NoSuchSchema {
+        url: Redacted,
+        missing: String,
+        available: String,
+    },
     #[error("{}: no {table}.csv for table {table} of the schema; add the file (a header line, then one row per line) or drop the table from the schema", dir.display())]
     CsvMissing { dir: PathBuf, table: String },
     #[error("{}: the schema has no table {table}; rename the file or add the table to the schema", path.display())]
@@ -239,7 +272,7 @@ impl Source {
                 problem,
                 schema: schema_path.to_path_buf(),
             };
-            let Some(actual) = self.schema().table(&table.name) else {
+            let Some(actual) = self.schema().table(&table.qualified()) else {
                 return Err(mismatch("is missing".into()));
             };
             let same = actual.columns.len() == table.columns.len()

@@ -10,10 +10,11 @@ use tokio::sync::{mpsc, Mutex, Semaphore};
 
 use super::connect::{connect_one, postgres_says};
 use super::copy_text::{decode_field, split_fields};
-use super::shape::{Column, ColumnType, Schema, TableShape};
+use super::shape::{quote_ident, Column, ColumnType, Schema, TableShape};
 use super::value::{parse_owned, parse_text, Value};
 use super::{
-    batch_channel, channel_stream, snapshot, Row, RowBatch, RowBatches, SourceError, BATCH_ROWS,
+    batch_channel, channel_stream, snapshot, Row, RowBatch, RowBatches, Schemas, SourceError,
+    BATCH_ROWS,
 };
 use crate::redact::Redacted;
 
@@ -25,6 +26,7 @@ pub struct PostgresSource {
 struct Inner {
     schema: Schema,
     url: Redacted,
+    search_path: Vec<String>,
     snapshot_id: String,
     /// Holds the exporting transaction open for as long as the source lives.
     _coordinator: Mutex<PgConnection>,
@@ -33,18 +35,26 @@ struct Inner {
 }
 
 impl PostgresSource {
-    /// Connects `connections` workers (at least one) on one snapshot and reads the schema.
-    pub async fn connect(url: &Redacted, connections: usize) -> Result<Self, SourceError> {
-        let mut coordinator = connect_one(url).await?;
+    /// Connects `connections` workers (at least one) on one snapshot and reads the tables of
+    /// `schemas`.
+    pub async fn connect(
+        url: &Redacted,
+        connections: usize,
+        schemas: &Schemas,
+    ) -> Result<Self, SourceError> {
+        let mut coordinator = connect_one(url, &schemas.search).await?;
         let failed = |e: sqlx::Error| SourceError::Postgres {
             url: url.clone(),
             message: postgres_says(&e),
         };
+        check_schemas(&mut coordinator, url, schemas).await?;
         let snapshot_id = snapshot::export(&mut coordinator).await.map_err(failed)?;
-        let schema = read_schema(&mut coordinator).await.map_err(failed)?;
+        let schema = read_schema(&mut coordinator, &schemas.also)
+            .await
+            .map_err(failed)?;
         let mut idle = Vec::new();
         for _ in 0..connections.max(1) {
-            let mut conn = connect_one(url).await?;
+            let mut conn = connect_one(url, &schemas.search).await?;
             snapshot::adopt(&mut conn, &snapshot_id)
                 .await
                 .map_err(failed)?;
@@ -56,6 +66,7 @@ impl PostgresSource {
             inner: Arc::new(Inner {
                 schema,
                 url: url.clone(),
+                search_path: schemas.search.clone(),
                 snapshot_id,
                 _coordinator: Mutex::new(coordinator),
                 idle: Mutex::new(idle),
@@ -64,7 +75,7 @@ impl PostgresSource {
         })
     }
 
-    /// The tables of the database's current schema, in creation order.
+    /// The tables of the schemas read, in creation order.
     pub fn schema(&self) -> &Schema {
         &self.inner.schema
     }
@@ -88,7 +99,7 @@ impl PostgresSource {
         sql: String,
         shape: TableShape,
     ) -> Result<RowBatches, SourceError> {
-        let mut conn = connect_one(&self.inner.url).await?;
+        let mut conn = connect_one(&self.inner.url, &self.inner.search_path).await?;
         snapshot::adopt(&mut conn, &self.inner.snapshot_id)
             .await
             .map_err(|e| SourceError::Postgres {
@@ -114,6 +125,7 @@ impl PostgresSource {
     ) -> Result<Vec<Option<i64>>, SourceError> {
         let shape = TableShape {
             name: table.into(),
+            namespace: None,
             columns: (0..columns)
                 .map(|c| Column {
                     name: format!("column {}", c + 1),
@@ -163,22 +175,13 @@ impl Inner {
     }
 }
 
-/// `name` as a quoted SQL identifier: `"my ""table"""`.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 async fn copy_with(
     conn: &mut PgConnection,
     shape: &TableShape,
     tx: &mpsc::Sender<RowBatch>,
 ) -> Result<(), SourceError> {
     let columns: Vec<String> = shape.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let query = format!(
-        "SELECT {} FROM {}",
-        columns.join(", "),
-        quote_ident(&shape.name)
-    );
+    let query = format!("SELECT {} FROM {}", columns.join(", "), shape.sql_name());
     copy_query(conn, &query, shape, tx).await
 }
 
@@ -307,8 +310,12 @@ impl LineDecoder<'_> {
     }
 }
 
+/// The tables of the search path's schemas and of the schemas `$1` names: a table the search
+/// path finds by its own name goes by it, any other by `schema.table`.
 const CATALOG_QUERY: &str = r#"
-SELECT c.relname::text AS table_name,
+SELECT CASE WHEN pg_table_is_visible(c.oid) THEN c.relname::text
+            ELSE n.nspname::text || '.' || c.relname::text END AS table_name,
+       n.nspname::text AS namespace,
        a.attname::text AS column_name,
        a.attnotnull AS not_null,
        t.typname::text AS type_name,
@@ -321,7 +328,8 @@ SELECT c.relname::text AS table_name,
                  WHERE e.enumtypid = COALESCE(et.oid, t.oid)), '{}') AS labels,
        COALESCE(array_position(pk.conkey, a.attnum), 0) AS pk_position
 FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+JOIN pg_namespace n ON n.oid = c.relnamespace
+     AND (n.nspname = ANY(current_schemas(false)) OR n.nspname = ANY($1))
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
@@ -330,8 +338,41 @@ WHERE c.relkind IN ('r', 'p')
 ORDER BY c.oid, a.attnum
 "#;
 
-async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error> {
-    let rows = sqlx::query(CATALOG_QUERY).fetch_all(&mut *conn).await?;
+/// Fails when a schema `schemas` names is not in the database.
+async fn check_schemas(
+    conn: &mut PgConnection,
+    url: &Redacted,
+    schemas: &Schemas,
+) -> Result<(), SourceError> {
+    let named: Vec<&String> = schemas.search.iter().chain(&schemas.also).collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let existing: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace \
+         WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY nspname",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| SourceError::Postgres {
+        url: url.clone(),
+        message: postgres_says(&e),
+    })?;
+    match named.into_iter().find(|s| !existing.contains(s)) {
+        Some(missing) => Err(SourceError::NoSuchSchema {
+            url: url.clone(),
+            missing: missing.clone(),
+            available: existing.join(", "),
+        }),
+        None => Ok(()),
+    }
+}
+
+async fn read_schema(conn: &mut PgConnection, also: &[String]) -> Result<Schema, sqlx::Error> {
+    let rows = sqlx::query(CATALOG_QUERY)
+        .bind(also)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut schema = Schema::default();
     let mut keys: Vec<Vec<(i32, usize)>> = Vec::new();
     for row in rows {
@@ -339,6 +380,7 @@ async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error> {
         if schema.tables.last().map(|t| &t.name) != Some(&table) {
             schema.tables.push(TableShape {
                 name: table,
+                namespace: Some(row.try_get("namespace")?),
                 columns: Vec::new(),
                 primary_key: Vec::new(),
             });

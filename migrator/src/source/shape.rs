@@ -58,7 +58,12 @@ pub struct Column {
 /// Column names and types of one table, in the order its rows carry them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableShape {
+    /// What specs and reports call it: `orders`, or `sales.orders` where the short name is
+    /// another table's (as Postgres shows a table its search path does not reach first).
     pub name: String,
+    /// The Postgres schema that holds it, when known (read from Postgres, or qualified in a
+    /// schema.sql); unknown, the search path finds it.
+    pub namespace: Option<String>,
     pub columns: Vec<Column>,
     /// Indexes into `columns` of the primary key, in key order (empty when the table has none).
     pub primary_key: Vec<usize>,
@@ -69,6 +74,56 @@ impl TableShape {
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
+
+    /// The table's own name, without its schema.
+    pub fn relation(&self) -> &str {
+        match &self.namespace {
+            Some(ns) => self
+                .name
+                .strip_prefix(ns.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .unwrap_or(&self.name),
+            None => &self.name,
+        }
+    }
+
+    /// `schema.table` when the schema is known, else the name: how to find it in Postgres.
+    pub fn qualified(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}.{}", self.relation()),
+            None => self.name.clone(),
+        }
+    }
+
+    /// The table in SQL: `"sales"."orders"` when its schema is known, else its name quoted
+    /// (found through the search path).
+    pub fn sql_name(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}.{}", quote_ident(ns), quote_ident(self.relation())),
+            None => quote_table(&self.name),
+        }
+    }
+
+    /// Whether `name` names this table: its name, or its schema and its own name.
+    pub fn is_named(&self, name: &str) -> bool {
+        self.name == name
+            || name.split_once('.').is_some_and(|(ns, rel)| {
+                self.namespace.as_deref() == Some(ns) && self.relation() == rel
+            })
+    }
+}
+
+/// `name` as a quoted SQL identifier: `"my ""table"""`.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A table name as SQL: `sales.orders` becomes `"sales"."orders"`, `orders` becomes `"orders"`.
+pub fn quote_table(name: &str) -> String {
+    match name.split_once('.') {
+        Some((ns, rel)) => format!("{}.{}", quote_ident(ns), quote_ident(rel)),
+        None => quote_ident(name),
+    }
 }
 
 /// The tables of one relational dataset, in dependency order (parents before children).
@@ -78,9 +133,23 @@ pub struct Schema {
 }
 
 impl Schema {
-    /// Returns the table called `name`.
+    /// Returns the table called `name` (or `schema.table`).
     pub fn table(&self, name: &str) -> Option<&TableShape> {
-        self.tables.iter().find(|t| t.name == name)
+        self.tables
+            .iter()
+            .find(|t| t.name == name)
+            .or_else(|| self.tables.iter().find(|t| t.is_named(name)))
+    }
+
+    /// The Postgres schemas its tables name, each once.
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut namespaces: Vec<String> = Vec::new();
+        for ns in self.tables.iter().filter_map(|t| t.namespace.as_ref()) {
+            if !namespaces.contains(ns) {
+                namespaces.push(ns.clone());
+            }
+        }
+        namespaces
     }
 
     /// Lists the table names, comma-separated, for error messages.

@@ -322,4 +322,7 @@ pub struct Spec {
     pub schema: crate::source::Schema,
     /// Where the schema file is.
     pub schema_path: std::path::PathBuf,
+    /// The Postgres schemas where its unqualified tables are, in search order (`--schema`
+    /// overrides); empty, the server's search path.
+    pub postgres_schemas: Vec<String>,
 }

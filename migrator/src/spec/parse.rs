@@ -20,6 +20,8 @@ struct RawSpec {
     #[allow(dead_code)]
     description: Option<String>,
     source: Spanned<String>,
+    #[serde(default)]
+    postgres_schemas: Vec<String>,
     table: RawTable,
     #[serde(default)]
     items: Vec<RawItem>,
@@ -155,6 +157,7 @@ pub fn parse_spec(
         access_patterns,
         schema,
         schema_path,
+        postgres_schemas: raw.postgres_schemas,
     })
 }
 
@@ -305,15 +308,18 @@ impl<'a> Scope<'a> {
         });
     }
 
-    /// Finds `name` (`column` or `table.column`), innermost level first.
+    /// Finds `name` (`column`, `table.column` or `schema.table.column`), innermost level first.
     fn resolve(&self, name: &str) -> Result<FieldRef, String> {
-        let (table, column) = match name.split_once('.') {
+        let (table, column) = match name.rsplit_once('.') {
             Some((t, c)) => (Some(t), c),
             None => (None, name),
         };
         for (level, shapes) in self.levels.iter().enumerate().rev() {
             for (slot, (slot_name, shape)) in shapes.slots.iter().enumerate() {
-                if table.is_some_and(|t| t != slot_name) {
+                // A table not renamed by `as` answers to its schema-qualified name too.
+                let named =
+                    |t: &str| t == slot_name || (slot_name == &shape.name && shape.is_named(t));
+                if table.is_some_and(|t| !named(t)) {
                     continue;
                 }
                 if let Some(column) = shape.column_index(column) {

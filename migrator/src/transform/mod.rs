@@ -66,11 +66,11 @@ impl Tables {
 
 /// Reads every table `spec` names from `source`, all tables at once.
 pub async fn read_tables(spec: &Spec, source: &Source) -> Result<Tables, SourceError> {
-    // Every table of the schema, so the report accounts for each of them.
-    let names: Vec<String> = spec.schema.tables.iter().map(|t| t.name.clone()).collect();
+    // Every table of the schema, so the report accounts for each of them; a table whose
+    // Postgres schema the spec names is read from there.
     let mut streams = Vec::new();
-    for name in &names {
-        streams.push((name.clone(), source.rows(name)?));
+    for table in &spec.schema.tables {
+        streams.push((table.name.clone(), source.rows(&table.qualified())?));
     }
     let read =
         futures::future::try_join_all(streams.into_iter().map(|(name, mut stream)| async move {
@@ -83,11 +83,15 @@ pub async fn read_tables(spec: &Spec, source: &Source) -> Result<Tables, SourceE
         .await?;
     let mut tables = HashMap::default();
     for (name, rows) in read {
-        let shape = source
-            .schema()
-            .table(&name)
-            .expect("rows() checked the table")
-            .clone();
+        let expected = spec.schema.table(&name).expect("read above");
+        let shape = TableShape {
+            name: name.clone(),
+            ..source
+                .schema()
+                .table(&expected.qualified())
+                .expect("rows() checked the table")
+                .clone()
+        };
         let usage = Usage::new(rows.len());
         tables.insert(
             name,

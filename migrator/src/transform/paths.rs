@@ -170,7 +170,7 @@ impl Paths<'_> {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", "),
-            quote_ident(root)
+            root_shape.sql_name()
         );
         for &s in from.iter().filter(|&&s| s > 0) {
             let slot = &self.slots[s];
@@ -195,7 +195,7 @@ impl Paths<'_> {
             sql += &format!(
                 " {} {} AS s{s} ON {}",
                 if slot.left { "LEFT JOIN" } else { "JOIN" },
-                quote_ident(&slot.table),
+                shape(s).sql_name(),
                 conditions.join(" AND ")
             );
         }

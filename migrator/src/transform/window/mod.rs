@@ -347,7 +347,7 @@ async fn table_sizes(spec: &Spec, source: &PostgresSource) -> Result<Vec<TableSi
         let max = id.map_or("NULL".to_string(), |name| {
             format!("max({})", quote_ident(name))
         });
-        let sql = format!("SELECT count(*), {max} FROM {}", quote_ident(&shape.name));
+        let sql = format!("SELECT count(*), {max} FROM {}", shape.sql_name());
         let numbers = source.query_numbers(&shape.name, sql, 2).await?;
         let size = TableSize {
             rows: numbers[0].and_then(|n| u64::try_from(n).ok()).unwrap_or(0),

@@ -150,6 +150,7 @@ impl<'s> Streams<'s> {
             let table = spec.schema.table(&query.table).expect("checked");
             let shape = TableShape {
                 name: query.table.clone(),
+                namespace: None,
                 columns: key_columns.iter().chain(&table.columns).cloned().collect(),
                 primary_key: Vec::new(),
             };
