@@ -117,3 +117,24 @@ fn a_closed_stderr_ends_the_command_quietly_with_141() {
         "the plan was complete before the first line"
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly_with_141() {
+    let mut child = migrator_command(&[
+        "plan",
+        "--spec",
+        "access-patterns/rootski",
+        "--source",
+        sample_dir().to_str().unwrap(),
+        "--out",
+        "-",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start migrator");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(141));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "", "nothing said");
+}

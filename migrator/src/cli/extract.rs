@@ -13,7 +13,9 @@ use crate::source::{Schemas, Source, SourceError, SourceLocation, SourceOptions}
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
     /// Where the rows come from: a postgres:// URL, or a folder of <table>.csv files typed by
-    /// the schema.sql beside them (or in their parent folder). Example: sql/rootski/sample
+    /// the schema.sql beside them (or in their parent folder). TLS as in libpq:
+    /// ?sslmode=verify-full&sslrootcert=CA.pem (or PGSSLMODE, PGSSLROOTCERT).
+    /// Example: sql/rootski/sample
     #[arg(long, env = "DATABASE_URL", value_name = "URL_OR_DIR")]
     source: SourceLocation,
     /// The Postgres schemas to read, in order like a search_path (default: the server's

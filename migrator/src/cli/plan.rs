@@ -19,7 +19,8 @@ pub struct PlanInput {
     #[arg(long, value_name = "DIR")]
     pub spec: PathBuf,
     /// Where the rows come from: a postgres:// URL, or a folder of <table>.csv files (typed by
-    /// the spec's source schema). Example: sql/rootski/sample
+    /// the spec's source schema). TLS as in libpq: ?sslmode=verify-full&sslrootcert=CA.pem (or
+    /// PGSSLMODE, PGSSLROOTCERT). Example: sql/rootski/sample
     #[arg(
         long,
         env = "DATABASE_URL",
