@@ -14,7 +14,9 @@ use sqlx::{Connection, Executor, PgConnection};
 use crate::load_faults::{migrate_args, FaultProxy};
 use crate::migrate::table_name;
 use crate::support::cluster::Cluster;
-use crate::support::{loaded_database, migrator, migrator_command, sample_dir, Outcome};
+use crate::support::{
+    load_into, loaded_database, migrator, migrator_command, repo_root, sample_dir, Outcome,
+};
 
 /// The line a read cut short ends with.
 const TERMINATED: &str =
@@ -122,17 +124,7 @@ async fn a_restarted_server_stops_the_read_with_the_table() {
     let cluster = Cluster::start(|_| Vec::new());
     cluster.psql("CREATE DATABASE sample");
     let url = cluster.url("postgres", "sample", "sslmode=disable");
-    let load = migrator(&[
-        "dataset",
-        "load",
-        "--design",
-        "rootski",
-        "--from",
-        sample_dir().to_str().unwrap(),
-        "--database-url",
-        &url,
-    ]);
-    assert_eq!(load.code, 0, "{}", load.stderr);
+    load_into(&url, &repo_root().join("sql/rootski"), &sample_dir(), &[]);
     let lock = lock_words(&url).await;
     let mut admin = PgConnection::connect(&url).await.expect("connect");
     let child = migrator_command(&["extract", "--source", &url])

@@ -1,9 +1,10 @@
 //! How commands end: exit codes in one place, quiet ends when the reader of stderr goes away,
 //! and nothing from the libraries before our own one-line errors.
 
+use std::path::Path;
 use std::process::Stdio;
 
-use crate::support::{migrator, migrator_command, outcome, sample_dir};
+use crate::support::{migrator, migrator_command, outcome, sample_dir, Outcome};
 
 /// A home folder whose AWS config cannot be parsed: the SDK logs a warning about it, which
 /// must not reach the user.
@@ -14,25 +15,31 @@ fn broken_aws_home() -> tempfile::TempDir {
     home
 }
 
+/// `create-table` against a closed local port with `home` as HOME, the variables `unset`
+/// removed and the default log filter: what it says before it could reach anything.
+fn create_table_with(home: &Path, extra: &[&str], unset: &[&str]) -> Outcome {
+    let mut args = vec![
+        "create-table",
+        "--spec",
+        "access-patterns/rootski",
+        "--table",
+        "t",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    ];
+    args.extend_from_slice(extra);
+    let mut command = migrator_command(&args);
+    command.env("HOME", home);
+    for name in unset.iter().chain(&["AWS_PROFILE", "MIGRATOR_LOG"]) {
+        command.env_remove(name);
+    }
+    outcome(&mut command)
+}
+
 #[test]
 fn a_missing_region_is_our_one_line_and_nothing_before_it() {
     let home = broken_aws_home();
-    let out = outcome(
-        migrator_command(&[
-            "create-table",
-            "--spec",
-            "access-patterns/rootski",
-            "--table",
-            "t",
-            "--endpoint-url",
-            "http://127.0.0.1:9",
-        ])
-        .env("HOME", home.path())
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env_remove("AWS_PROFILE")
-        .env_remove("MIGRATOR_LOG"),
-    );
+    let out = create_table_with(home.path(), &[], &["AWS_REGION", "AWS_DEFAULT_REGION"]);
     assert_eq!(
         out.stderr,
         "error: no AWS region: pass --region (for example us-east-1) or set AWS_REGION\n"
@@ -43,24 +50,14 @@ fn a_missing_region_is_our_one_line_and_nothing_before_it() {
 #[test]
 fn missing_credentials_are_our_one_line() {
     let home = tempfile::tempdir().expect("temp dir");
-    let out = outcome(
-        migrator_command(&[
-            "create-table",
-            "--spec",
-            "access-patterns/rootski",
-            "--table",
-            "t",
-            "--endpoint-url",
-            "http://127.0.0.1:9",
-            "--region",
-            "us-east-1",
-        ])
-        .env("HOME", home.path())
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env_remove("MIGRATOR_LOG"),
+    let out = create_table_with(
+        home.path(),
+        &["--region", "us-east-1"],
+        &[
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ],
     );
     assert_eq!(
         out.stderr,

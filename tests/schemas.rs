@@ -2,36 +2,18 @@
 //! every session reads with, and a table qualified in a design's schema.sql is read from its own
 //! schema; extraction, plans in memory and in windows, and access patterns work the same.
 
-use std::path::Path;
-
 use sqlx::{Connection, Executor, PgConnection};
 
 use crate::migrate::{endpoint, table_name};
-use crate::support::{fresh_database, migrator, plan, plan_with, repo_root, sample_dir};
+use crate::support::{fresh_database, load_into, migrator, plan, plan_with, repo_root, sample_dir};
 
 const ROOTSKI: &str = "access-patterns/rootski";
-
-/// Loads `from` (a CSV folder of `design`) into `url` with `extra` load options.
-fn load(design: &str, from: &Path, url: &str, extra: &[&str]) {
-    let mut args = vec![
-        "dataset",
-        "load",
-        "--design",
-        design,
-        "--from",
-        from.to_str().unwrap(),
-        "--database-url",
-        url,
-    ];
-    args.extend_from_slice(extra);
-    let out = migrator(&args);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-}
 
 #[tokio::test]
 async fn a_design_in_a_schema_of_its_own() {
     let url = fresh_database("schema_own").await;
-    load("rootski", &sample_dir(), &url, &["--schema", "rootski"]);
+    let rootski = repo_root().join("sql/rootski");
+    load_into(&url, &rootski, &sample_dir(), &["--schema", "rootski"]);
     // A table of the same name in public, which the search path must not reach first.
     let mut conn = PgConnection::connect(&url).await.unwrap();
     conn.execute("CREATE TABLE public.words (unrelated INTEGER)")
@@ -128,7 +110,7 @@ async fn tables_qualified_in_the_schema_sql() {
         std::fs::copy(poker.join("sample").join(file), design.path().join(file)).unwrap();
     }
     let url = fresh_database("schema_qualified").await;
-    load(design.path().to_str().unwrap(), design.path(), &url, &[]);
+    load_into(&url, design.path(), design.path(), &[]);
 
     let spec = tempfile::tempdir().unwrap();
     let text =

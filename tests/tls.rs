@@ -6,7 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::support::cluster::Cluster;
-use crate::support::{admin_url, migrator, migrator_command, outcome, sample_dir};
+use crate::support::{
+    admin_url, load_into, migrator, migrator_command, outcome, repo_root, sample_dir,
+};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -162,17 +164,7 @@ fn each_sslmode_connects_or_names_the_cause() {
         "sample",
         &format!("sslmode=verify-full&sslrootcert={right}"),
     );
-    let load = migrator(&[
-        "dataset",
-        "load",
-        "--design",
-        "rootski",
-        "--from",
-        sample_dir().to_str().unwrap(),
-        "--database-url",
-        &url,
-    ]);
-    assert_eq!(load.code, 0, "{}", load.stderr);
+    load_into(&url, &repo_root().join("sql/rootski"), &sample_dir(), &[]);
     let out = extract(&url);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(

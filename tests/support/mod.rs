@@ -97,7 +97,14 @@ pub async fn loaded_database(label: &str, from: &Path) -> String {
 /// Loads a CSV folder of the design in `design` (a folder with a schema.sql) into a fresh database.
 pub async fn loaded_database_of(label: &str, design: &Path, from: &Path) -> String {
     let url = fresh_database(label).await;
-    let out = migrator(&[
+    load_into(&url, design, from, &[]);
+    url
+}
+
+/// Loads the CSV folder `from` of the design in `design` into the database `url` names, with
+/// more `dataset load` options such as `--schema`.
+pub fn load_into(url: &str, design: &Path, from: &Path, options: &[&str]) {
+    let mut args = vec![
         "dataset",
         "load",
         "--design",
@@ -105,10 +112,11 @@ pub async fn loaded_database_of(label: &str, design: &Path, from: &Path) -> Stri
         "--from",
         from.to_str().expect("UTF-8 path"),
         "--database-url",
-        &url,
-    ]);
+        url,
+    ];
+    args.extend_from_slice(options);
+    let out = migrator(&args);
     assert_eq!(out.code, 0, "dataset load failed: {}", out.stderr);
-    url
 }
 
 /// Opens a source the way the CLI does.
