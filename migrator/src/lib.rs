@@ -11,13 +11,14 @@
 //! - `sink`: where items go: DynamoDB-JSON files.
 //! - `report`: JSON and Markdown reports.
 //! - `redact`: connection strings that never print their password.
-//! - `stop`: Ctrl-C or a closed stdout/stderr removes the temporary files a command made.
-//! - `error`: the top error, a command's outcome, and the exit codes.
+//! - `exit`: exit codes; Ctrl-C or a closed stdout/stderr removes the temporary files a command made.
+//! - `error`: the top error, and a command's outcome.
 
 pub mod cli;
 pub mod cpu;
 pub mod dataset;
 pub mod error;
+pub mod exit;
 pub mod output;
 pub mod progress;
 pub mod redact;
@@ -25,6 +26,5 @@ pub mod report;
 pub mod sink;
 pub mod source;
 pub mod spec;
-pub mod stop;
 pub mod transform;
 pub mod verify;

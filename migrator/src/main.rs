@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use migrator::cli::{self, Cli};
-use migrator::error::{exit, is_closed_output, said_once, Outcome};
+use migrator::error::{is_closed_output, Outcome};
+use migrator::exit;
+use migrator::progress::said_once;
 
 /// Items are built from many small allocations on every core; mimalloc serves them faster than
 /// the system allocator (see docs/benchmarks.md).
@@ -30,7 +32,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Success) => exit::SUCCESS,
         Ok(Outcome::CheckFailed) => exit::CHECK_FAILED,
         Err(error) if is_closed_output(&error) => {
-            migrator::stop::remove_temporaries();
+            exit::remove_temporaries();
             exit::CLOSED_OUTPUT
         }
         Err(error) => {

@@ -108,7 +108,7 @@ impl Output {
                     .permissions(std::fs::Permissions::from_mode(0o666))
                     .tempfile_in(dir)
                     .map_err(|e| error(without_path(e)))?;
-                crate::stop::remove_on_stop(temporary.path().to_path_buf());
+                crate::exit::remove_on_stop(temporary.path().to_path_buf());
                 Sink::File {
                     temporary,
                     path: at,

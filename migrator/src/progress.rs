@@ -1,5 +1,6 @@
-//! Progress on stderr for long work: a bar with counts, rate and ETA when stderr is a terminal,
-//! nothing otherwise (logs and CI get the summary lines each command prints at the end).
+//! What people read on stderr: lines (`say!`), an error with its causes said once, and progress
+//! for long work: a bar with counts, rate and ETA when stderr is a terminal, nothing otherwise
+//! (logs and CI get the summary lines each command prints at the end).
 
 use std::io::Write;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Writes one line for people on stderr, like `eprintln!`; when stderr has no reader any more,
-/// the command stops quietly instead of panicking (see [`crate::stop::exit_on_closed_output`]).
+/// the command stops quietly instead of panicking (see [`crate::exit::exit_on_closed_output`]).
 #[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {
@@ -21,9 +22,23 @@ pub fn say_line(text: std::fmt::Arguments) {
     if let Err(error) = writeln!(stderr, "{text}") {
         // Any other failure (a full disk behind 2>file) leaves nothing to report it on.
         if error.kind() == std::io::ErrorKind::BrokenPipe {
-            crate::stop::exit_on_closed_output();
+            crate::exit::exit_on_closed_output();
         }
     }
+}
+
+/// An error and its causes, each said once: `io error: tcp connect error: Connection refused`.
+pub fn said_once(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// One bar of work counted in `unit`s.

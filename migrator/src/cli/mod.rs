@@ -63,7 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.spawn(crate::stop::exit_on_interrupt());
+    runtime.spawn(crate::exit::exit_on_interrupt());
     match cli.command {
         Command::Extract(args) => runtime.block_on(extract::run(args)),
         Command::Plan(args) => runtime.block_on(plan::run(args)),

@@ -276,7 +276,7 @@ fn connect_error(
 pub fn postgres_says(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(db) => db.message().to_string(),
-        other => crate::error::said_once(other),
+        other => crate::progress::said_once(other),
     }
 }
 

@@ -216,9 +216,9 @@ async fn check_credentials(config: &aws_config::SdkConfig) -> Result<(), SinkErr
     match provider.provide_credentials().await {
         Ok(_) => Ok(()),
         Err(CredentialsError::CredentialsNotLoaded(_)) => Err(SinkError::NoCredentials),
-        Err(error) => Err(SinkError::CredentialsUnloadable(crate::error::said_once(
-            &error,
-        ))),
+        Err(error) => Err(SinkError::CredentialsUnloadable(
+            crate::progress::said_once(&error),
+        )),
     }
 }
 
@@ -231,7 +231,7 @@ where
     match &error {
         SdkError::DispatchFailure(failure) => {
             SinkError::Unreachable(match failure.as_connector_error() {
-                Some(connector) => crate::error::said_once(connector),
+                Some(connector) => crate::progress::said_once(connector),
                 None => DisplayErrorContext(&error).to_string(),
             })
         }

@@ -65,7 +65,7 @@ pub async fn plan_windows(
     let dir = tempfile::tempdir().map_err(|e| {
         anyhow::anyhow!("cannot create a temporary folder for the plan's runs: {e}")
     })?;
-    crate::stop::remove_on_stop(dir.path().to_path_buf());
+    crate::exit::remove_on_stop(dir.path().to_path_buf());
     let spilled = |e: std::io::Error| {
         let dir = dir.path().display();
         anyhow::anyhow!("cannot write or read the plan's sorted runs in {dir}: {e} (set TMPDIR to a folder with room for about the uncompressed plan)")

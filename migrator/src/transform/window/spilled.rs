@@ -35,7 +35,7 @@ impl Spilled {
     ) -> anyhow::Result<Spilled> {
         let dir = tempfile::tempdir()
             .map_err(|e| anyhow::anyhow!("cannot create a temporary folder for the plan: {e}"))?;
-        crate::stop::remove_on_stop(dir.path().to_path_buf());
+        crate::exit::remove_on_stop(dir.path().to_path_buf());
         let names: Vec<String> = spec.items.iter().map(|i| i.name.clone()).collect();
         let files: Vec<PathBuf> = (0..names.len())
             .map(|t| dir.path().join(format!("plan-{t}")))
