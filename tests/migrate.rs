@@ -3,7 +3,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use migrator::sink::dynamodb::{line_to_item, DynamoConfig, DynamoSink};
+use migrator::item::line_to_item;
+use migrator::sink::dynamodb::{DynamoConfig, DynamoSink};
 
 use crate::support::{migrator, plan};
 

@@ -18,6 +18,8 @@ pub enum Error {
     #[error(transparent)]
     Plan(#[from] crate::transform::PlanErrors),
     #[error(transparent)]
+    Window(#[from] crate::transform::window::WindowError),
+    #[error(transparent)]
     Sink(#[from] SinkError),
     #[error(transparent)]
     Checkpoint(#[from] crate::sink::checkpoint::CheckpointError),

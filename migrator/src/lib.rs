@@ -19,6 +19,7 @@ pub mod cpu;
 pub mod dataset;
 pub mod error;
 pub mod exit;
+pub mod item;
 pub mod output;
 pub mod progress;
 pub mod redact;

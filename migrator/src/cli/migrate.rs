@@ -9,10 +9,9 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::error::{Error, Outcome};
+use crate::item::{line_to_item, ScannedItem};
 use crate::sink::checkpoint::Checkpoint;
-use crate::sink::dynamodb::{
-    line_to_item, DynamoConfig, DynamoSink, Governor, ItemNames, ScannedItem, Ttl, WriteReport,
-};
+use crate::sink::dynamodb::{DynamoConfig, DynamoSink, Governor, ItemNames, Ttl, WriteReport};
 use crate::source::SourceLocation;
 use crate::verify::{self, VerifyReport};
 use crate::{spec, transform};

@@ -10,6 +10,7 @@ use crate::error::{Error, Outcome};
 use crate::output::Output;
 use crate::report::PlanReport;
 use crate::source::{PostgresSource, Schemas, Source, SourceLocation, SourceOptions};
+use crate::transform::window::WindowError;
 use crate::{sink, spec, transform};
 
 /// What a plan is made from: a spec and a source.
@@ -234,7 +235,9 @@ pub async fn checked_input(
         return Ok((location, Checked::Tables(tables)));
     };
     let (location, postgres) = open_windowed(spec, input).await?;
-    let spilled = transform::window::Spilled::plan(spec, &postgres, window).await?;
+    let spilled = transform::window::Spilled::plan(spec, &postgres, window)
+        .await
+        .map_err(Error::from)?;
     Ok((location, Checked::Spilled(spilled)))
 }
 
@@ -314,7 +317,9 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
             plan
         }
         Err(error) => {
-            report_errors(&args, Some(&error))?;
+            if let Error::Plan(errors) = &error {
+                report_errors(&args, errors)?;
+            }
             return Err(error.into());
         }
     };
@@ -334,8 +339,8 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Writes the items that could not be made to the report `--report` names, if any.
-fn report_errors(args: &PlanArgs, error: Option<&Error>) -> anyhow::Result<()> {
-    if let (Some(path), Some(Error::Plan(errors))) = (&args.report, error) {
+fn report_errors(args: &PlanArgs, errors: &transform::PlanErrors) -> anyhow::Result<()> {
+    if let Some(path) = &args.report {
         crate::report::write_errors(path, &errors.0)?;
     }
     Ok(())
@@ -396,8 +401,10 @@ async fn run_windowed(
     let windowed = match planned {
         Ok(windowed) => windowed,
         Err(error) => {
-            report_errors(args, error.downcast_ref())?;
-            return Err(error);
+            if let WindowError::Plan(errors) = &error {
+                report_errors(args, errors)?;
+            }
+            return Err(Error::from(error).into());
         }
     };
     if let Some(file) = file {

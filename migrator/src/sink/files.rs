@@ -6,8 +6,8 @@ use std::path::Path;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use crate::item::PlanLine;
 use crate::output::{Output, OutputError};
-use crate::transform::PlanLine;
 
 /// Writes every line of `chunks` for `path`, and returns the output uncommitted: a regular file
 /// is still under its temporary name, so a plan found bad afterwards leaves nothing behind

@@ -1,7 +1,7 @@
 //! The typed spec: a table, item types built from rows, access patterns. Everything here is
 //! already checked against the source schema: field references are resolved to positions.
 
-use crate::transform::AttrValue;
+use crate::item::AttrValue;
 
 use super::template::Template;
 

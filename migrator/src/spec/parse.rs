@@ -11,8 +11,8 @@ use super::condition::ConditionText;
 use super::model::*;
 use super::template::Template;
 use super::SpecError;
+use crate::item::{AttrValue, Number};
 use crate::source::{Schema, TableShape};
-use crate::transform::{AttrValue, Number};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

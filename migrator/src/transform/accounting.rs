@@ -169,6 +169,57 @@ pub fn accounts(spec: &Spec, tables: &Tables, rules: &[String]) -> Vec<TableAcco
         .collect()
 }
 
+/// How many of the largest items each type lists.
+const LARGEST_SHOWN: usize = 3;
+
+/// One item type's share of a plan.
+#[derive(Debug, Serialize)]
+pub struct TypeSummary {
+    pub item_type: String,
+    pub items: u64,
+    pub bytes: u64,
+    /// The largest items: key and size in bytes, largest first.
+    pub largest: Vec<(String, u64)>,
+}
+
+/// One item type's items, bytes and largest items, counted an item at a time.
+#[derive(Debug, Default)]
+pub struct TypeTally {
+    items: u64,
+    bytes: u64,
+    /// Up to [`LARGEST_SHOWN`] items, largest first, then by key.
+    largest: Vec<(u64, (String, String))>,
+}
+
+impl TypeTally {
+    /// Counts one item of key `key` and `bytes` bytes.
+    pub fn add(&mut self, key: &(String, String), bytes: u64) {
+        self.items += 1;
+        self.bytes += bytes;
+        let before = |(b, k): &(u64, (String, String))| *b > bytes || (*b == bytes && k < key);
+        if self.largest.len() == LARGEST_SHOWN && self.largest.iter().all(before) {
+            return;
+        }
+        let at = self.largest.iter().take_while(|e| before(e)).count();
+        self.largest.insert(at, (bytes, key.clone()));
+        self.largest.truncate(LARGEST_SHOWN);
+    }
+
+    /// The summary of item type `item_type`.
+    pub fn summary(self, item_type: &str) -> TypeSummary {
+        TypeSummary {
+            item_type: item_type.to_string(),
+            items: self.items,
+            bytes: self.bytes,
+            largest: self
+                .largest
+                .into_iter()
+                .map(|(bytes, (pk, sk))| (format!("{pk} {sk}").trim().to_string(), bytes))
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,10 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::convert::{compare, push_text, text, to_attr};
-use super::{
-    write_json_string, write_number_value, write_string_value, AttrValue, TableData, Tables,
-    TransformError,
-};
+use super::{TableData, Tables, TransformError};
+use crate::item::{write_json_string, write_number_value, write_string_value, AttrValue};
 use crate::source::Value;
 use crate::spec::{
     Cast, Condition, Expr, FieldRef, ItemSpec, Join, Missing, NullPolicy, Piece, Relation,

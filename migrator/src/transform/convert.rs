@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::item::{AttrValue, Number, NumberError};
+use crate::item::{AttrValue, Number, NumberError};
 use crate::source::Value;
 use crate::spec::{Cast, TimeFormat};
 

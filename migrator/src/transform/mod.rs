@@ -13,7 +13,6 @@
 mod accounting;
 mod build;
 mod convert;
-mod item;
 mod paths;
 pub mod rules;
 pub mod window;
@@ -23,11 +22,9 @@ use foldhash::{HashMap, HashSet, HashSetExt};
 use futures::StreamExt;
 use rayon::prelude::*;
 
-pub use accounting::{TableAccount, Usage};
-pub use item::{
-    write_json_string, write_number_value, write_string_value, AttrValue, Number, NumberError,
-};
+pub use accounting::{TableAccount, TypeSummary, TypeTally, Usage};
 
+use crate::item::PlanLine;
 use crate::source::{Row, Source, SourceError, TableShape};
 use crate::spec::Spec;
 
@@ -107,20 +104,6 @@ pub async fn read_tables(spec: &Spec, source: &Source) -> Result<Tables, SourceE
         tables,
         window: None,
     })
-}
-
-/// A built item as it is written: its key, its DynamoDB JSON line and its size.
-#[derive(Debug, Clone)]
-pub struct PlanLine {
-    pub item_type: String,
-    /// Partition and sort key as text: the plan's order.
-    pub key: (String, String),
-    /// `{"Item": {…}}`, the line ImportTable reads.
-    pub json: String,
-    /// The size DynamoDB counts for the item.
-    pub bytes: usize,
-    /// The line's hash, as verification computes it (0 where a plan skips hashes).
-    pub hash: u128,
 }
 
 /// One checked item of a plan without its body: enough to order, count, compare and rebuild it.
@@ -227,7 +210,7 @@ fn plan_lines<'a>(
                     let group = &plan.groups[t][entry.group as usize];
                     let mut line = build_line(spec, &plan.builder, t, group)?;
                     if hashes == Hashes::Kept {
-                        line.hash = crate::verify::line_hash(&line.json);
+                        line.hash = crate::item::line_hash(&line.json);
                     }
                     Ok(line)
                 })

@@ -2,7 +2,8 @@
 //! DynamoDB's limits, the item within 400 KB, and no two items of the plan with one key.
 
 use super::build::{Built, Keys};
-use super::{AttrValue, Entry, KeyClash, Origin, TransformError};
+use super::{Entry, KeyClash, Origin, TransformError};
+use crate::item::AttrValue;
 use base64::Engine as _;
 
 use crate::spec::{KeyAttr, KeyType, Spec};

@@ -1,19 +1,11 @@
 //! An order-independent digest of a set of lines: the wrapping sum of their SHA-256 hashes
 //! (first 16 bytes each), so two sides agree whatever order they were read in.
 
-use sha2::{Digest as _, Sha256};
+use crate::item::line_hash;
 
 /// A running digest; equal sets of lines give equal digests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Digest(u128);
-
-/// The hash of one line a digest adds: the first 16 bytes of its SHA-256.
-pub fn line_hash(line: &str) -> u128 {
-    let hash = Sha256::digest(line.as_bytes());
-    let mut first = [0u8; 16];
-    first.copy_from_slice(&hash[..16]);
-    u128::from_be_bytes(first)
-}
 
 impl Digest {
     /// Adds one line.

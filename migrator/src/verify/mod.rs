@@ -14,12 +14,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-pub use digest::{line_hash, Digest};
+pub use digest::Digest;
 pub use patterns::{check_patterns, PatternCheck, PatternError};
 
 use rayon::prelude::*;
 
-use crate::sink::dynamodb::ScannedItem;
+use crate::item::{attributes, line_hash, ScannedItem};
 use crate::spec::Spec;
 use crate::transform::{rules, Planned};
 
@@ -56,18 +56,6 @@ pub struct VerifyReport {
     /// The spec's access patterns, when they were run (`verify --patterns`).
     pub patterns: Vec<PatternCheck>,
     pub matches: bool,
-}
-
-/// A line's attributes as raw JSON text, without building a value tree for each.
-fn attributes(line: &str) -> BTreeMap<String, &serde_json::value::RawValue> {
-    #[derive(serde::Deserialize)]
-    struct Line<'a> {
-        #[serde(rename = "Item", borrow)]
-        item: BTreeMap<String, &'a serde_json::value::RawValue>,
-    }
-    serde_json::from_str::<Line>(line)
-        .map(|l| l.item)
-        .unwrap_or_default()
 }
 
 /// The names of the attributes whose values differ between two lines (or exist in one only).

@@ -5,7 +5,6 @@
 //! One SDK client is built from the standard AWS configuration chain (environment, profile,
 //! `--region`, `--endpoint-url`) with the SDK's standard retry mode, and cloned where needed.
 
-mod convert;
 mod governor;
 mod scan;
 mod send;
@@ -23,16 +22,14 @@ use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
 
-use convert::request_json;
-pub use convert::{item_to_line, line_to_item, SdkItem};
 pub use governor::Governor;
-pub use scan::{ItemNames, ScanPage, ScannedItem};
+pub use scan::{ItemNames, ScanPage};
 pub use table::Ttl;
 pub use write::{batches, TypeWrites, WriteReport, MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
 
+use crate::item::{request_json, PlanLine, SdkItem};
 use crate::sink::checkpoint::Checkpoint;
 use crate::spec::TableSpec;
-use crate::transform::PlanLine;
 
 /// What the user asked for: where DynamoDB is and how hard to push it.
 #[derive(Debug, Clone)]

@@ -8,21 +8,9 @@ use aws_sdk_dynamodb::Client;
 use base64::Engine as _;
 use tokio::sync::mpsc;
 
-use super::convert::{item_to_line, SdkItem};
 use super::{service_error, SinkError};
+use crate::item::{item_to_line, Number, ScannedItem, SdkItem};
 use crate::spec::TableSpec;
-use crate::transform::Number;
-
-/// One item read from the table.
-#[derive(Debug, Clone)]
-pub struct ScannedItem {
-    /// Partition and sort key as text, as the plan writes them.
-    pub key: (String, String),
-    /// The value of the spec's type attribute, when the spec has one and the item carries it.
-    pub item_type: Option<String>,
-    /// The item as the canonical `{"Item": …}` line.
-    pub line: String,
-}
 
 /// One page of a segment, or the error that ended the Scan.
 pub type ScanPage = Result<Vec<ScannedItem>, SinkError>;

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWr
 use aws_sdk_dynamodb::Client;
 use aws_smithy_types::body::SdkBody;
 
-use super::convert::request_json;
+use crate::item::request_json;
 
 use super::governor::Governor;
 use super::{service_error, SinkError};

@@ -12,9 +12,9 @@ use tokio::sync::mpsc;
 use super::governor::{wcu, Governor};
 use super::send::{send, Batch, Pacing};
 use super::SinkError;
+use crate::item::PlanLine;
 use crate::progress::Progress;
 use crate::sink::checkpoint::{batch_digest, Checkpoint};
-use crate::transform::PlanLine;
 
 /// DynamoDB's limit on requests in one BatchWriteItem call.
 pub const MAX_BATCH_ITEMS: usize = 25;

@@ -24,12 +24,24 @@ use super::{
     Hashes, KeyClash, Origin, PlanErrors, PlanLine, TableAccount, TableData, Tables,
     TransformError, Usage, Window, CHUNK_ITEMS,
 };
-use crate::error::Error;
-use crate::report::{TypeSummary, TypeTally};
+use super::{TypeSummary, TypeTally};
 use crate::source::{quote_ident, ColumnType, PostgresSource, SourceError, Value};
 use crate::spec::Spec;
 use read::{identity, RowId, Streams, WindowRows};
 use spill::{text, write_record, Merge, Runs};
+
+/// Why a windowed plan stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WindowError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Items that cannot be built or share a key, every one of them.
+    #[error(transparent)]
+    Plan(#[from] PlanErrors),
+    /// The temporary folder the plan spills to cannot be written or read.
+    #[error("{0}")]
+    Disk(String),
+}
 
 /// What a windowed plan made: per item type (spec order) its summary, the account of every
 /// source row, and the events counted while building.
@@ -55,22 +67,24 @@ struct State {
 ///
 /// # Errors
 /// A source that cannot be read, a temporary folder that cannot be written, or items that
-/// cannot be built or share a key ([`Error::Plan`], every one of them).
+/// cannot be built or share a key ([`WindowError::Plan`], every one of them).
 pub async fn plan_windows(
     spec: &Spec,
     source: &PostgresSource,
     window: usize,
     mut take: impl FnMut(Vec<PlanLine>),
-) -> anyhow::Result<Windowed> {
+) -> Result<Windowed, WindowError> {
     let dir = tempfile::tempdir().map_err(|e| {
-        anyhow::anyhow!("cannot create a temporary folder for the plan's runs: {e}")
+        WindowError::Disk(format!(
+            "cannot create a temporary folder for the plan's runs: {e}"
+        ))
     })?;
     crate::exit::remove_on_stop(dir.path().to_path_buf());
     let spilled = |e: std::io::Error| {
         let dir = dir.path().display();
-        anyhow::anyhow!("cannot write or read the plan's sorted runs in {dir}: {e} (set TMPDIR to a folder with room for about the uncompressed plan)")
+        WindowError::Disk(format!("cannot write or read the plan's sorted runs in {dir}: {e} (set TMPDIR to a folder with room for about the uncompressed plan)"))
     };
-    let sizes = table_sizes(spec, source).await.map_err(Error::from)?;
+    let sizes = table_sizes(spec, source).await?;
     let mut state = State {
         merged: Merged::default(),
         chosen: vec![HashSet::default(); spec.items.len()],
@@ -107,10 +121,8 @@ pub async fn plan_windows(
             "roots",
         );
         let mut runs = Runs::new(dir.path(), &format!("lines-{t}"), 6);
-        let mut streams = Streams::open(spec, source, item)
-            .await
-            .map_err(Error::from)?;
-        while let Some(rows) = streams.next(window).await.map_err(Error::from)? {
+        let mut streams = Streams::open(spec, source, item).await?;
+        while let Some(rows) = streams.next(window).await? {
             let roots = rows.roots as u64;
             plan_window(spec, t, rows, &mut state, &mut runs).map_err(spilled)?;
             progress.advance(roots);
@@ -125,7 +137,7 @@ pub async fn plan_windows(
         .errors
         .extend(clashes(spec, &key_files).map_err(spilled)?);
     if !state.errors.is_empty() {
-        return Err(Error::Plan(PlanErrors(state.errors)).into());
+        return Err(PlanErrors(state.errors).into());
     }
     let accounts = spec
         .schema

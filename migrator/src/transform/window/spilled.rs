@@ -5,11 +5,12 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
-use super::plan_windows;
 use super::spill::{read_record, text, write_record};
+use super::{plan_windows, WindowError};
+use crate::item::PlanLine;
 use crate::source::PostgresSource;
 use crate::spec::Spec;
-use crate::transform::{Entry, PlanLine, Planned};
+use crate::transform::{Entry, Planned};
 
 /// A windowed plan on disk: per item type, its entries in key order and a file of their lines.
 pub struct Spilled {
@@ -32,9 +33,12 @@ impl Spilled {
         spec: &Spec,
         source: &PostgresSource,
         window: usize,
-    ) -> anyhow::Result<Spilled> {
-        let dir = tempfile::tempdir()
-            .map_err(|e| anyhow::anyhow!("cannot create a temporary folder for the plan: {e}"))?;
+    ) -> Result<Spilled, WindowError> {
+        let dir = tempfile::tempdir().map_err(|e| {
+            WindowError::Disk(format!(
+                "cannot create a temporary folder for the plan: {e}"
+            ))
+        })?;
         crate::exit::remove_on_stop(dir.path().to_path_buf());
         let names: Vec<String> = spec.items.iter().map(|i| i.name.clone()).collect();
         let files: Vec<PathBuf> = (0..names.len())
@@ -56,7 +60,7 @@ impl Spilled {
                 out = Some((t, BufWriter::new(File::create(&files[t])?), 0));
             }
             let (_, file, offset) = out.as_mut().expect("opened above");
-            let hash = crate::verify::line_hash(&line.json);
+            let hash = crate::item::line_hash(&line.json);
             write_record(file, &[line.json.as_bytes()])?;
             offsets[t].push(*offset);
             *offset += 4 + line.json.len() as u64;
@@ -82,7 +86,7 @@ impl Spilled {
         };
         if let Some(error) = failed.or(flushed.err()) {
             let dir = dir.path().display();
-            anyhow::bail!("cannot write the plan in {dir}: {error} (set TMPDIR to a folder with room for the uncompressed plan)");
+            return Err(WindowError::Disk(format!("cannot write the plan in {dir}: {error} (set TMPDIR to a folder with room for the uncompressed plan)")));
         }
         Ok(Spilled {
             _dir: dir,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 
-use crate::transform::{write_json_string, write_string_value};
+use super::json::{write_json_string, write_string_value};
 use base64::Engine as _;
 use serde_json::Value as Json;
 

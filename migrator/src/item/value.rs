@@ -1,14 +1,11 @@
-//! Canonical attribute values, typed as DynamoDB types them, and their DynamoDB JSON form.
+//! Canonical attribute values, typed as DynamoDB types them, and the sizes DynamoDB counts.
 //!
-//! Maps are `BTreeMap`s and sets `BTreeSet`s, so a value always serialises to the same bytes
-//! (the builder writes items in the same form, names in order).
+//! Maps are `BTreeMap`s and sets `BTreeSet`s, so a value always serialises to the same bytes.
 //! [`Number`] holds only what DynamoDB accepts, in the canonical form DynamoDB returns, so a
 //! planned item and the same item read back from a table compare equal.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::{self, Write as _};
-
-use base64::Engine as _;
+use std::fmt;
 
 /// DynamoDB's limit on significant digits of a number.
 pub const MAX_NUMBER_DIGITS: usize = 38;
@@ -114,7 +111,7 @@ impl Number {
 
 /// Bytes DynamoDB counts for a number's canonical text: about one per two significant digits,
 /// plus one.
-fn number_size(text: &str) -> usize {
+pub(super) fn number_size(text: &str) -> usize {
     let digits = text
         .bytes()
         .filter(u8::is_ascii_digit)
@@ -169,150 +166,6 @@ impl AttrValue {
             AttrValue::Ns(set) => set.iter().map(Number::size).sum(),
         }
     }
-
-    /// Appends the DynamoDB JSON form (`{"S":"…"}`, `{"M":{…}}`, …) to `out`.
-    pub fn write_json(&self, out: &mut String) {
-        match self {
-            AttrValue::S(s) => {
-                write_string_value(out, s);
-            }
-            AttrValue::N(n) => {
-                write_number_value(out, n.as_str());
-            }
-            AttrValue::B(b) => {
-                out.push_str("{\"B\":\"");
-                out.push_str(&base64::engine::general_purpose::STANDARD.encode(b));
-                out.push_str("\"}");
-            }
-            AttrValue::Bool(b) => {
-                let _ = write!(out, "{{\"BOOL\":{b}}}");
-            }
-            AttrValue::Null => out.push_str("{\"NULL\":true}"),
-            AttrValue::L(items) => {
-                out.push_str("{\"L\":[");
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    v.write_json(out);
-                }
-                out.push_str("]}");
-            }
-            AttrValue::M(map) => {
-                out.push_str("{\"M\":");
-                write_json_map(out, map);
-                out.push('}');
-            }
-            AttrValue::Ss(set) => {
-                out.push_str("{\"SS\":[");
-                for (i, s) in set.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_json_string(out, s);
-                }
-                out.push_str("]}");
-            }
-            AttrValue::Ns(set) => {
-                out.push_str("{\"NS\":[");
-                for (i, n) in set.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    let _ = write!(out, "\"{n}\"");
-                }
-                out.push_str("]}");
-            }
-        }
-    }
-}
-
-/// Appends `{"S":"…"}` for `s`; returns the size DynamoDB counts for it.
-pub fn write_string_value(out: &mut String, s: &str) -> usize {
-    out.push_str("{\"S\":");
-    write_json_string(out, s);
-    out.push('}');
-    s.len()
-}
-
-/// Appends `{"N":"…"}` for a number's canonical text (as [`Number`] holds it, or an integer's
-/// digits); returns the size DynamoDB counts for it.
-pub fn write_number_value(out: &mut String, text: &str) -> usize {
-    out.push_str("{\"N\":\"");
-    out.push_str(text);
-    out.push_str("\"}");
-    number_size(text)
-}
-
-/// Appends `{"name":value,…}` for a map of attributes, names in order.
-pub fn write_json_map(out: &mut String, map: &BTreeMap<String, AttrValue>) {
-    out.push('{');
-    for (i, (name, value)) in map.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_json_string(out, name);
-        out.push(':');
-        value.write_json(out);
-    }
-    out.push('}');
-}
-
-/// Appends `s` as a JSON string, escaped the one way every line of ours is (as serde_json
-/// escapes: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, other control characters as `\u00xx`).
-pub fn write_json_string(out: &mut String, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push('"');
-    let bytes = s.as_bytes();
-    // `bytes[start..i]` needs no escape and is not copied yet.
-    let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
-        // Eight bytes at a time while none needs an escape: most text has none.
-        if let Some(word) = bytes.get(i..i + 8) {
-            if !needs_escape(u64::from_le_bytes(word.try_into().expect("8 bytes"))) {
-                i += 8;
-                continue;
-            }
-        }
-        let b = bytes[i];
-        let escaped = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        // Bytes below 0x80 are whole characters, so `i` is a character boundary.
-        out.push_str(&s[start..i]);
-        if escaped.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escaped);
-        }
-        i += 1;
-        start = i;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
-}
-
-/// Whether any of the eight bytes in `word` is a control character, `"` or `\`.
-fn needs_escape(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte below `n` (n <= 128) sets its high bit here; a zero byte is one below 1.
-    let below = |w: u64, n: u8| w.wrapping_sub(ONES * n as u64) & !w & HIGH;
-    let control = below(word, 0x20);
-    let quote = below(word ^ (ONES * b'"' as u64), 1);
-    let backslash = below(word ^ (ONES * b'\\' as u64), 1);
-    control | quote | backslash != 0
 }
 
 #[cfg(test)]
@@ -363,46 +216,6 @@ mod tests {
             Err(NumberError::Syntax(_))
         ));
         assert!(matches!(Number::parse(""), Err(NumberError::Syntax(_))));
-    }
-
-    #[test]
-    fn json_is_ordered_and_escaped() {
-        let mut attributes = BTreeMap::new();
-        attributes.insert("sk".to_string(), AttrValue::S("a\"b\nc".into()));
-        attributes.insert("pk".to_string(), AttrValue::S("WORD#7".into()));
-        attributes.insert(
-            "list".to_string(),
-            AttrValue::L(vec![
-                AttrValue::N(Number::from(7)),
-                AttrValue::Null,
-                AttrValue::Bool(true),
-                AttrValue::B(vec![1, 2, 3, 4]),
-            ]),
-        );
-        let mut line = String::new();
-        write_json_map(&mut line, &attributes);
-        assert_eq!(
-            line,
-            r#"{"list":{"L":[{"N":"7"},{"NULL":true},{"BOOL":true},{"B":"AQIDBA=="}]},"pk":{"S":"WORD#7"},"sk":{"S":"a\"b\nc"}}"#
-        );
-    }
-
-    #[test]
-    fn strings_are_escaped_as_serde_json_escapes_them() {
-        let every_ascii: String = (0u8..0x80).map(char::from).collect();
-        for s in [
-            "",
-            "plain text longer than eight bytes",
-            "быть или не быть",
-            &every_ascii,
-            "a\"b\\c\n",
-            "eight bytes then a quote: 12345678\"",
-            "\u{1f}\u{7f}é\t",
-        ] {
-            let mut out = String::new();
-            write_json_string(&mut out, s);
-            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
-        }
     }
 
     #[test]
