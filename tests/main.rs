@@ -1,5 +1,6 @@
 //! End-to-end tests against the real servers started by `scripts/servers` (one test binary).
 
+mod architecture;
 mod connection_lost;
 mod dataset_load;
 mod errors;

@@ -25,6 +25,18 @@ pub enum Error {
     Checkpoint(#[from] crate::sink::checkpoint::CheckpointError),
     #[error(transparent)]
     Pattern(#[from] crate::verify::PatternError),
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
+    /// A table's error, said with where the table is (`DynamoDB at http://…`).
+    #[error("{target}: {source}")]
+    Dynamo {
+        target: String,
+        #[source]
+        source: SinkError,
+    },
+    /// A thread of the command's own ended without an answer.
+    #[error("{0} stopped unexpectedly")]
+    Stopped(&'static str),
     #[error("{0}")]
     Usage(String),
 }

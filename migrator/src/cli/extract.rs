@@ -1,14 +1,13 @@
 //! `migrator extract`: reads every table of a source and reports rows per table.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use clap::Args;
-use futures::StreamExt;
-use serde::Serialize;
 
-use crate::error::{Error, Outcome};
-use crate::source::{Schemas, Source, SourceError, SourceLocation, SourceOptions};
+use crate::error::Outcome;
+use crate::pipeline::{self, ExtractRequest};
+use crate::report::ExtractReport;
+use crate::source::SourceLocation;
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
@@ -38,81 +37,17 @@ pub struct ExtractArgs {
     report: Option<PathBuf>,
 }
 
-/// Rows read from one table.
-#[derive(Debug, Serialize)]
-struct TableCount {
-    table: String,
-    rows: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct ExtractReport {
-    source: String,
-    tables: Vec<TableCount>,
-    rows: u64,
-    seconds: f64,
-}
-
 pub async fn run(args: ExtractArgs) -> anyhow::Result<Outcome> {
-    let started = Instant::now();
-    let mut location = args.source;
-    if let (SourceLocation::Csv { schema, .. }, Some(path)) = (&mut location, args.schema_sql) {
-        *schema = Some(path);
-    }
-    let mut also: Vec<String> = Vec::new();
-    for (ns, _) in args.tables.iter().filter_map(|t| t.split_once('.')) {
-        if !args.schemas.iter().chain(&also).any(|s| s == ns) {
-            also.push(ns.to_string());
-        }
-    }
-    let options = SourceOptions {
-        connections: usize::from(args.connections),
-        schemas: Schemas {
-            search: args.schemas,
-            also,
-        },
-    };
-    let source = Source::open(&location, options)
-        .await
-        .map_err(Error::from)?;
-    let names: Vec<String> = if args.tables.is_empty() {
-        source
-            .schema()
-            .tables
-            .iter()
-            .map(|t| t.name.clone())
-            .collect()
-    } else {
-        args.tables
-    };
-    let mut streams = Vec::new();
-    for name in &names {
-        streams.push(source.rows(name).map_err(Error::from)?);
-    }
-    let counts = futures::future::try_join_all(names.iter().zip(streams).map(
-        |(name, mut rows)| async move {
-            let mut count = 0u64;
-            while let Some(batch) = rows.next().await {
-                count += batch?.len() as u64;
-            }
-            Ok::<_, SourceError>(TableCount {
-                table: name.clone(),
-                rows: count,
-            })
-        },
-    ))
-    .await
-    .map_err(Error::from)?;
-    let report = ExtractReport {
-        source: location.to_string(),
-        rows: counts.iter().map(|c| c.rows).sum(),
-        tables: counts,
-        seconds: started.elapsed().as_secs_f64(),
-    };
+    let report = pipeline::extract(ExtractRequest {
+        source: args.source,
+        schemas: args.schemas,
+        schema_sql: args.schema_sql,
+        tables: args.tables,
+        connections: args.connections,
+        report: args.report,
+    })
+    .await?;
     print_summary(&report);
-    if let Some(path) = args.report {
-        crate::output::write_whole(&path, crate::report::to_json(&report).as_bytes())?;
-    }
     Ok(Outcome::Success)
 }
 

@@ -1,0 +1,273 @@
+//! The commands on a table: `create-table`, `migrate` (plan, load, prune, check) and `verify` /
+//! `diff` (plan, check), each ending in the report the CLI renders.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::check::{check, PatternSource, ScanOptions};
+use super::input::Input;
+use super::load::{load, prune};
+use crate::error::{Error, Outcome};
+use crate::redact::Redacted;
+use crate::report::{Mode, TableReport};
+use crate::sink::checkpoint::Checkpoint;
+use crate::sink::dynamodb::{DynamoConfig, DynamoSink, Governor, SinkError, Ttl};
+use crate::source::SourceLocation;
+use crate::spec::{self, Spec};
+
+/// A table and where it is.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub table: String,
+    pub config: DynamoConfig,
+}
+
+impl Target {
+    /// Where the table is, for messages: `DynamoDB at http://…`, or `DynamoDB`.
+    pub fn describe(&self) -> String {
+        match &self.config.endpoint_url {
+            Some(url) => format!("DynamoDB at {url}"),
+            None => "DynamoDB".to_string(),
+        }
+    }
+
+    async fn connect(&self) -> Result<DynamoSink, Error> {
+        Ok(DynamoSink::connect(&self.config, &self.table).await?)
+    }
+
+    /// `error` as it happened at this table's place.
+    fn error(&self, source: SinkError) -> Error {
+        Error::Dynamo {
+            target: self.describe(),
+            source,
+        }
+    }
+}
+
+/// What `migrate` is asked to do.
+#[derive(Debug, Clone)]
+pub struct MigrateRequest {
+    pub input: Input,
+    pub target: Target,
+    /// Create the table from the spec when it does not exist.
+    pub create_table: bool,
+    /// Plan and check, write nothing.
+    pub dry_run: bool,
+    /// The write budget, WCU per second.
+    pub max_wcu: Option<u32>,
+    /// Where the load records its batches.
+    pub checkpoint: PathBuf,
+    pub scan: ScanOptions,
+    /// Delete the items the plan does not make.
+    pub prune: bool,
+    /// Run the access patterns after the load.
+    pub patterns: bool,
+    pub report: Option<PathBuf>,
+}
+
+/// What `verify` and `diff` are asked to do.
+#[derive(Debug, Clone)]
+pub struct CompareRequest {
+    pub input: Input,
+    pub target: Target,
+    pub scan: ScanOptions,
+    pub patterns: bool,
+    pub report: Option<PathBuf>,
+}
+
+/// How a command on a table ended: its report, and the error that stopped its load part-way
+/// (the report says what was written before it).
+pub struct TableRun {
+    pub report: TableReport,
+    pub mode: Mode,
+    pub stopped: Option<Error>,
+}
+
+impl TableRun {
+    /// Success, or a failed check when the table differs from the plan (a migration or a
+    /// verification; a dry run or a diff only reports).
+    pub fn outcome(&self) -> Outcome {
+        if self.report.verify.matches || self.report.dry_run || self.mode == Mode::Diff {
+            Outcome::Success
+        } else {
+            Outcome::CheckFailed
+        }
+    }
+}
+
+/// Whether a table was created, and what became of its TTL when there is something to say.
+pub struct Created {
+    pub created: bool,
+    pub ttl: Option<String>,
+}
+
+/// Creates the spec's table (or checks the existing one) and turns its TTL on.
+pub async fn create_table(spec_dir: &std::path::Path, target: &Target) -> Result<Created, Error> {
+    let spec = spec::load(spec_dir)?;
+    let sink = target.connect().await?;
+    let created = sink
+        .ensure_table(&spec.table, true)
+        .await
+        .map_err(|e| target.error(e))?;
+    let ttl = sink.ensure_ttl(&spec.table).await?;
+    Ok(Created {
+        created,
+        ttl: ttl_message(spec.table.ttl_attribute.as_deref(), ttl),
+    })
+}
+
+/// The line that says what became of the spec's TTL attribute, when there is one to say.
+fn ttl_message(spec_ttl: Option<&str>, ttl: Ttl) -> Option<String> {
+    let attribute = spec_ttl.unwrap_or_default();
+    match ttl {
+        Ttl::None | Ttl::AlreadyOn => None,
+        Ttl::TurnedOn => Some(format!("TTL turned on for attribute {attribute}")),
+        Ttl::Unsupported => Some(format!(
+            "warning: this endpoint has no UpdateTimeToLive, so TTL on attribute {attribute} is not on; turn it on where the table lives (aws dynamodb update-time-to-live)"
+        )),
+    }
+}
+
+/// The source the access patterns' SQL runs against, when they are asked for.
+fn patterns_url(location: &SourceLocation, wanted: bool) -> Result<Option<Redacted>, Error> {
+    match (location, wanted) {
+        (_, false) => Ok(None),
+        (SourceLocation::Postgres(url), true) => Ok(Some(url.clone())),
+        (SourceLocation::Csv { .. }, true) => Err(Error::Usage(
+            "--patterns runs each pattern's SQL, so it needs a postgres:// source; load the CSV folder with `migrator dataset load` first".into(),
+        )),
+    }
+}
+
+/// The one-shot migration: plan, (create the table,) write every item not yet written, prune
+/// when asked, then compare the table with the plan.
+pub async fn migrate(request: &MigrateRequest) -> Result<TableRun, Error> {
+    let started = Instant::now();
+    let target = &request.target;
+    let patterns_from = patterns_url(&request.input.source, request.patterns)?;
+    let spec = spec::load(&request.input.spec)?;
+    let sink = target.connect().await?;
+    let describe = target.describe();
+    let creating = request.create_table && !request.dry_run;
+    let created = sink
+        .ensure_table(&spec.table, creating)
+        .await
+        .map_err(|e| target.error(e))?;
+    if creating {
+        let ttl = sink
+            .ensure_ttl(&spec.table)
+            .await
+            .map_err(|e| target.error(e))?;
+        if let Some(line) = ttl_message(spec.table.ttl_attribute.as_deref(), ttl) {
+            crate::say!("{line}");
+        }
+    }
+    let (location, input) = request.input.checked(&spec).await?;
+    let mut in_memory = None;
+    let plan = input.plan(&spec, &mut in_memory)?;
+    let governor = Governor::new(request.max_wcu.map(f64::from));
+    let checkpoint = if request.dry_run {
+        None
+    } else {
+        let header = format!("migrator checkpoint: table {} in {describe}", target.table);
+        Some(Checkpoint::open(&request.checkpoint, &header)?)
+    };
+    let resumed = checkpoint.as_ref().map_or(0, Checkpoint::recorded);
+    crate::say!(
+        "planned {} items; {} table {} in {describe}{}",
+        plan.item_count(),
+        if request.dry_run {
+            "dry run: not writing to"
+        } else {
+            "writing them to"
+        },
+        target.table,
+        match (&checkpoint, resumed) {
+            (Some(c), 1..) => format!(
+                "; resuming from {}: {resumed} batches already written",
+                c.path().display()
+            ),
+            _ => String::new(),
+        }
+    );
+    let mut report = TableReport {
+        dry_run: request.dry_run,
+        table_created: created,
+        max_wcu: request.max_wcu,
+        ..TableReport::new(&target.table, describe, &location)
+    };
+    if let Some(checkpoint) = &checkpoint {
+        let (load, error) = load(&sink, &spec, plan, &governor, checkpoint);
+        report.load = Some(load);
+        if let Some(error) = error {
+            report.error = Some(error.to_string());
+            report.seconds = started.elapsed().as_secs_f64();
+            return finish(
+                report,
+                Mode::Migration,
+                request.report.as_ref(),
+                Some(target.error(error)),
+            );
+        }
+    }
+    if request.prune {
+        report.pruned = prune(&sink, &spec, plan, &request.scan, &governor)
+            .await
+            .map_err(|e| target.error(e))?;
+    }
+    let search_path = request.input.schemas(&spec).search;
+    let patterns = patterns_from.as_ref().map(|url| PatternSource {
+        url,
+        search_path: &search_path,
+    });
+    check(&sink, &spec, plan, &request.scan, patterns, &mut report).await?;
+    report.seconds = started.elapsed().as_secs_f64();
+    let run = finish(report, Mode::Migration, request.report.as_ref(), None)?;
+    if run.outcome() == Outcome::Success {
+        if let Some(checkpoint) = checkpoint {
+            checkpoint.remove();
+        }
+    }
+    Ok(run)
+}
+
+/// `verify` (`Mode::Verification`) or `diff` (`Mode::Diff`): plan, read the table back, compare.
+pub async fn compare(request: &CompareRequest, mode: Mode) -> Result<TableRun, Error> {
+    let started = Instant::now();
+    let target = &request.target;
+    let patterns_from = patterns_url(&request.input.source, request.patterns)?;
+    let spec: Spec = spec::load(&request.input.spec)?;
+    let sink = target.connect().await?;
+    sink.ensure_table(&spec.table, false)
+        .await
+        .map_err(|e| target.error(e))?;
+    let (location, input) = request.input.checked(&spec).await?;
+    let mut in_memory = None;
+    let plan = input.plan(&spec, &mut in_memory)?;
+    let mut report = TableReport::new(&target.table, target.describe(), &location);
+    let search_path = request.input.schemas(&spec).search;
+    let patterns = patterns_from.as_ref().map(|url| PatternSource {
+        url,
+        search_path: &search_path,
+    });
+    check(&sink, &spec, plan, &request.scan, patterns, &mut report).await?;
+    report.seconds = started.elapsed().as_secs_f64();
+    finish(report, mode, request.report.as_ref(), None)
+}
+
+/// Writes the report where asked and hands the run to the CLI.
+fn finish(
+    report: TableReport,
+    mode: Mode,
+    path: Option<&PathBuf>,
+    stopped: Option<Error>,
+) -> Result<TableRun, Error> {
+    if let Some(path) = path {
+        report.write(path, mode)?;
+    }
+    Ok(TableRun {
+        report,
+        mode,
+        stopped,
+    })
+}
