@@ -1,0 +1,128 @@
+//! The hash indexes relations and joins look rows up in.
+
+use foldhash::{HashMap, HashMapExt};
+
+use super::{on_id, Builder, Scope};
+use crate::source::Value;
+use crate::spec::{FieldRef, TimeFormat};
+use crate::transform::convert::{push_text, text};
+use crate::transform::TableData;
+
+/// Rows of a table by the values of some of their columns: by the whole number itself when
+/// the index is on one column of whole numbers (most joins are on ids), else by the columns'
+/// text. Both find the same rows: a whole number's text is its decimal form.
+pub(super) enum Index {
+    Ints(HashMap<i64, Rows>),
+    Texts(HashMap<Box<str>, Rows>),
+}
+
+/// The rows one index key names: most keys (ids) name one, which then needs no vector.
+pub(super) enum Rows {
+    One(usize),
+    Many(Box<[usize]>),
+}
+
+impl Rows {
+    pub(super) fn as_slice(&self) -> &[usize] {
+        match self {
+            Rows::One(row) => std::slice::from_ref(row),
+            Rows::Many(rows) => rows,
+        }
+    }
+}
+
+/// Appends the text rows of an index are found by: the values' texts, joined by a unit
+/// separator. False when a value is NULL, which joins nothing.
+pub(super) fn push_index_key<'v>(
+    values: impl Iterator<Item = &'v Value>,
+    format: &TimeFormat,
+    out: &mut String,
+) -> bool {
+    for (i, v) in values.enumerate() {
+        if matches!(v, Value::Null) {
+            return false;
+        }
+        if i > 0 {
+            out.push('\u{1f}');
+        }
+        push_text(v, format, out);
+    }
+    true
+}
+
+/// The index of `data`'s rows on `columns` (rows with a NULL among them are in no index).
+pub(super) fn index(data: &TableData, columns: &[usize], format: &TimeFormat) -> Index {
+    if let [column] = columns {
+        let values = || data.rows.iter().map(|row| &row.values[*column]);
+        if values().all(|v| matches!(v, Value::Int(_) | Value::Null)) {
+            let mut index: HashMap<i64, Vec<usize>> = HashMap::new();
+            for (i, value) in values().enumerate() {
+                if let Value::Int(v) = value {
+                    index.entry(*v).or_default().push(i);
+                }
+            }
+            return Index::Ints(compact(index));
+        }
+    }
+    let mut index: HashMap<Box<str>, Vec<usize>> = HashMap::new();
+    let mut key = String::new();
+    for (i, row) in data.rows.iter().enumerate() {
+        key.clear();
+        let values = columns.iter().map(|&c| &row.values[c]);
+        if push_index_key(values, format, &mut key) {
+            match index.get_mut(key.as_str()) {
+                Some(rows) => rows.push(i),
+                None => {
+                    index.insert(key.as_str().into(), vec![i]);
+                }
+            }
+        }
+    }
+    Index::Texts(compact(index))
+}
+
+/// An index as it is kept: no vector for a key that names one row.
+pub(super) fn compact<K: Eq + std::hash::Hash>(index: HashMap<K, Vec<usize>>) -> HashMap<K, Rows> {
+    index
+        .into_iter()
+        .map(|(key, rows)| {
+            let rows = match rows[..] {
+                [row] => Rows::One(row),
+                _ => Rows::Many(rows.into_boxed_slice()),
+            };
+            (key, rows)
+        })
+        .collect()
+}
+
+impl<'a> Builder<'a> {
+    pub(super) fn lookup(&self, on: &[(usize, FieldRef)], scope: &Scope) -> &[usize] {
+        thread_local! {
+            /// The key being looked up: one buffer per thread, not one string per lookup.
+            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        let found = match &self.indexes[self.index_of[&on_id(on)]] {
+            Index::Ints(index) => match self.value(&on[0].1, scope) {
+                Value::Null => None,
+                Value::Int(i) => index.get(i),
+                v => {
+                    let text = text(v, &self.spec.timestamps);
+                    text.parse::<i64>()
+                        .ok()
+                        .filter(|i| itoa::Buffer::new().format(*i) == text)
+                        .and_then(|i| index.get(&i))
+                }
+            },
+            Index::Texts(index) => KEY.with_borrow_mut(|key| {
+                key.clear();
+                let values = on.iter().map(|(_, f)| self.value(f, scope));
+                if push_index_key(values, &self.spec.timestamps, key) {
+                    index.get(key.as_str())
+                } else {
+                    None
+                }
+            }),
+        };
+        found.map_or(&[][..], Rows::as_slice)
+    }
+}

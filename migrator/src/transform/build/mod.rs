@@ -1,0 +1,301 @@
+//! How root rows become items: each item type's rows are joined, filtered and grouped
+//! ([`Builder::roots`]), then each group becomes one item ([`Builder::item`]) whose attributes
+//! are evaluated over the rows in scope and written as DynamoDB JSON as they are (keys are
+//! single values, kept for the checks: [`Builder::key`]); nested lists and maps gather related
+//! rows through hash indexes on their join columns.
+//!
+//! Here: the builder, its rules and the scope an item is evaluated in; `index.rs` the hash
+//! indexes, `select.rs` which rows an item is built over, `eval.rs` the evaluation and JSON
+//! writing, `errors.rs` the errors a row can make.
+
+mod errors;
+mod eval;
+mod index;
+mod select;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use foldhash::{HashMap, HashMapExt};
+
+use self::index::{index, Index};
+use super::convert::text;
+use super::{TableData, Tables};
+use crate::item::AttrValue;
+use crate::source::Value;
+use crate::spec::{Expr, FieldRef, ItemSpec, Join, Missing, Relation, RowSource, Spec, TimeFormat};
+
+/// Stands for the missing row of a left join: every column reads as NULL.
+const NO_ROW: usize = usize::MAX;
+static NULL: Value = Value::Null;
+
+/// The rows of one level of scope: a table's row and the rows joined to it.
+type Slots<'a> = Vec<(&'a TableData, usize)>;
+
+/// The rows one item is built over: its root row (with the rows joined to it) first, then the
+/// other rows of its group, if the item type groups.
+pub type Group<'a> = Vec<Slots<'a>>;
+
+/// One level of scope; `group` holds the rows a grouped element stands for.
+#[derive(Clone)]
+pub struct Level<'a> {
+    slots: Slots<'a>,
+    group: Vec<Slots<'a>>,
+}
+
+/// Rows in scope: level 0 the item's root row, then one level per nested relation.
+type Scope<'a> = Vec<Level<'a>>;
+
+/// Key attributes of an item by name, as evaluated (absent ones left out).
+pub type Keys<'a> = Vec<(&'a str, AttrValue)>;
+
+/// An item as it is written: its line, the size DynamoDB counts for it, and its key
+/// attributes (the table's and its indexes'), for the checks.
+pub struct Built<'a> {
+    /// `{"Item":{…}}`, attributes in name order.
+    pub json: String,
+    pub size: usize,
+    pub keys: Keys<'a>,
+}
+
+/// How one top-level attribute of an item is made.
+enum Attribute<'a> {
+    /// A key attribute of the table or an index: a single value, kept for the checks.
+    Key(&'a Expr),
+    Other(&'a Expr),
+    /// The table's type attribute: the item type's name.
+    Type,
+}
+
+/// A rule that drops rows, as the item type or relation it belongs to and what it does
+/// (`"where"`, `"join"`, …): named `"{name} {suffix}"` in reports, formatted only on a drop.
+type Rule<'r> = (&'r str, &'r str);
+
+/// Usage code of the first rule; 0 is "untouched", 1 is "in an item".
+const FIRST_RULE: u16 = 2;
+
+/// Builds items; holds the lookup indexes, the rules that drop rows and the events counted.
+pub struct Builder<'a> {
+    spec: &'a Spec,
+    tables: &'a Tables,
+    indexes: Vec<Index>,
+    /// Which index an `on` list of the spec looks up, by the list's address in the spec.
+    index_of: HashMap<usize, usize>,
+    rules: Vec<String>,
+    codes: HashMap<String, u16>,
+    events: Vec<(String, AtomicU64)>,
+    /// Per item type, its top-level attributes in name order: the order they are written in.
+    attributes: Vec<Vec<(&'a str, Attribute<'a>)>>,
+}
+
+/// Identifies an `on` list of the spec by its address: the spec outlives the builder.
+fn on_id(on: &[(usize, FieldRef)]) -> usize {
+    on.as_ptr() as usize
+}
+
+/// An item type's top-level attributes in name order. The spec loader keeps the names of keys
+/// (key attributes of the table and its indexes only), other attributes and the type attribute
+/// apart.
+fn attributes<'a>(spec: &'a Spec, item: &'a ItemSpec) -> Vec<(&'a str, Attribute<'a>)> {
+    let mut all: BTreeMap<&str, Attribute> = BTreeMap::new();
+    for (name, expr) in &item.keys {
+        all.insert(name, Attribute::Key(expr));
+    }
+    for (name, expr) in &item.attributes {
+        all.insert(name, Attribute::Other(expr));
+    }
+    if let Some(name) = &spec.table.type_attribute {
+        all.insert(name, Attribute::Type);
+    }
+    all.into_iter().collect()
+}
+
+fn relations<'e>(expr: &'e Expr, out: &mut Vec<(&'e Relation, bool)>) {
+    match expr {
+        Expr::Map(entries) => entries.iter().for_each(|(_, e)| relations(e, out)),
+        Expr::List { relation, item } => {
+            out.push((relation, false));
+            relations(item, out);
+        }
+        Expr::One {
+            relation,
+            item,
+            missing,
+        } => {
+            out.push((relation, *missing == Missing::NullRow));
+            relations(item, out);
+        }
+        Expr::When { expr, .. } => relations(expr, out),
+        _ => {}
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// Prepares the indexes every relation and join of the spec looks rows up in.
+    pub fn new(spec: &'a Spec, tables: &'a Tables) -> Self {
+        let mut all = Vec::new();
+        let mut rules = Vec::new();
+        // (table, columns, address of the spec's on list)
+        let mut wanted: Vec<(String, Vec<usize>, usize)> = Vec::new();
+        let join_wanted = |join: &Join| {
+            (
+                join.table.clone(),
+                join.on.iter().map(|(c, _)| *c).collect(),
+                on_id(&join.on),
+            )
+        };
+        // A window of one item type looks rows up only for that type's joins and relations.
+        for (t, item) in spec.items.iter().enumerate() {
+            for suffix in ["where", "join", "group"] {
+                rules.push(format!("{} {suffix}", item.name));
+            }
+            let indexed = tables.plans(t);
+            if indexed {
+                wanted.extend(item.joins.iter().map(join_wanted));
+            }
+            let mut found = Vec::new();
+            for (_, expr) in item.keys.iter().chain(&item.attributes) {
+                relations(expr, &mut found);
+            }
+            all.extend(found.into_iter().map(|(r, missing)| (r, missing, indexed)));
+        }
+        let mut events = Vec::new();
+        for (relation, counts_missing, indexed) in &all {
+            for suffix in ["where", "join", "distinct", "limit"] {
+                rules.push(format!("{} {suffix}", relation.rule));
+            }
+            if *counts_missing {
+                events.push((format!("{} missing", relation.rule), AtomicU64::new(0)));
+            }
+            if !indexed {
+                continue;
+            }
+            if let RowSource::Table(table) = &relation.source {
+                for on in &relation.on {
+                    wanted.push((
+                        table.clone(),
+                        on.iter().map(|(c, _)| *c).collect(),
+                        on_id(on),
+                    ));
+                }
+            }
+            wanted.extend(relation.joins.iter().map(join_wanted));
+        }
+        let mut indexes = Vec::new();
+        let mut built: HashMap<(String, Vec<usize>), usize> = HashMap::new();
+        let mut index_of = HashMap::new();
+        for (table, columns, id) in wanted {
+            let at = *built
+                .entry((table.clone(), columns.clone()))
+                .or_insert_with(|| {
+                    indexes.push(index(&tables.tables[&table], &columns, &spec.timestamps));
+                    indexes.len() - 1
+                });
+            index_of.insert(id, at);
+        }
+        let codes = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.clone(), FIRST_RULE + i as u16))
+            .collect();
+        let attributes = spec
+            .items
+            .iter()
+            .map(|item| attributes(spec, item))
+            .collect();
+        Builder {
+            spec,
+            tables,
+            indexes,
+            index_of,
+            rules,
+            codes,
+            events,
+            attributes,
+        }
+    }
+
+    /// The names of the rules that drop rows, in code order.
+    pub fn rules(&self) -> &[String] {
+        &self.rules
+    }
+
+    /// Events counted while building (`TYPE.attribute missing`: a `one` that found no row).
+    pub fn events(&self) -> Vec<(String, u64)> {
+        self.events
+            .iter()
+            .map(|(name, n)| (name.clone(), n.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    fn code(&self, (name, suffix): Rule) -> u16 {
+        self.codes[&format!("{name} {suffix}")]
+    }
+
+    /// The spec items are built for.
+    pub fn spec(&self) -> &'a Spec {
+        self.spec
+    }
+
+    /// The table and row (by primary key) an item built over `group` comes from.
+    pub fn origin(&self, group: &Group<'a>) -> (String, String) {
+        let (root, row) = group[0][0];
+        (root.shape.name.clone(), row_key(root, row))
+    }
+
+    /// The scope an item of type `index` over `group` is evaluated in.
+    fn scope(&self, index: usize, group: &Group<'a>) -> Scope<'a> {
+        // Only an item type that groups its roots lists its group (`list = "@group"`).
+        let grouped = !self.spec.items[index].group_by.is_empty();
+        vec![Level {
+            slots: group[0].clone(),
+            group: if grouped { group.clone() } else { Vec::new() },
+        }]
+    }
+
+    fn value<'s>(&self, field: &FieldRef, scope: &'s Scope) -> &'s Value {
+        let (data, row) = scope[field.level].slots[field.slot];
+        if row == NO_ROW {
+            &NULL
+        } else {
+            &data.rows[row].values[field.column]
+        }
+    }
+
+    fn count(&self, event: &str) {
+        if let Some((_, n)) = self.events.iter().find(|(name, _)| name == event) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn root(&self, scope: &Scope<'a>) -> (&'a TableData, usize) {
+        scope[0].slots[0]
+    }
+}
+
+/// A row's slots, with room for the rows `joins` more joins will add (no regrowing).
+fn slots(first: (&TableData, usize), joins: usize) -> Slots<'_> {
+    let mut slots = Vec::with_capacity(1 + joins);
+    slots.push(first);
+    slots
+}
+
+/// Names a row by its primary key (`id=7`, `word_id=7, sentence_id=3`), or by its position.
+pub fn row_key(data: &TableData, row: usize) -> String {
+    let values = &data.rows[row].values;
+    if data.shape.primary_key.is_empty() {
+        return format!("#{}", row + 1);
+    }
+    data.shape
+        .primary_key
+        .iter()
+        .map(|&c| {
+            format!(
+                "{}={}",
+                data.shape.columns[c].name,
+                text(&values[c], &TimeFormat::Iso8601)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

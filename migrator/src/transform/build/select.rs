@@ -1,0 +1,358 @@
+//! Which rows an item is built over: roots joined, filtered, ordered and grouped, and the
+//! related rows of nested lists and `one`s.
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+
+use super::{slots, Builder, Group, Level, Rule, Scope, Slots, NO_ROW, NULL};
+use crate::source::Value;
+use crate::spec::{FieldRef, Join, Missing, Relation, RowSource};
+use crate::transform::convert::{compare, text};
+
+impl<'a> Builder<'a> {
+    /// The groups of root rows of item type `index`: one item each, built over its first row.
+    /// `chosen` holds, per earlier item type, the root rows its items were built over (needed,
+    /// and filled, only for the types a `with_item` or `without_item` names).
+    pub fn roots(&self, index: usize, chosen: &[HashSet<usize>]) -> Vec<Group<'a>> {
+        let spec_item = &self.spec.items[index];
+        let root = &self.tables.tables[&spec_item.root];
+        let mut scope: Scope<'a> = Vec::new();
+        let combos: Vec<Slots<'a>> = (0..root.roots.unwrap_or(root.rows.len()))
+            .map(|r| slots((root, r), spec_item.joins.len()))
+            .collect();
+        let combos = self.join_all(
+            &spec_item.joins,
+            combos,
+            &mut scope,
+            (&spec_item.name, "join"),
+        );
+        let chosen_in = |combo: &Slots, other: usize| {
+            let other_root = &self.spec.items[other].root;
+            combo
+                .iter()
+                .find(|(data, _)| &data.shape.name == other_root)
+                .is_some_and(|(_, row)| chosen[other].contains(row))
+        };
+        let mut kept = Vec::new();
+        for combo in combos {
+            scope.push(Level {
+                slots: combo,
+                group: Vec::new(),
+            });
+            let pass = spec_item.conditions.iter().all(|c| self.holds(c, &scope));
+            let combo = scope.pop().expect("pushed above").slots;
+            let pass = pass
+                && spec_item
+                    .with_item
+                    .is_none_or(|other| chosen_in(&combo, other))
+                && spec_item
+                    .without_item
+                    .is_none_or(|other| !chosen_in(&combo, other));
+            if pass {
+                kept.push(combo);
+            } else {
+                self.drop_slots(&combo, (&spec_item.name, "where"));
+            }
+        }
+        if spec_item.group_by.is_empty() {
+            return kept.into_iter().map(|c| vec![c]).collect();
+        }
+        kept.sort_by(|a, b| self.order(&spec_item.order, &scope, a, b));
+        let groups = self.group(&spec_item.group_by, kept, &mut scope);
+        for group in &groups {
+            for rest in &group[1..] {
+                self.drop_slots(rest, (&spec_item.name, "group"));
+            }
+        }
+        groups
+    }
+
+    /// Extends each combination of rows with the rows each join matches.
+    pub(super) fn join_all(
+        &self,
+        joins: &[Join],
+        mut combos: Vec<Slots<'a>>,
+        scope: &mut Scope<'a>,
+        rule: Rule,
+    ) -> Vec<Slots<'a>> {
+        for join in joins {
+            let target = &self.tables.tables[&join.table];
+            let mut joined = Vec::with_capacity(combos.len());
+            for combo in combos {
+                scope.push(Level {
+                    slots: combo,
+                    group: Vec::new(),
+                });
+                let matches = self.lookup(&join.on, scope);
+                let mut combo = scope.pop().expect("pushed above").slots;
+                let Some((&last, others)) = matches.split_last() else {
+                    if join.left {
+                        combo.push((target, NO_ROW));
+                        joined.push(combo);
+                    } else {
+                        self.drop_slots(&combo, rule);
+                    }
+                    continue;
+                };
+                for &r in others {
+                    let mut extended = combo.clone();
+                    extended.push((target, r));
+                    joined.push(extended);
+                }
+                // The last match takes the combination itself: one match is the common case.
+                combo.push((target, last));
+                joined.push(combo);
+            }
+            combos = joined;
+        }
+        combos
+    }
+
+    /// The related rows of `relation` for the rows in `scope`, each as a scope level.
+    pub(super) fn related(&self, relation: &Relation, scope: &mut Scope<'a>) -> Vec<Level<'a>> {
+        let mut combos: Vec<Slots<'a>> = match &relation.source {
+            RowSource::Group => scope.last().map(|l| l.group.clone()).unwrap_or_default(),
+            RowSource::Table(table) => {
+                let child = &self.tables.tables[table];
+                let mut rows: Vec<usize> = relation
+                    .on
+                    .iter()
+                    .flat_map(|on| self.lookup(on, scope).iter().copied())
+                    .collect();
+                if relation.on.len() > 1 {
+                    rows.sort_unstable();
+                    rows.dedup();
+                }
+                rows.into_iter()
+                    .map(|r| slots((child, r), relation.joins.len()))
+                    .collect()
+            }
+        };
+        combos = self.join_all(&relation.joins, combos, scope, (&relation.rule, "join"));
+        if !relation.conditions.is_empty() {
+            let mut kept = Vec::new();
+            for combo in combos {
+                scope.push(Level {
+                    slots: combo,
+                    group: Vec::new(),
+                });
+                let pass = relation.conditions.iter().all(|c| self.holds(c, scope));
+                let combo = scope.pop().expect("pushed above").slots;
+                if pass {
+                    kept.push(combo);
+                } else {
+                    self.drop_slots(&combo, (&relation.rule, "where"));
+                }
+            }
+            combos = kept;
+        }
+        combos.sort_by(|a, b| self.order(&relation.order, scope, a, b));
+        if !relation.distinct.is_empty() {
+            let mut seen = HashSet::new();
+            let mut kept = Vec::new();
+            for combo in combos {
+                let key = self.key_of(&relation.distinct, &combo, scope);
+                if seen.insert(key) {
+                    kept.push(combo);
+                } else {
+                    self.drop_slots(&combo, (&relation.rule, "distinct"));
+                }
+            }
+            combos = kept;
+        }
+        let mut levels: Vec<Level<'a>> = if relation.group.is_empty() {
+            combos
+                .into_iter()
+                .map(|slots| Level {
+                    slots,
+                    group: Vec::new(),
+                })
+                .collect()
+        } else {
+            self.group(&relation.group, combos, scope)
+                .into_iter()
+                .map(|group| Level {
+                    slots: group[0].clone(),
+                    group,
+                })
+                .collect()
+        };
+        if let Some(limit) = relation.limit {
+            if levels.len() > limit {
+                for level in levels.drain(limit..) {
+                    for combo in std::iter::once(&level.slots).chain(&level.group) {
+                        self.drop_slots(combo, (&relation.rule, "limit"));
+                    }
+                }
+            }
+        }
+        for level in &levels {
+            for combo in std::iter::once(&level.slots).chain(&level.group) {
+                for (data, row) in combo {
+                    if *row != NO_ROW {
+                        data.usage.used(*row);
+                    }
+                }
+            }
+        }
+        levels
+    }
+
+    /// The values of `fields` for `combo` as the innermost level, as one comparable key.
+    pub(super) fn key_of(
+        &self,
+        fields: &[FieldRef],
+        combo: &Slots<'a>,
+        scope: &mut Scope<'a>,
+    ) -> Vec<String> {
+        scope.push(Level {
+            slots: combo.clone(),
+            group: Vec::new(),
+        });
+        let key = fields
+            .iter()
+            .map(|f| match self.value(f, scope) {
+                Value::Null => "\u{0}NULL".to_string(),
+                v => text(v, &self.spec.timestamps),
+            })
+            .collect();
+        scope.pop();
+        key
+    }
+
+    /// Groups ordered combinations by `fields`, groups in order of first appearance.
+    pub(super) fn group(
+        &self,
+        fields: &[FieldRef],
+        combos: Vec<Slots<'a>>,
+        scope: &mut Scope<'a>,
+    ) -> Vec<Vec<Slots<'a>>> {
+        let mut groups: Vec<Vec<Slots<'a>>> = Vec::new();
+        let mut at: HashMap<Vec<String>, usize> = HashMap::new();
+        for combo in combos {
+            let key = self.key_of(fields, &combo, scope);
+            match at.get(&key) {
+                Some(&i) => groups[i].push(combo),
+                None => {
+                    at.insert(key, groups.len());
+                    groups.push(vec![combo]);
+                }
+            }
+        }
+        groups
+    }
+
+    pub(super) fn drop_slots(&self, slots: &Slots, rule: Rule) {
+        let code = self.code(rule);
+        for (data, row) in slots {
+            if *row != NO_ROW {
+                data.usage.dropped(*row, code);
+            }
+        }
+    }
+
+    /// Orders combinations by `order` (fields of the combination's level or of the levels
+    /// around it), then by every value, so ties never depend on the order rows arrived in.
+    pub(super) fn order(
+        &self,
+        order: &[(FieldRef, bool)],
+        scope: &Scope<'a>,
+        a: &Slots<'a>,
+        b: &Slots<'a>,
+    ) -> std::cmp::Ordering {
+        let level = scope.len();
+        for (field, descending) in order {
+            let ordering = compare(
+                self.side_value(field, scope, a, level),
+                self.side_value(field, scope, b, level),
+            );
+            let ordering = if *descending {
+                ordering.reverse()
+            } else {
+                ordering
+            };
+            if ordering.is_ne() {
+                return ordering;
+            }
+        }
+        for ((da, ra), (db, rb)) in a.iter().zip(b) {
+            if *ra == NO_ROW || *rb == NO_ROW {
+                let ordering = (*ra == NO_ROW).cmp(&(*rb == NO_ROW));
+                if ordering.is_ne() {
+                    return ordering;
+                }
+                continue;
+            }
+            for (x, y) in da.rows[*ra].values.iter().zip(&db.rows[*rb].values) {
+                let ordering = compare(x, y);
+                if ordering.is_ne() {
+                    return ordering;
+                }
+            }
+        }
+        std::cmp::Ordering::Equal
+    }
+
+    /// A field's value with `side` standing for the level being ordered.
+    pub(super) fn side_value<'s>(
+        &self,
+        field: &FieldRef,
+        scope: &'s Scope<'a>,
+        side: &'s Slots<'a>,
+        level: usize,
+    ) -> &'s Value {
+        if field.level != level {
+            return self.value(field, scope);
+        }
+        let (data, row) = side[field.slot];
+        if row == NO_ROW {
+            &NULL
+        } else {
+            &data.rows[row].values[field.column]
+        }
+    }
+
+    /// The level a `one` evaluates its item in: the first related row, or what `missing` says.
+    pub(super) fn one(
+        &self,
+        relation: &Relation,
+        missing: Missing,
+        scope: &mut Scope<'a>,
+    ) -> Found<'a> {
+        match self.related(relation, scope).into_iter().next() {
+            Some(level) => Found::Level(level),
+            None => match missing {
+                Missing::Null => Found::Null,
+                Missing::Omit => Found::Omit,
+                Missing::NullRow => {
+                    self.count(&format!("{} missing", relation.rule));
+                    Found::Level(self.null_level(relation))
+                }
+            },
+        }
+    }
+
+    /// A level whose rows are all missing, for `missing = "nulls"`.
+    pub(super) fn null_level(&self, relation: &Relation) -> Level<'a> {
+        let RowSource::Table(table) = &relation.source else {
+            unreachable!("the spec allows missing = \"nulls\" only on a table relation")
+        };
+        let mut slots = vec![(&self.tables.tables[table], NO_ROW)];
+        slots.extend(
+            relation
+                .joins
+                .iter()
+                .map(|j| (&self.tables.tables[&j.table], NO_ROW)),
+        );
+        Level {
+            slots,
+            group: Vec::new(),
+        }
+    }
+}
+
+/// What a `one` found.
+pub(super) enum Found<'a> {
+    Level(Level<'a>),
+    Null,
+    Omit,
+}
