@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor, PgConnection};
 
-use crate::load_faults::{migrate_args, FaultProxy};
-use crate::migrate::table_name;
 use crate::support::cluster::Cluster;
+use crate::support::dynamodb::table_name;
+use crate::support::dynamodb::{migrate_args, FaultProxy};
 use crate::support::{
     load_into, loaded_database, migrator, migrator_command, repo_root, sample_dir, Outcome,
 };

@@ -2,68 +2,13 @@
 //! dropped connections, refused credentials), injected by `scripts/fault-proxy.js` in front of
 //! the real endpoint; and a load killed with SIGKILL, then resumed.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::migrate::{endpoint, sink, table_name};
-use crate::support::{migrator, migrator_command, outcome, plan, repo_root};
-
-/// The fault proxy, running until dropped.
-pub struct FaultProxy {
-    child: Child,
-    pub url: String,
-}
-
-impl FaultProxy {
-    pub fn start(options: &[&str]) -> Self {
-        let mut child = Command::new("node")
-            .arg(repo_root().join("scripts/fault-proxy.js"))
-            .args(["--target", &endpoint()])
-            .args(options)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("node runs the fault proxy");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut first)
-            .expect("the proxy says where it listens");
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_string();
-        FaultProxy { child, url }
-    }
-
-    /// Stops the proxy and returns its counts.
-    fn stop(mut self) -> serde_json::Value {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        let mut stderr = String::new();
-        self.child
-            .stderr
-            .take()
-            .expect("stderr")
-            .read_to_string(&mut stderr)
-            .expect("read the counts");
-        let _ = self.child.wait();
-        serde_json::from_str(stderr.trim()).unwrap_or_else(|_| panic!("counts: {stderr}"))
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::dynamodb::{migrate_args, sink, table_name, FaultProxy};
+use crate::support::{migrator, migrator_command, outcome, plan};
 
 /// A generated Rootski dataset of 5,700 items (scale 0.01), made once per test run.
 fn dataset() -> &'static Path {
@@ -96,28 +41,6 @@ fn planned(source: &Path) -> Vec<String> {
     );
     lines.sort();
     lines
-}
-
-pub fn migrate_args<'a>(
-    source: &'a str,
-    table: &'a str,
-    url: &'a str,
-    report: &'a str,
-) -> Vec<&'a str> {
-    vec![
-        "migrate",
-        "--spec",
-        "access-patterns/rootski",
-        "--source",
-        source,
-        "--table",
-        table,
-        "--endpoint-url",
-        url,
-        "--create-table",
-        "--report",
-        report,
-    ]
 }
 
 fn read_json(path: &Path) -> serde_json::Value {

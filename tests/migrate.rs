@@ -1,40 +1,10 @@
 //! `migrator migrate` into the real local DynamoDB-compatible endpoint.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use migrator::item::line_to_item;
-use migrator::sink::dynamodb::{DynamoConfig, DynamoSink};
 
+use crate::support::dynamodb::{endpoint, sink, table_name};
 use crate::support::{migrator, plan};
-
-/// The endpoint `scripts/servers` started.
-pub fn endpoint() -> String {
-    std::env::var("MIGRATOR_DYNAMODB_ENDPOINT").expect(
-        "MIGRATOR_DYNAMODB_ENDPOINT is not set: run the tests through scripts/test, which starts the servers",
-    )
-}
-
-/// A table name no other test uses.
-pub fn table_name(label: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "t-{label}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-pub async fn sink(table: &str) -> DynamoSink {
-    let config = DynamoConfig {
-        endpoint_url: Some(endpoint()),
-        region: Some("us-east-1".into()),
-        profile: None,
-        max_attempts: 3,
-        in_flight: 4,
-    };
-    DynamoSink::connect(&config, table).await.unwrap()
-}
 
 fn migrate(spec: &str, source: &str, table: &str, extra: &[&str]) -> crate::support::Outcome {
     let endpoint = endpoint();

@@ -6,7 +6,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::migrate::{endpoint, table_name};
+use crate::support::dynamodb::{endpoint, table_name};
 use crate::support::{loaded_database, migrator, outcome, repo_root, sample_dir, Outcome};
 
 const SPEC: &str = "access-patterns/rootski";

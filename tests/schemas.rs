@@ -4,7 +4,7 @@
 
 use sqlx::{Connection, Executor, PgConnection};
 
-use crate::migrate::{endpoint, table_name};
+use crate::support::dynamodb::{endpoint, table_name};
 use crate::support::{fresh_database, load_into, migrator, plan, plan_with, repo_root, sample_dir};
 
 const ROOTSKI: &str = "access-patterns/rootski";

@@ -365,8 +365,8 @@ async fn windows_find_bad_rows_and_keys_shared_across_windows() {
 async fn migrate_writes_nothing_while_any_item_is_bad() {
     // Row 2 is fine; row 3 cannot be stored: the whole plan is checked before the first write.
     let dir = design(GOOD_SPEC, "2,a,1,x\n3,a,NaN,y\n");
-    let table = crate::migrate::table_name("bad-item");
-    let endpoint = crate::migrate::endpoint();
+    let table = crate::support::dynamodb::table_name("bad-item");
+    let endpoint = crate::support::dynamodb::endpoint();
     let out = migrator(&[
         "migrate",
         "--spec",
@@ -388,7 +388,7 @@ async fn migrate_writes_nothing_while_any_item_is_bad() {
         out.stderr
     );
     assert_eq!(out.code, 2);
-    let in_table = crate::migrate::sink(&table)
+    let in_table = crate::support::dynamodb::sink(&table)
         .await
         .scan_lines(4, None)
         .await

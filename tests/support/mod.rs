@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use migrator::source::{Row, Source, SourceLocation, SourceOptions};
 
 pub mod cluster;
+pub mod dynamodb;
 
 /// The admin URL of the test Postgres server, as `scripts/servers` exports it.
 pub fn admin_url() -> String {

@@ -5,9 +5,13 @@
 //! report. 5xx answers, timeouts and dropped connections are retried up to `max_attempts` calls
 //! in a row; throttling (an error, or UnprocessedItems) is the table asking to slow down, not a
 //! failure: it is retried for up to [`MAX_ROUNDS`] rounds in a row while the governor slows the
-//! whole load; all wait with exponential backoff and full jitter. Anything else is the request's fault and
-//! ends the load.
+//! whole load; all wait with exponential backoff and full jitter. Anything else is the request's
+//! fault and ends the load.
+//!
+//! The loop talks to DynamoDB through [`Writer`], one call at a time: the SDK client is the real
+//! one, and the tests below put a scripted stand-in there, on tokio's paused clock.
 
+use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
@@ -55,9 +59,50 @@ pub struct Sent {
     pub retried_calls: u64,
 }
 
+/// What one BatchWriteItem call came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Accepted, but for these requests (wire format), which came back unprocessed.
+    Done(Vec<String>),
+    /// A throttling error: nothing was written.
+    Throttled,
+    /// A failure worth another call (5xx, a timeout, a dropped connection): what happened.
+    Failed(String),
+}
+
+/// Where a batch's calls go.
+pub trait Writer {
+    /// Makes one BatchWriteItem call of `requests` (wire format) on `table`.
+    ///
+    /// # Errors
+    /// A failure no other call would mend (a rejected request, refused credentials).
+    fn call(
+        &self,
+        table: &str,
+        requests: &[String],
+    ) -> impl Future<Output = Result<Answer, SinkError>> + Send;
+}
+
+impl Writer for Client {
+    async fn call(&self, table: &str, requests: &[String]) -> Result<Answer, SinkError> {
+        match call(self, table, requests).await {
+            Ok(output) => Ok(Answer::Done(
+                output
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(table))
+                    .unwrap_or_default()
+                    .iter()
+                    .map(request_json)
+                    .collect(),
+            )),
+            Err(error) => retryable(error),
+        }
+    }
+}
+
 /// Sends `batch` to `table` until DynamoDB has accepted every request in it.
 pub async fn send(
-    client: &Client,
+    writer: &impl Writer,
     table: &str,
     batch: Batch,
     pacing: &Pacing,
@@ -69,37 +114,34 @@ pub async fn send(
     loop {
         let wcu = batch.wcu * pending.len() as f64 / total;
         pacing.governor.acquire(wcu).await;
-        let result = call(client, table, &pending).await;
-        let unprocessed = match result {
-            Ok(output) => output
-                .unprocessed_items
-                .and_then(|mut u| u.remove(table))
-                .unwrap_or_default(),
-            Err(error) => match retryable(error) {
-                Ok((true, _)) => {
-                    pacing.governor.record(0.0, wcu);
-                    rounds = throttled_again(rounds, table, pending.len())?;
-                    sent.retried_calls += 1;
-                    tokio::time::sleep(backoff(rounds)).await;
-                    continue;
+        let answer = writer
+            .call(table, &pending)
+            .await
+            .map_err(|fatal| rejected(fatal, table, &batch.first))?;
+        let unprocessed = match answer {
+            Answer::Done(unprocessed) => unprocessed,
+            Answer::Throttled => {
+                pacing.governor.record(0.0, wcu);
+                rounds = throttled_again(rounds, table, pending.len())?;
+                sent.retried_calls += 1;
+                tokio::time::sleep(backoff(rounds)).await;
+                continue;
+            }
+            Answer::Failed(what) => {
+                failures += 1;
+                if failures >= pacing.max_attempts {
+                    return Err(SinkError::GaveUp {
+                        table: table.to_string(),
+                        key: batch.first,
+                        attempts: failures,
+                        last: what,
+                    });
                 }
-                Ok((false, what)) => {
-                    failures += 1;
-                    if failures >= pacing.max_attempts {
-                        return Err(SinkError::GaveUp {
-                            table: table.to_string(),
-                            key: batch.first,
-                            attempts: failures,
-                            last: what,
-                        });
-                    }
-                    tracing::debug!(table, what, failures, "retrying a failed call");
-                    sent.retried_calls += 1;
-                    tokio::time::sleep(backoff(failures)).await;
-                    continue;
-                }
-                Err(fatal) => return Err(rejected(fatal, table, &batch.first)),
-            },
+                tracing::debug!(table, what, failures, "retrying a failed call");
+                sent.retried_calls += 1;
+                tokio::time::sleep(backoff(failures)).await;
+                continue;
+            }
         };
         failures = 0;
         let refused = wcu * unprocessed.len() as f64 / pending.len() as f64;
@@ -110,8 +152,8 @@ pub async fn send(
         rounds = throttled_again(rounds, table, unprocessed.len())?;
         tracing::debug!(table, unprocessed = unprocessed.len(), rounds, "resending");
         tokio::time::sleep(backoff(rounds)).await;
-        pending = unprocessed.iter().map(request_json).collect();
-        sent.resent.extend(pending.iter().cloned());
+        sent.resent.extend(unprocessed.iter().cloned());
+        pending = unprocessed;
     }
 }
 
@@ -172,11 +214,9 @@ fn backoff(attempt: u32) -> Duration {
     ceiling.mul_f64(rand::random::<f64>())
 }
 
-/// A failed call that is worth making again: whether it was a throttle, and what happened.
-/// Any other failure comes back as the error to report.
-fn retryable(
-    error: SdkError<BatchWriteItemError, HttpResponse>,
-) -> Result<(bool, String), SinkError> {
+/// A failed call as an answer worth another call (a throttle, or a failure and what happened);
+/// any other failure comes back as the error to report.
+fn retryable(error: SdkError<BatchWriteItemError, HttpResponse>) -> Result<Answer, SinkError> {
     match &error {
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or("Unknown");
@@ -187,18 +227,20 @@ fn retryable(
                     | "ThrottlingException"
                     | "RequestLimitExceeded"
             ) {
-                Ok((true, code.to_string()))
+                Ok(Answer::Throttled)
             } else if status >= 500 {
-                Ok((false, format!("HTTP {status} {code}")))
+                Ok(Answer::Failed(format!("HTTP {status} {code}")))
             } else {
                 Err(service_error(error))
             }
         }
         SdkError::DispatchFailure(failure) if !failure.is_user() => {
-            Ok((false, service_error(error).to_string()))
+            Ok(Answer::Failed(service_error(error).to_string()))
         }
-        SdkError::ResponseError(_) => Ok((false, "the connection dropped mid-answer".into())),
-        SdkError::TimeoutError(_) => Ok((false, "no answer in time".into())),
+        SdkError::ResponseError(_) => {
+            Ok(Answer::Failed("the connection dropped mid-answer".into()))
+        }
+        SdkError::TimeoutError(_) => Ok(Answer::Failed("no answer in time".into())),
         _ => Err(service_error(error)),
     }
 }
@@ -217,7 +259,151 @@ fn rejected(error: SinkError, table: &str, first: &str) -> SinkError {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
+
+    /// A stand-in for DynamoDB that gives scripted answers, in turn, and records each call's
+    /// requests and (paused-clock) time.
+    struct Scripted {
+        answers: Mutex<Vec<Answer>>,
+        calls: Mutex<Vec<(Vec<String>, tokio::time::Instant)>>,
+    }
+
+    impl Scripted {
+        fn new(answers: Vec<Answer>) -> Self {
+            Scripted {
+                answers: Mutex::new(answers.into_iter().rev().collect()),
+                calls: Mutex::new(Vec::new()),
+            }
+        }
+
+        fn calls(&self) -> Vec<(Vec<String>, tokio::time::Instant)> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    impl Writer for Scripted {
+        async fn call(&self, _table: &str, requests: &[String]) -> Result<Answer, SinkError> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push((requests.to_vec(), tokio::time::Instant::now()));
+            Ok(self
+                .answers
+                .lock()
+                .unwrap()
+                .pop()
+                .unwrap_or(Answer::Done(Vec::new())))
+        }
+    }
+
+    fn batch(requests: &[&str]) -> Batch {
+        Batch {
+            requests: requests.iter().map(|r| r.to_string()).collect(),
+            wcu: requests.len() as f64,
+            first: "T pk sk".into(),
+        }
+    }
+
+    fn pacing(max_attempts: u32) -> Pacing {
+        Pacing {
+            governor: Governor::new(None),
+            max_attempts,
+        }
+    }
+
+    /// The most the wait before the `attempt`-th retry may be.
+    fn ceiling(attempt: u32) -> Duration {
+        BASE_DELAY
+            .saturating_mul(1 << (attempt - 1).min(16))
+            .min(MAX_DELAY)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_unprocessed_requests_are_resent_after_a_wait() {
+        let writer = Scripted::new(vec![
+            Answer::Done(vec!["b".into(), "c".into()]),
+            Answer::Done(vec!["c".into()]),
+            Answer::Done(Vec::new()),
+        ]);
+        let sent = send(&writer, "t", batch(&["a", "b", "c"]), &pacing(3))
+            .await
+            .unwrap();
+        assert_eq!(sent.resent, ["b", "c", "c"]);
+        assert_eq!(sent.retried_calls, 0);
+        let calls = writer.calls();
+        let sent_each: Vec<&[String]> = calls.iter().map(|(r, _)| &r[..]).collect();
+        assert_eq!(sent_each, [&["a", "b", "c"][..], &["b", "c"], &["c"]]);
+        for (round, pair) in calls.windows(2).enumerate() {
+            let waited = pair[1].1 - pair[0].1;
+            assert!(
+                waited <= ceiling(round as u32 + 1),
+                "round {round}: {waited:?}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_backs_off_under_a_doubling_ceiling_then_gives_up() {
+        let writer = Scripted::new(vec![Answer::Throttled; 40]);
+        let error = send(&writer, "t", batch(&["a", "b"]), &pacing(3))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "table t: 2 items still throttled after 30 rounds in a row; lower --max-wcu or raise the table's capacity, then rerun the same command to resume"
+        );
+        let calls = writer.calls();
+        assert_eq!(
+            calls.len(),
+            MAX_ROUNDS as usize + 1,
+            "a call, then 30 retries"
+        );
+        let waits: Vec<Duration> = calls.windows(2).map(|p| p[1].1 - p[0].1).collect();
+        for (i, waited) in waits.iter().enumerate() {
+            assert!(
+                *waited <= ceiling(i as u32 + 1),
+                "retry {}: {waited:?}",
+                i + 1
+            );
+        }
+        // Full jitter spreads the waits under the ceiling: not all near it, not all near zero.
+        let late: Vec<&Duration> = waits[10..].iter().collect();
+        assert!(late.iter().any(|w| **w < MAX_DELAY / 2));
+        assert!(late.iter().any(|w| **w > MAX_DELAY / 100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_calls_give_up_after_max_attempts_in_a_row() {
+        let writer = Scripted::new(vec![
+            Answer::Failed("HTTP 500 InternalServerError".into()),
+            Answer::Done(vec!["b".into()]),
+            Answer::Failed("HTTP 500 InternalServerError".into()),
+            Answer::Failed("no answer in time".into()),
+            Answer::Failed("HTTP 503 ServiceUnavailable".into()),
+        ]);
+        let error = send(&writer, "t", batch(&["a", "b"]), &pacing(3))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "table t: a batch (first item T pk sk) failed 3 calls in a row, the last with HTTP 503 ServiceUnavailable; the load stopped; rerun the same command to resume from the checkpoint"
+        );
+        assert_eq!(writer.calls().len(), 5, "an accepted call resets the count");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_then_success_counts_one_retried_call() {
+        let writer = Scripted::new(vec![
+            Answer::Failed("HTTP 500 X".into()),
+            Answer::Done(Vec::new()),
+        ]);
+        let sent = send(&writer, "t", batch(&["a"]), &pacing(2)).await.unwrap();
+        assert_eq!((sent.retried_calls, sent.resent.len()), (1, 0));
+        let calls = writer.calls();
+        assert!(calls[1].1 - calls[0].1 <= ceiling(1));
+    }
 
     #[test]
     fn backoff_is_full_jitter_under_a_doubling_ceiling() {

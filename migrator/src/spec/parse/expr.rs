@@ -236,10 +236,12 @@ impl Settings<'_> {
             Some(Toml::String(s)) if s == "null" => Missing::Null,
             Some(Toml::String(s)) if s == "omit" => Missing::Omit,
             Some(Toml::String(s)) if s == "nulls" => Missing::NullRow,
-            Some(_) => return Err(format!(
+            Some(_) => {
+                return Err(format!(
                 "{}: missing is \"null\", \"omit\" or \"nulls\" (the item over an all-NULL row)",
                 self.rule
-            )),
+            ))
+            }
         })
     }
 }
