@@ -20,6 +20,8 @@ pub enum Error {
     #[error(transparent)]
     Window(#[from] crate::transform::window::WindowError),
     #[error(transparent)]
+    ReadBack(#[from] crate::transform::ReadBack),
+    #[error(transparent)]
     Sink(#[from] SinkError),
     #[error(transparent)]
     Checkpoint(#[from] crate::sink::checkpoint::CheckpointError),

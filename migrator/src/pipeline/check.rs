@@ -72,7 +72,7 @@ pub async fn check(
         items,
         seconds: scanning.elapsed().as_secs_f64(),
     };
-    report.verify = tokio::task::block_in_place(|| comparison.finish());
+    report.verify = tokio::task::block_in_place(|| comparison.finish())?;
     if let Some(PatternSource { url, search_path }) = patterns {
         let mut conn = crate::source::connect_one(url, search_path).await?;
         let checks = verify::check_patterns(spec, sink.client(), &report.table, &mut conn).await?;

@@ -36,7 +36,7 @@ impl Target {
     }
 
     /// `error` as it happened at this table's place.
-    fn error(&self, source: SinkError) -> Error {
+    pub(super) fn error(&self, source: SinkError) -> Error {
         Error::Dynamo {
             target: self.describe(),
             source,
@@ -197,16 +197,20 @@ pub async fn migrate(request: &MigrateRequest) -> Result<TableRun, Error> {
         ..TableReport::new(&target.table, describe, &location)
     };
     if let Some(checkpoint) = &checkpoint {
-        let (load, error) = load(&sink, &spec, plan, &governor, checkpoint);
+        let (load, stopped) = load(&sink, target, &spec, plan, &governor, checkpoint);
         report.load = Some(load);
-        if let Some(error) = error {
-            report.error = Some(error.to_string());
+        if let Some(error) = stopped {
+            // The report names the table already: its error is said without the place.
+            report.error = Some(match &error {
+                Error::Dynamo { source, .. } => source.to_string(),
+                other => other.to_string(),
+            });
             report.seconds = started.elapsed().as_secs_f64();
             return finish(
                 report,
                 Mode::Migration,
                 request.report.as_ref(),
-                Some(target.error(error)),
+                Some(error),
             );
         }
     }

@@ -398,19 +398,22 @@ pub trait Planned: Sync {
     fn types(&self) -> &[Vec<Entry>];
 
     /// The lines of item type `t`'s items at `range` of its key order.
-    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Vec<PlanLine>;
+    ///
+    /// # Errors
+    /// A plan kept on disk that cannot be read back.
+    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Result<Vec<PlanLine>, ReadBack>;
 
     /// Every line, in rounds of about [`CHUNK_ITEMS`]: round `r` of `R` holds the `r`-th `R`-th
     /// of every item type, so each round mixes the types as the whole plan does.
-    fn rounds(&self) -> Box<dyn Iterator<Item = Vec<PlanLine>> + '_> {
+    fn rounds(&self) -> Box<dyn Iterator<Item = Result<Vec<PlanLine>, ReadBack>> + '_> {
         let count = self.item_count().div_ceil(CHUNK_ITEMS).max(1);
         Box::new((0..count).map(move |r| {
             let mut round = Vec::new();
             for (t, entries) in self.types().iter().enumerate() {
                 let n = entries.len();
-                round.extend(self.lines(t, n * r / count..n * (r + 1) / count));
+                round.extend(self.lines(t, n * r / count..n * (r + 1) / count)?);
             }
-            round
+            Ok(round)
         }))
     }
 
@@ -425,9 +428,18 @@ impl Planned for Plan<'_> {
         &self.types
     }
 
-    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Vec<PlanLine> {
-        range.into_par_iter().map(|i| self.line(t, i)).collect()
+    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Result<Vec<PlanLine>, ReadBack> {
+        Ok(range.into_par_iter().map(|i| self.line(t, i)).collect())
     }
+}
+
+/// A plan kept on disk whose lines cannot be read back.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the plan back from {}: {source}; check the temporary folder (TMPDIR) and rerun", path.display())]
+pub struct ReadBack {
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: std::io::Error,
 }
 
 /// Where an item came from: its type and its root row.

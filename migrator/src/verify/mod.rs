@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use crate::item::{attributes, line_hash, ScannedItem};
 use crate::spec::Spec;
-use crate::transform::{rules, Planned};
+use crate::transform::{rules, Planned, ReadBack};
 
 /// Differences listed per kind in reports; the counts cover them all.
 pub const DIFFERENCES_SHOWN: usize = 20;
@@ -138,7 +138,10 @@ impl<'p> Comparison<'p> {
     }
 
     /// Counts, digests and every difference, in key order.
-    pub fn finish(self) -> VerifyReport {
+    ///
+    /// # Errors
+    /// A plan kept on disk whose changed items cannot be read back.
+    pub fn finish(self) -> Result<VerifyReport, ReadBack> {
         let spec = self.spec;
         let name = |t: usize| spec.items[t].name.clone();
         let mut in_table = self.in_table;
@@ -182,19 +185,15 @@ impl<'p> Comparison<'p> {
         let mut changed: Vec<Difference> = self
             .changed
             .par_iter()
-            .map(|(t, i, line)| Difference {
-                item_type: name(*t),
-                key: rules::describe(spec, &plan.types()[*t][*i].key),
-                // A planned line that cannot be read back differs in every attribute.
-                attributes: differing(
-                    &plan
-                        .lines(*t, *i..*i + 1)
-                        .pop()
-                        .map_or_else(String::new, |l| l.json),
-                    line,
-                ),
+            .map(|(t, i, line)| {
+                let planned = plan.lines(*t, *i..*i + 1)?.pop();
+                Ok(Difference {
+                    item_type: name(*t),
+                    key: rules::describe(spec, &plan.types()[*t][*i].key),
+                    attributes: differing(&planned.map_or_else(String::new, |l| l.json), line),
+                })
             })
-            .collect();
+            .collect::<Result<_, ReadBack>>()?;
         let mut extra = self.extra;
         for list in [&mut missing, &mut extra, &mut changed] {
             list.sort_by(|a, b| a.key.cmp(&b.key));
@@ -203,14 +202,14 @@ impl<'p> Comparison<'p> {
             && extra.is_empty()
             && changed.is_empty()
             && types.iter().all(|t| t.matches);
-        VerifyReport {
+        Ok(VerifyReport {
             types,
             missing,
             extra,
             changed,
             patterns: Vec::new(),
             matches,
-        }
+        })
     }
 }
 

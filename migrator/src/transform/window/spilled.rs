@@ -10,7 +10,7 @@ use super::{plan_windows, WindowError};
 use crate::item::PlanLine;
 use crate::source::PostgresSource;
 use crate::spec::Spec;
-use crate::transform::{Entry, Planned};
+use crate::transform::{Entry, Planned, ReadBack};
 
 /// A windowed plan on disk: per item type, its entries in key order and a file of their lines.
 pub struct Spilled {
@@ -103,9 +103,9 @@ impl Planned for Spilled {
         &self.types
     }
 
-    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Vec<PlanLine> {
+    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Result<Vec<PlanLine>, ReadBack> {
         if range.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let read = || -> io::Result<Vec<PlanLine>> {
             let mut file = BufReader::new(File::open(&self.files[t])?);
@@ -127,11 +127,9 @@ impl Planned for Spilled {
                 })
                 .collect()
         };
-        // Lines that cannot be read back are not written, and the verification that follows
-        // finds those items missing.
-        read().unwrap_or_else(|error| {
-            tracing::error!(item_type = %self.names[t], %error, "cannot read the plan back");
-            Vec::new()
+        read().map_err(|source| ReadBack {
+            path: self.files[t].clone(),
+            source,
         })
     }
 }
