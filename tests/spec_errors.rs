@@ -210,6 +210,26 @@ fn time_patterns_are_checked_when_the_spec_loads() {
 }
 
 #[test]
+fn distinct_across_needs_a_distinct_and_says_where() {
+    spec_error(
+        &GOOD_SPEC.replace(
+            "note = { column = \"note\" }",
+            "notes = { list = \"t\", on = { k = \"k\" }, distinct_across = \"item\", item = { column = \"note\" } }",
+        ),
+        21,
+        "T.notes: distinct_across says where distinct holds, but there is no distinct; add distinct = [\"column\"]",
+    );
+    spec_error(
+        &GOOD_SPEC.replace(
+            "note = { column = \"note\" }",
+            "notes = { list = \"t\", on = { k = \"k\" }, distinct = [\"note\"], distinct_across = \"word\", item = { column = \"note\" } }",
+        ),
+        21,
+        "T.notes: distinct_across is \"list\" (each list apart, the default) or \"item\" (once in the whole item)",
+    );
+}
+
+#[test]
 fn null_in_a_key_column() {
     let dir = design(GOOD_SPEC, "1,a,1,x\n4012,,2,y\n");
     assert_error(

@@ -249,9 +249,23 @@ pub struct Relation {
     pub conditions: Vec<Condition>,
     pub order: Vec<(FieldRef, bool)>,
     pub distinct: Vec<FieldRef>,
+    /// Where a `distinct` value may appear once: in this list, or anywhere in the item (every
+    /// list of this relation in the item shares what it has seen, the first kept).
+    pub distinct_across: DistinctAcross,
     /// One element per group of rows equal on these fields (empty: one per row).
     pub group: Vec<FieldRef>,
     pub limit: Option<usize>,
+}
+
+/// Where a list's `distinct` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DistinctAcross {
+    /// Within each list: the same value may appear in two lists of the item.
+    #[default]
+    List,
+    /// Across the whole item: a value one list of this relation kept is dropped from any list
+    /// of it written after, in the item's order.
+    Item,
 }
 
 /// A join of `table` on columns equal to fields already in scope; a left join keeps rows

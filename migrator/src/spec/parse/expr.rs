@@ -10,7 +10,9 @@ use super::Defaults;
 use crate::item::{AttrValue, Number};
 use crate::source::Schema;
 use crate::spec::template::Template;
-use crate::spec::{Cast, Expr, Missing, NullPolicy, Relation, RowSource, TimeFormat};
+use crate::spec::{
+    Cast, DistinctAcross, Expr, Missing, NullPolicy, Relation, RowSource, TimeFormat,
+};
 
 /// Nesting DynamoDB allows (32 levels), less the item itself.
 pub(super) const MAX_DEPTH: usize = 31;
@@ -265,7 +267,16 @@ fn related<'s>(
     };
     if kind == "list" {
         form.allow(&[
-            "list", "on", "join", "where", "order", "distinct", "group", "limit", "item",
+            "list",
+            "on",
+            "join",
+            "where",
+            "order",
+            "distinct",
+            "distinct_across",
+            "group",
+            "limit",
+            "item",
         ])?;
     } else {
         form.allow(&["one", "on", "join", "where", "order", "item", "missing"])?;
@@ -342,6 +353,21 @@ pub(super) fn relation<'s>(
         table.get("distinct"),
         &format!("{rule}: distinct"),
     )?)?;
+    let distinct_across = match (table.get("distinct_across"), distinct.is_empty()) {
+        (None, _) => DistinctAcross::List,
+        (Some(_), true) => {
+            return Err(format!(
+                "{rule}: distinct_across says where distinct holds, but there is no distinct; add distinct = [\"column\"]"
+            ))
+        }
+        (Some(Toml::String(s)), false) if s == "list" => DistinctAcross::List,
+        (Some(Toml::String(s)), false) if s == "item" => DistinctAcross::Item,
+        (Some(_), false) => {
+            return Err(format!(
+                "{rule}: distinct_across is \"list\" (each list apart, the default) or \"item\" (once in the whole item)"
+            ))
+        }
+    };
     let group = scope.fields(&strings(table.get("group"), &format!("{rule}: group"))?)?;
     scope.levels.last_mut().expect("pushed above").grouped = !group.is_empty();
     let limit = match table.get("limit") {
@@ -357,6 +383,7 @@ pub(super) fn relation<'s>(
         conditions,
         order,
         distinct,
+        distinct_across,
         group,
         limit,
     })

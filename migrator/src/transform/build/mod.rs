@@ -16,7 +16,7 @@ mod select;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use self::index::{index, Index};
 use super::convert::text;
@@ -43,8 +43,28 @@ pub struct Level<'a> {
     group: Vec<Slots<'a>>,
 }
 
-/// Rows in scope: level 0 the item's root row, then one level per nested relation.
-type Scope<'a> = Vec<Level<'a>>;
+/// Rows in scope: level 0 the item's root row, then one level per nested relation; and what
+/// the lists that are distinct across the item have kept so far.
+#[derive(Default)]
+pub struct Scope<'a> {
+    levels: Vec<Level<'a>>,
+    /// Per relation (by address in the spec), the distinct keys kept in this item.
+    seen: HashMap<usize, HashSet<Vec<String>>>,
+}
+
+impl<'a> std::ops::Deref for Scope<'a> {
+    type Target = Vec<Level<'a>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.levels
+    }
+}
+
+impl std::ops::DerefMut for Scope<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.levels
+    }
+}
 
 /// Key attributes of an item by name, as evaluated (absent ones left out).
 pub type Keys<'a> = Vec<(&'a str, AttrValue)>;
@@ -247,10 +267,13 @@ impl<'a> Builder<'a> {
     fn scope(&self, index: usize, group: &Group<'a>) -> Scope<'a> {
         // Only an item type that groups its roots lists its group (`list = "@group"`).
         let grouped = !self.spec.items[index].group_by.is_empty();
-        vec![Level {
-            slots: group[0].clone(),
-            group: if grouped { group.clone() } else { Vec::new() },
-        }]
+        Scope {
+            levels: vec![Level {
+                slots: group[0].clone(),
+                group: if grouped { group.clone() } else { Vec::new() },
+            }],
+            seen: HashMap::new(),
+        }
     }
 
     fn value<'s>(&self, field: &FieldRef, scope: &'s Scope) -> &'s Value {

@@ -5,7 +5,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::{slots, Builder, Group, Level, Rule, Scope, Slots, NO_ROW, NULL};
 use crate::source::Value;
-use crate::spec::{FieldRef, Join, Missing, Relation, RowSource};
+use crate::spec::{DistinctAcross, FieldRef, Join, Missing, Relation, RowSource};
 use crate::transform::convert::{compare, text};
 
 impl<'a> Builder<'a> {
@@ -15,7 +15,7 @@ impl<'a> Builder<'a> {
     pub fn roots(&self, index: usize, chosen: &[HashSet<usize>]) -> Vec<Group<'a>> {
         let spec_item = &self.spec.items[index];
         let root = &self.tables.tables[&spec_item.root];
-        let mut scope: Scope<'a> = Vec::new();
+        let mut scope = Scope::default();
         let combos: Vec<Slots<'a>> = (0..root.roots.unwrap_or(root.rows.len()))
             .map(|r| slots((root, r), spec_item.joins.len()))
             .collect();
@@ -147,7 +147,14 @@ impl<'a> Builder<'a> {
         }
         combos.sort_by(|a, b| self.order(&relation.order, scope, a, b));
         if !relation.distinct.is_empty() {
-            let mut seen = HashSet::new();
+            // Across the item, the lists of this relation share one set, kept in the scope.
+            let shared = relation.distinct_across == DistinctAcross::Item;
+            let id = std::ptr::from_ref(relation) as usize;
+            let mut seen = if shared {
+                scope.seen.remove(&id).unwrap_or_default()
+            } else {
+                HashSet::new()
+            };
             let mut kept = Vec::new();
             for combo in combos {
                 let key = self.key_of(&relation.distinct, &combo, scope);
@@ -156,6 +163,9 @@ impl<'a> Builder<'a> {
                 } else {
                     self.drop_slots(&combo, (&relation.rule, "distinct"));
                 }
+            }
+            if shared {
+                scope.seen.insert(id, seen);
             }
             combos = kept;
         }
