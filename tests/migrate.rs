@@ -590,3 +590,75 @@ async fn a_plan_of_several_rounds_streams_into_the_table_whole() {
         "same keys, same attribute values"
     );
 }
+
+#[tokio::test]
+async fn a_timestamp_sort_key_in_the_default_format_comes_back_in_time_order() {
+    // Whole seconds and fractions of every length: with a variable width, "09:00:01Z" would
+    // sort before "09:00:00.5Z" ('Z' > '.'), and a Query would return them out of order.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("schema.sql"),
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, thread TEXT NOT NULL, at TIMESTAMPTZ NOT NULL);",
+    )
+    .unwrap();
+    let times = [
+        "2023-03-01 09:00:01+00",
+        "2023-03-01 09:00:00.5+00",
+        "2023-03-01 09:00:00+00",
+        "2023-03-01 09:00:00.000001+00",
+        "2023-03-01 09:00:00.25+00",
+        "2023-03-01 09:00:10+00",
+        "2023-03-01 08:59:59.999999+00",
+    ];
+    let rows: String = times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{},th1,{t}\n", i + 1))
+        .collect();
+    std::fs::write(
+        dir.path().join("events.csv"),
+        format!("id,thread,at\n{rows}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("spec.toml"),
+        "source = \"schema.sql\"\n[table]\nname = \"events\"\npartition_key = \"pk\"\nsort_key = \"sk\"\n\n[[items]]\ntype = \"EVENT\"\nfrom = \"events\"\n[items.keys]\npk = \"THREAD#{thread}\"\nsk = \"AT#{at}\"\n[items.attributes]\nid = { column = \"id\" }\n",
+    )
+    .unwrap();
+    let table = table_name("time-order");
+    let out = migrate(
+        dir.path().to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+        &table,
+        &["--create-table"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let sink = sink(&table).await;
+    let answer = sink
+        .client()
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S("THREAD#th1".into()))
+        .send()
+        .await
+        .unwrap();
+    let sks: Vec<&str> = answer
+        .items()
+        .iter()
+        .map(|item| item["sk"].as_s().unwrap().as_str())
+        .collect();
+    assert_eq!(
+        sks,
+        [
+            "AT#2023-03-01T08:59:59.999999Z",
+            "AT#2023-03-01T09:00:00.000000Z",
+            "AT#2023-03-01T09:00:00.000001Z",
+            "AT#2023-03-01T09:00:00.250000Z",
+            "AT#2023-03-01T09:00:00.500000Z",
+            "AT#2023-03-01T09:00:01.000000Z",
+            "AT#2023-03-01T09:00:10.000000Z",
+        ],
+        "the Query's order is the times' order"
+    );
+}

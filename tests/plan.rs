@@ -22,14 +22,14 @@ fn planning_poker_items_exactly() {
         dir.path(),
     );
     let expected = [
-        r#"{"Item":{"PK":{"S":"ROOM:r1"},"SK":{"S":"ROOM"},"createdOn":{"S":"2023-03-01T09:00:00Z"},"hostKey":{"S":"hk-5f2a"},"isRevealed":{"BOOL":false},"updatedOn":{"S":"2023-03-01T09:05:12.250Z"},"validSizes":{"S":"1 2 3 5 8 13 20 ? ∞"}}}"#,
-        r#"{"Item":{"PK":{"S":"ROOM:r2"},"SK":{"S":"ROOM"},"createdOn":{"S":"2023-03-02T13:30:00Z"},"hostKey":{"S":"hk-91cc"},"isRevealed":{"BOOL":true},"updatedOn":{"S":"2023-03-02T14:00:00Z"},"validSizes":{"S":"XS S M L XL"}}}"#,
-        r#"{"Item":{"PK":{"S":"ROOM:r3"},"SK":{"S":"ROOM"},"createdOn":{"S":"2023-03-03T08:00:00Z"},"hostKey":{"S":"hk-0b7e"},"isRevealed":{"BOOL":false},"updatedOn":{"S":"2023-03-03T08:00:00Z"},"validSizes":{"S":""}}}"#,
-        r#"{"Item":{"PK":{"S":"ROOM:r1"},"SK":{"S":"USER:uk-a1"},"connectionId":{"S":"c-1"},"createdOn":{"S":"2023-03-01T09:01:00Z"},"updatedOn":{"S":"2023-03-01T09:04:00Z"},"userId":{"S":"u-100"},"username":{"S":"alice"},"vote":{"S":"5"}}}"#,
-        r#"{"Item":{"PK":{"S":"ROOM:r1"},"SK":{"S":"USER:uk-b2"},"connectionId":{"S":"c-2"},"createdOn":{"S":"2023-03-01T09:02:00Z"},"updatedOn":{"S":"2023-03-01T09:02:00Z"},"userId":{"S":"u-101"},"username":{"S":"bob"}}}"#,
-        r#"{"Item":{"PK":{"S":"ROOM:r1"},"SK":{"S":"USER:uk-c3"},"createdOn":{"S":"2023-03-01T09:03:00Z"},"updatedOn":{"S":"2023-03-01T09:03:00Z"},"userId":{"S":"u-102"}}}"#,
-        r#"{"Item":{"PK":{"S":"ROOM:r2"},"SK":{"S":"USER:uk-d4"},"connectionId":{"S":"c-4"},"createdOn":{"S":"2023-03-02T13:31:00Z"},"updatedOn":{"S":"2023-03-02T13:59:00Z"},"userId":{"S":"u-103"},"username":{"S":"dana"},"vote":{"S":"M"}}}"#,
-        r#"{"Item":{"PK":{"S":"ROOM:r2"},"SK":{"S":"USER:uk-e5"},"createdOn":{"S":"2023-03-02T13:32:00Z"},"updatedOn":{"S":"2023-03-02T13:58:00Z"},"userId":{"S":"u-104"},"username":{"S":"erik"},"vote":{"S":"XL"}}}"#,
+        r#"{"Item":{"PK":{"S":"ROOM:r1"},"SK":{"S":"ROOM"},"createdOn":{"S":"2023-03-01T09:00:00.000000Z"},"hostKey":{"S":"hk-5f2a"},"isRevealed":{"BOOL":false},"updatedOn":{"S":"2023-03-01T09:05:12.250000Z"},"validSizes":{"S":"1 2 3 5 8 13 20 ? ∞"}}}"#,
+        r#"{"Item":{"PK":{"S":"ROOM:r2"},"SK":{"S":"ROOM"},"createdOn":{"S":"2023-03-02T13:30:00.000000Z"},"hostKey":{"S":"hk-91cc"},"isRevealed":{"BOOL":true},"updatedOn":{"S":"2023-03-02T14:00:00.000000Z"},"validSizes":{"S":"XS S M L XL"}}}"#,
+        r#"{"Item":{"PK":{"S":"ROOM:r3"},"SK":{"S":"ROOM"},"createdOn":{"S":"2023-03-03T08:00:00.000000Z"},"hostKey":{"S":"hk-0b7e"},"isRevealed":{"BOOL":false},"updatedOn":{"S":"2023-03-03T08:00:00.000000Z"},"validSizes":{"S":""}}}"#,
+        r#"{"Item":{"PK":{"S":"ROOM:r1"},"SK":{"S":"USER:uk-a1"},"connectionId":{"S":"c-1"},"createdOn":{"S":"2023-03-01T09:01:00.000000Z"},"updatedOn":{"S":"2023-03-01T09:04:00.000000Z"},"userId":{"S":"u-100"},"username":{"S":"alice"},"vote":{"S":"5"}}}"#,
+        r#"{"Item":{"PK":{"S":"ROOM:r1"},"SK":{"S":"USER:uk-b2"},"connectionId":{"S":"c-2"},"createdOn":{"S":"2023-03-01T09:02:00.000000Z"},"updatedOn":{"S":"2023-03-01T09:02:00.000000Z"},"userId":{"S":"u-101"},"username":{"S":"bob"}}}"#,
+        r#"{"Item":{"PK":{"S":"ROOM:r1"},"SK":{"S":"USER:uk-c3"},"createdOn":{"S":"2023-03-01T09:03:00.000000Z"},"updatedOn":{"S":"2023-03-01T09:03:00.000000Z"},"userId":{"S":"u-102"}}}"#,
+        r#"{"Item":{"PK":{"S":"ROOM:r2"},"SK":{"S":"USER:uk-d4"},"connectionId":{"S":"c-4"},"createdOn":{"S":"2023-03-02T13:31:00.000000Z"},"updatedOn":{"S":"2023-03-02T13:59:00.000000Z"},"userId":{"S":"u-103"},"username":{"S":"dana"},"vote":{"S":"M"}}}"#,
+        r#"{"Item":{"PK":{"S":"ROOM:r2"},"SK":{"S":"USER:uk-e5"},"createdOn":{"S":"2023-03-02T13:32:00.000000Z"},"updatedOn":{"S":"2023-03-02T13:58:00.000000Z"},"userId":{"S":"u-104"},"username":{"S":"erik"},"vote":{"S":"XL"}}}"#,
     ];
     assert_eq!(lines, expected);
 }

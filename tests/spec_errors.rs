@@ -230,6 +230,54 @@ fn distinct_across_needs_a_distinct_and_says_where() {
 }
 
 #[test]
+fn a_sort_key_whose_time_strings_do_not_sort_as_time() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("schema.sql"),
+        "CREATE TABLE e (id INTEGER PRIMARY KEY, at TIMESTAMP NOT NULL);",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(
+        dir.path().join("data/e.csv"),
+        "id,at\n1,2023-03-01 09:00:00\n",
+    )
+    .unwrap();
+    let spec = |sk: &str| {
+        format!("source = \"schema.sql\"\n[table]\nname = \"t\"\npartition_key = \"pk\"\nsort_key = \"sk\"\n\n[[items]]\ntype = \"E\"\nfrom = \"e\"\n[items.keys]\npk = \"E\"\nsk = {sk}\n")
+    };
+    std::fs::write(
+        dir.path().join("spec.toml"),
+        spec("{ column = \"at\", format = \"%d/%m/%Y %H:%M\" }"),
+    )
+    .unwrap();
+    assert_error(
+        dir.path(),
+        &format!("{}/spec.toml:12: sort key sk of item type E is written from a timestamp, but \"%d/%m/%Y %H:%M\" writes 1999-12-31 23:59:59.999999 as \"31/12/1999 23:59\" and the later 2000-01-02 03:04:05 as \"02/01/2000 03:04\", which do not sort as the times do; use \"iso8601\" (fixed width) or an epoch format for it", dir.path().display()),
+    );
+    // A template writes the spec's default, fixed width; so does iso8601-millis: both sort.
+    for sk in [
+        "\"AT#{at}\"",
+        "{ column = \"at\", format = \"iso8601-millis\" }",
+    ] {
+        std::fs::write(dir.path().join("spec.toml"), spec(sk)).unwrap();
+        assert_eq!(plan(dir.path()).code, 0, "{sk}");
+    }
+}
+
+#[test]
+fn an_unqualified_column_two_tables_of_a_level_have() {
+    spec_error(
+        &GOOD_SPEC.replace(
+            "from = \"t\"",
+            "from = \"t\"\njoin = [{ table = \"t\", as = \"other\", on = { id = \"id\" } }]",
+        ),
+        18,
+        "names column k, which tables t and other both have; write t.k or other.k",
+    );
+}
+
+#[test]
 fn null_in_a_key_column() {
     let dir = design(GOOD_SPEC, "1,a,1,x\n4012,,2,y\n");
     assert_error(

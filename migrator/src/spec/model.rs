@@ -69,6 +69,14 @@ pub struct TableSpec {
 }
 
 impl TableSpec {
+    /// The sort keys of the table and its indexes: the keys whose values are compared in
+    /// order (a Query's range, its order of items).
+    pub fn sort_keys(&self) -> impl Iterator<Item = &KeyAttr> {
+        self.sort_key
+            .iter()
+            .chain(self.indexes.iter().flat_map(|i| &i.sort_key))
+    }
+
     /// Every key attribute of the table and its indexes, with its type.
     pub fn key_attributes(&self) -> impl Iterator<Item = &KeyAttr> {
         std::iter::once(&self.partition_key)
@@ -93,14 +101,78 @@ pub enum NullPolicy {
 /// How timestamps are written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimeFormat {
-    /// `2022-02-15T05:45:18.740114` (with `Z` for time-zone-aware values).
+    /// `2022-02-15T05:45:18.740000`, always six fractional digits (with `Z` for
+    /// time-zone-aware values, in UTC): fixed width, so the strings sort as the times do.
     Iso8601,
+    /// `2022-02-15T05:45:18.740Z`, always three fractional digits: JavaScript's
+    /// `toISOString()` for time-zone-aware values.
+    Iso8601Millis,
     /// Seconds since 1970 as a number.
     EpochSeconds,
     /// Milliseconds since 1970 as a number.
     EpochMillis,
     /// A chrono pattern such as `%Y-%m-%d %H:%M:%S%.6f`, checked when the spec loads.
     Pattern(TimePattern),
+}
+
+impl TimeFormat {
+    /// Fails, saying why with two times, when the strings this format writes do not sort as
+    /// the times they stand for; numbers (the epoch formats) always do.
+    pub fn check_sorts_as_time(&self) -> Result<(), String> {
+        let TimeFormat::Pattern(pattern) = self else {
+            return Ok(());
+        };
+        let times = sample_times();
+        let mut previous: Option<(String, &chrono::NaiveDateTime)> = None;
+        for time in &times {
+            let mut text = String::new();
+            // TimePattern::parse checked the pattern writes every timestamp.
+            let _ = pattern.write(time, &mut text);
+            if let Some((before, at)) = &previous {
+                if before.len() != text.len() || *before > text {
+                    return Err(format!(
+                        "\"{}\" writes {at} as \"{before}\" and the later {time} as \"{text}\", which do not sort as the times do",
+                        pattern.as_str()
+                    ));
+                }
+            }
+            previous = Some((text, time));
+        }
+        Ok(())
+    }
+}
+
+/// Times in order whose fields each cross the boundaries where a width or an order could
+/// break: one digit to two, 9 to 10, the end of a month and of a year, fractions of every
+/// length.
+fn sample_times() -> Vec<chrono::NaiveDateTime> {
+    let at = |y, mo, d, h, mi, s, micro| {
+        chrono::NaiveDate::from_ymd_opt(y, mo, d)
+            .and_then(|date| date.and_hms_micro_opt(h, mi, s, micro))
+            .expect("a valid sample time")
+    };
+    let mut times = vec![
+        at(1999, 12, 31, 23, 59, 59, 999_999),
+        at(2000, 1, 2, 3, 4, 5, 0),
+        at(2000, 1, 2, 3, 4, 5, 1),
+        at(2000, 1, 2, 3, 4, 5, 250_000),
+        at(2000, 1, 2, 3, 4, 6, 0),
+        at(2000, 1, 2, 3, 9, 0, 0),
+        at(2000, 1, 2, 3, 10, 0, 0),
+        at(2000, 1, 2, 9, 0, 0, 0),
+        at(2000, 1, 2, 10, 0, 0, 0),
+        at(2000, 1, 9, 0, 0, 0, 0),
+        at(2000, 1, 10, 0, 0, 0, 0),
+        at(2000, 2, 1, 0, 0, 0, 0),
+        at(2000, 9, 30, 0, 0, 0, 0),
+        at(2000, 10, 1, 0, 0, 0, 0),
+        at(2009, 12, 31, 0, 0, 0, 0),
+        at(2010, 1, 1, 0, 0, 0, 0),
+        at(2023, 3, 1, 9, 0, 0, 0),
+        at(2023, 3, 1, 9, 5, 12, 250_000),
+    ];
+    times.sort();
+    times
 }
 
 /// A chrono (strftime) pattern that can write every timestamp: parsed once when the spec

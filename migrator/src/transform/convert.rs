@@ -29,9 +29,19 @@ impl std::fmt::Display for ConvertError {
 /// Writes a timestamp as the format says: text, or a number for the epoch formats.
 fn time(t: &NaiveDateTime, zoned: bool, format: &TimeFormat) -> AttrValue {
     match format {
-        TimeFormat::Iso8601 => {
-            let text = t.format("%Y-%m-%dT%H:%M:%S%.f").to_string();
-            AttrValue::S(if zoned { text + "Z" } else { text })
+        TimeFormat::Iso8601 | TimeFormat::Iso8601Millis => {
+            let fraction = if *format == TimeFormat::Iso8601 {
+                "%.6f"
+            } else {
+                "%.3f"
+            };
+            let mut text = String::with_capacity(27);
+            let _ = write!(text, "{}", t.format("%Y-%m-%dT%H:%M:%S"));
+            let _ = write!(text, "{}", t.format(fraction));
+            if zoned {
+                text.push('Z');
+            }
+            AttrValue::S(text)
         }
         TimeFormat::EpochSeconds => AttrValue::N(Number::from(t.and_utc().timestamp())),
         TimeFormat::EpochMillis => AttrValue::N(Number::from(t.and_utc().timestamp_millis())),
@@ -207,7 +217,16 @@ mod tests {
         );
         assert_eq!(
             to_attr(&v, None, &TimeFormat::Iso8601, None),
-            Ok(AttrValue::S("2022-08-01T10:00:00".into()))
+            Ok(AttrValue::S("2022-08-01T10:00:00.000000".into()))
+        );
+        let zoned = Value::TimestampTz("2022-08-01T10:00:00.25Z".parse().unwrap());
+        assert_eq!(
+            to_attr(&zoned, None, &TimeFormat::Iso8601, None),
+            Ok(AttrValue::S("2022-08-01T10:00:00.250000Z".into()))
+        );
+        assert_eq!(
+            to_attr(&zoned, None, &TimeFormat::Iso8601Millis, None),
+            Ok(AttrValue::S("2022-08-01T10:00:00.250Z".into()))
         );
     }
 

@@ -5,8 +5,8 @@ use toml::Spanned;
 use super::expr::expr;
 use super::scope::{joins, Scope};
 use super::{Defaults, Lines, Located, RawItem};
-use crate::source::Schema;
-use crate::spec::{Expr, ItemSpec, KeyAttr, TableSpec};
+use crate::source::{ColumnType, Schema};
+use crate::spec::{Expr, ItemSpec, KeyAttr, TableSpec, TimeFormat};
 
 pub(super) fn item_spec(
     raw: &RawItem,
@@ -28,7 +28,7 @@ pub(super) fn item_spec(
             ),
         )
     })?;
-    let mut scope = Scope { levels: Vec::new() };
+    let mut scope = Scope::default();
     scope.push(&root.name, root);
     let joins = joins(raw.join.as_ref(), &mut scope, schema, &name).map_err(|m| (line, m))?;
     let conditions = raw
@@ -89,13 +89,32 @@ pub(super) fn item_spec(
             ));
         }
         let rule = format!("{name}.{attr}");
-        let expr = expr(value.get_ref(), &mut scope, schema, defaults, &rule, 0)
-            .map_err(|m| (lines.of(value), m))?;
+        scope.watch = Some(Default::default());
+        let parsed = expr(value.get_ref(), &mut scope, schema, defaults, &rule, 0);
+        let read = scope
+            .watch
+            .take()
+            .map(|w| w.into_inner())
+            .unwrap_or_default();
+        let expr = parsed.map_err(|m| (lines.of(value), m))?;
         if !single_value(&expr) {
             return Err((
                 lines.of(value),
                 format!("key {attr} of item type {name} is a map or a list; a key is one value: a template, a column or a constant"),
             ));
+        }
+        let times = read
+            .iter()
+            .any(|t| matches!(t, ColumnType::Timestamp | ColumnType::TimestampTz));
+        if times && table.sort_keys().any(|k| &k.name == attr) {
+            for format in time_formats(&expr, &defaults.timestamps) {
+                format.check_sorts_as_time().map_err(|why| {
+                    (
+                        lines.of(value),
+                        format!("sort key {attr} of item type {name} is written from a timestamp, but {why}; use \"iso8601\" (fixed width) or an epoch format for it"),
+                    )
+                })?;
+            }
         }
         keys.push((attr.clone(), expr));
     }
@@ -126,6 +145,18 @@ pub(super) fn item_spec(
         attributes,
         line,
     })
+}
+
+/// The time formats a single-value expression writes its timestamps with: a column's own, or
+/// `default` (a template's fields, a column without one).
+fn time_formats<'e>(expr: &'e Expr, default: &'e TimeFormat) -> Vec<&'e TimeFormat> {
+    match expr {
+        Expr::Template { .. } => vec![default],
+        Expr::Column { format, .. } => vec![format.as_ref().unwrap_or(default)],
+        Expr::One { item, .. } => time_formats(item, default),
+        Expr::When { expr, .. } => time_formats(expr, default),
+        Expr::Const(_) | Expr::Map(_) | Expr::List { .. } => Vec::new(),
+    }
 }
 
 /// A map's entries in name order, each name once (of two, the later wins): the order items

@@ -1,9 +1,11 @@
 //! The rows in scope while an item type is read, and the names that resolve in it: columns,
 //! conditions, orders, joins.
 
+use std::cell::RefCell;
+
 use toml::Value as Toml;
 
-use crate::source::{Schema, TableShape};
+use crate::source::{ColumnType, Schema, TableShape};
 use crate::spec::condition::ConditionText;
 use crate::spec::{Condition, FieldRef, Join};
 
@@ -15,8 +17,11 @@ pub(super) struct Level<'a> {
 }
 
 /// The tables whose rows are in scope, innermost level last.
+#[derive(Default)]
 pub(super) struct Scope<'a> {
     pub(super) levels: Vec<Level<'a>>,
+    /// When set, the types of the columns names resolve to, in order: what a key is made of.
+    pub(super) watch: Option<RefCell<Vec<ColumnType>>>,
 }
 
 impl<'a> Scope<'a> {
@@ -34,20 +39,34 @@ impl<'a> Scope<'a> {
             None => (None, name),
         };
         for (level, shapes) in self.levels.iter().enumerate().rev() {
-            for (slot, (slot_name, shape)) in shapes.slots.iter().enumerate() {
-                // A table not renamed by `as` answers to its schema-qualified name too.
-                let named =
-                    |t: &str| t == slot_name || (slot_name == &shape.name && shape.is_named(t));
-                if table.is_some_and(|t| !named(t)) {
-                    continue;
+            // A table not renamed by `as` answers to its schema-qualified name too.
+            let found: Vec<(usize, &String, &TableShape, usize)> = shapes
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, (slot_name, shape))| {
+                    table.is_none_or(|t| {
+                        t == *slot_name || (*slot_name == shape.name && shape.is_named(t))
+                    })
+                })
+                .filter_map(|(slot, (slot_name, shape))| {
+                    Some((slot, slot_name, *shape, shape.column_index(column)?))
+                })
+                .collect();
+            if let [(_, first, _, _), (_, second, _, _), ..] = found[..] {
+                return Err(format!(
+                    "names column {column}, which tables {first} and {second} both have; write {first}.{column} or {second}.{column}"
+                ));
+            }
+            if let Some(&(slot, _, shape, column)) = found.first() {
+                if let Some(watch) = &self.watch {
+                    watch.borrow_mut().push(shape.columns[column].ty.clone());
                 }
-                if let Some(column) = shape.column_index(column) {
-                    return Ok(FieldRef {
-                        level,
-                        slot,
-                        column,
-                    });
-                }
+                return Ok(FieldRef {
+                    level,
+                    slot,
+                    column,
+                });
             }
         }
         let names: Vec<&str> = self

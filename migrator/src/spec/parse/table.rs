@@ -127,6 +127,7 @@ pub(super) fn null_policy(text: &str) -> Option<NullPolicy> {
 pub(super) fn time_format(text: &str) -> Result<TimeFormat, String> {
     Ok(match text {
         "iso8601" => TimeFormat::Iso8601,
+        "iso8601-millis" => TimeFormat::Iso8601Millis,
         "epoch-seconds" => TimeFormat::EpochSeconds,
         "epoch-millis" => TimeFormat::EpochMillis,
         pattern => TimeFormat::Pattern(TimePattern::parse(pattern)?),
