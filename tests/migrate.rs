@@ -492,6 +492,8 @@ async fn every_rootski_access_pattern_answers_as_its_sql_does() {
         ("morphemes of a family", 3),
         ("words that use a family", 2),
         ("everything of a word", 5),
+        ("register a user", 1),
+        ("upsert the official breakdown of a word", 1),
     ];
     assert_eq!(
         answers,
@@ -505,6 +507,99 @@ async fn every_rootski_access_pattern_answers_as_its_sql_does() {
         serde_json::json!([["WORD#1957", ""], ["WORD#50", ""]]),
         "words that use family 1304 (ать)"
     );
+    let ordered: Vec<&str> = report["verify"]["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["ordered"] == true)
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ordered,
+        ["search words by prefix", "morphemes of a family"],
+        "compared in order where the SQL orders its rows"
+    );
+}
+
+#[tokio::test]
+async fn patterns_are_checked_with_their_order_projection_and_writes() {
+    let poker = crate::support::repo_root().join("sql/planning-poker");
+    let url =
+        crate::support::loaded_database_of("patterns_poker", &poker, &poker.join("sample")).await;
+    let table = table_name("poker-patterns");
+    let out = migrate(
+        "access-patterns/planning-poker",
+        &url,
+        &table,
+        &["--create-table", "--patterns"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("| users of a room | 3 | 3 | ok, in order |"),
+        "{}",
+        out.stderr
+    );
+    assert!(out
+        .stderr
+        .contains("| create room | 0 | 0 | ok (the write would be made) |"));
+    assert!(out
+        .stderr
+        .contains("| vote | 1 | 1 | ok (the write would be made) |"));
+
+    // The same table read by an application that asks for another order, or forgets an
+    // attribute it shows: verify names exactly that pattern, and where it differs.
+    let spec = std::fs::read_to_string(
+        crate::support::repo_root().join("access-patterns/planning-poker/spec.toml"),
+    )
+    .unwrap()
+    .replace(
+        "source = \"../../sql/planning-poker/schema.sql\"",
+        &format!("source = \"{}\"", poker.join("schema.sql").display()),
+    );
+    let endpoint = endpoint();
+    for (changed, why) in [
+        (
+            spec.replace("order = \"asc\"", "order = \"desc\""),
+            "position 1: DynamoDB returned ROOM:r1 USER:uk-c3, the SQL ROOM:r1 USER:uk-a1",
+        ),
+        (
+            spec.replace(
+                "projection = [\"userId\", \"username\",",
+                "projection = [\"userId\",",
+            ),
+            "ROOM:r1 USER:uk-a1: attribute username is nothing in DynamoDB, \"alice\" in the SQL",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spec.toml"), &changed).unwrap();
+        let out = migrator(&[
+            "verify",
+            "--spec",
+            dir.path().to_str().unwrap(),
+            "--source",
+            &url,
+            "--table",
+            &table,
+            "--endpoint-url",
+            &endpoint,
+            "--patterns",
+        ]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        let named: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("Access pattern **"))
+            .collect();
+        assert_eq!(
+            named,
+            [format!(
+                "Access pattern **users of a room** (room_id=r1): {why}."
+            )],
+            "{}",
+            out.stderr
+        );
+    }
 }
 
 #[test]

@@ -278,6 +278,33 @@ fn an_unqualified_column_two_tables_of_a_level_have() {
 }
 
 #[test]
+fn access_pattern_settings_that_do_not_fit_their_operation() {
+    let pattern = |body: &str| {
+        format!("{GOOD_SPEC}\n[[access_patterns]]\nname = \"p\"\n{body}\nexample = {{ k = \"a\", id = 1 }}\nsql = \"SELECT 1\"\n")
+    };
+    spec_error(
+        &pattern("operation = \"GetItem\"\nkey = { pk = \"T#{k}\", sk = \"ROW#{id}\" }\norder = \"desc\""),
+        27,
+        "access pattern p: order applies to a Query only",
+    );
+    spec_error(
+        &pattern("operation = \"PutItem\"\nkey = { pk = \"T#{k}\", sk = \"ROW#{id}\" }\ncondition = \"size(note) > 3\""),
+        27,
+        "access pattern p: condition \"size(note) > 3\": only attribute_exists(name) and attribute_not_exists(name), joined by AND, can be checked without writing",
+    );
+    spec_error(
+        &pattern("operation = \"DeleteItem\"\nkey = { pk = \"T#{k}\" }"),
+        24,
+        "access pattern p: DeleteItem addresses one item, so key gives the whole key (pk, sk), each part equal to a value",
+    );
+    spec_error(
+        &pattern("operation = \"Query\"\nkey = { pk = \"T#{k}\" }\norder = \"newest\""),
+        27,
+        "access pattern p: order \"newest\" is \"asc\" or \"desc\" (ScanIndexForward)",
+    );
+}
+
+#[test]
 fn null_in_a_key_column() {
     let dir = design(GOOD_SPEC, "1,a,1,x\n4012,,2,y\n");
     assert_error(

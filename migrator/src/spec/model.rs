@@ -375,6 +375,39 @@ pub enum Operation {
     GetItem,
     Query,
     BatchGetItem,
+    /// Writes, checked without writing: the item the key addresses is read, and the
+    /// pattern's condition evaluated on it.
+    PutItem,
+    UpdateItem,
+    DeleteItem,
+}
+
+impl Operation {
+    /// Whether the application writes with it (checked by reading the key it addresses).
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Operation::PutItem | Operation::UpdateItem | Operation::DeleteItem
+        )
+    }
+}
+
+/// The order a Query returns items in: by sort key, ascending (`ScanIndexForward`) or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    #[default]
+    Ascending,
+    Descending,
+}
+
+/// A write's condition, as far as it can be checked without writing: every attribute named
+/// must exist, or must not, on the item the key addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteCondition {
+    /// The expression as the spec (and the application) writes it.
+    pub text: String,
+    /// Each attribute, and whether it must exist.
+    pub terms: Vec<(String, bool)>,
 }
 
 /// A condition on a key attribute in an access pattern.
@@ -391,8 +424,20 @@ pub struct AccessPattern {
     pub operation: Operation,
     pub index: Option<String>,
     pub key: Vec<(String, KeyCondition)>,
+    /// A Query's order (`ScanIndexForward`).
+    pub order: Direction,
+    /// The items a Query asks for, page after page (DynamoDB's `Limit`, paged until met).
     pub limit: Option<u32>,
+    /// The attributes a read asks for (`ProjectionExpression`); all when empty.
+    pub projection: Vec<String>,
+    /// A Query's `FilterExpression`, `{field}` taking the example's values and `#name` an
+    /// attribute's name.
+    pub filter: Option<Template<String>>,
+    /// A write's condition.
+    pub condition: Option<WriteCondition>,
     pub example: Vec<(String, String)>,
+    /// The example's values written as numbers (compared as numbers in a filter).
+    pub example_numbers: Vec<String>,
     pub sql: String,
 }
 

@@ -318,12 +318,33 @@ impl VerifyReport {
         if !self.patterns.is_empty() {
             md += "\n| access pattern | items from DynamoDB | rows from SQL | |\n|---|---:|---:|---|\n";
             for p in &self.patterns {
+                let write = match p.would_write {
+                    Some(true) => " (the write would be made)",
+                    Some(false) => " (its condition fails: the write would be refused)",
+                    None => "",
+                };
                 md += &format!(
-                    "| {} | {} | {} | {} |\n",
+                    "| {} | {} | {} | {}{write} |\n",
                     p.name,
                     p.dynamo.len(),
                     p.sql.len(),
-                    if p.matches { "ok" } else { "**differs**" }
+                    if p.matches {
+                        if p.ordered {
+                            "ok, in order"
+                        } else {
+                            "ok"
+                        }
+                    } else {
+                        "**differs**"
+                    }
+                );
+            }
+            for p in self.patterns.iter().filter(|p| !p.matches) {
+                md += &format!(
+                    "\nAccess pattern **{}** ({}): {}.\n",
+                    p.name,
+                    p.example,
+                    p.difference.as_deref().unwrap_or("differs")
                 );
             }
         }

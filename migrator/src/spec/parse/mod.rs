@@ -92,7 +92,11 @@ pub(super) struct RawPattern {
     pub(super) operation: Spanned<String>,
     pub(super) index: Option<Spanned<String>>,
     pub(super) key: BTreeMap<String, Spanned<Toml>>,
-    pub(super) limit: Option<u32>,
+    pub(super) order: Option<Spanned<String>>,
+    pub(super) limit: Option<Spanned<u32>>,
+    pub(super) projection: Option<Spanned<Vec<String>>>,
+    pub(super) filter: Option<Spanned<String>>,
+    pub(super) condition: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) example: BTreeMap<String, Toml>,
     pub(super) sql: String,
