@@ -540,6 +540,11 @@ async fn patterns_are_checked_with_their_order_projection_and_writes() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr.contains("| users who voted | 1 | 1 | ok |"),
+        "{}",
+        out.stderr
+    );
     assert!(out
         .stderr
         .contains("| create room | 0 | 0 | ok (the write would be made) |"));
