@@ -355,3 +355,86 @@ fn every_source_row_is_accounted_for() {
     );
     assert!(repo_root().join("access-patterns/README.md").is_file());
 }
+
+#[test]
+fn the_report_gives_the_least_load_time_and_the_hot_keys() {
+    // 150 items of 2 WCU on one partition key, 50 on keys of their own; every item also in a
+    // keys-only index under one key.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("schema.sql"),
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL);",
+    )
+    .unwrap();
+    let body = "x".repeat(1500);
+    let rows: String = (1..=200)
+        .map(|i| {
+            let kind = if i <= 150 {
+                "hot".to_string()
+            } else {
+                format!("k{i}")
+            };
+            format!("{i},{kind},{body}\n")
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("events.csv"),
+        format!("id,kind,body\n{rows}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("spec.toml"),
+        r#"source = "schema.sql"
+[table]
+name = "t"
+partition_key = "pk"
+sort_key = "sk"
+[[table.indexes]]
+name = "byall"
+partition_key = "gsi1pk"
+sort_key = "gsi1sk"
+projection = "keys"
+
+[[items]]
+type = "EVENT"
+from = "events"
+[items.keys]
+pk = "KIND#{kind}"
+sk = "E#{id}"
+gsi1pk = "ALL"
+gsi1sk = "E#{id}"
+[items.attributes]
+body = { column = "body" }
+"#,
+    )
+    .unwrap();
+    let report = dir.path().join("plan.json");
+    let out = migrator(&[
+        "plan",
+        "--spec",
+        dir.path().to_str().unwrap(),
+        "--source",
+        dir.path().to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let tail: Vec<&str> = out.stderr.lines().skip(2).collect();
+    assert_eq!(
+        tail,
+        [
+            "at 4000 WCU/s the load takes at least 0.30 s, set by key KIND#hot of the table (300 WCU at 1000 WCU/s)",
+            "at 40000 WCU/s the load takes at least 0.30 s, set by key KIND#hot of the table (300 WCU at 1000 WCU/s)",
+            "warning: key KIND#hot of the table takes 75% of its writes (300 of 400 WCU, item types EVENT): at 1000 WCU/s per key value it alone takes 0.3 s, however much capacity the table has; spread it (a suffix on the key) if that matters",
+            "warning: key ALL of the index byall takes 100% of its writes (200 of 200 WCU, item types EVENT): at 1000 WCU/s per key value it alone takes 0.2 s, however much capacity the table has; spread it (a suffix on the key) if that matters",
+        ]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let targets = &json["capacity"]["targets"];
+    assert_eq!(targets[0]["wcu"], 400);
+    assert_eq!(targets[0]["distinct_keys"], 51);
+    assert_eq!(targets[1]["name"], "index byall");
+    assert_eq!(targets[1]["writes"], 200);
+    assert_eq!(targets[1]["hottest"][0]["key"], "ALL");
+}

@@ -99,5 +99,11 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
             t.bytes
         );
     }
+    for line in report.bound_lines() {
+        crate::say!("{line}");
+    }
+    for warning in report.capacity.iter().flat_map(|c| &c.warnings) {
+        crate::say!("warning: {warning}");
+    }
     Ok(Outcome::Success)
 }

@@ -151,6 +151,7 @@ async fn plan_in_windows(
         types: windowed.types,
         tables: windowed.accounts,
         events: windowed.events,
+        capacity: Some(windowed.capacity),
         seconds: started.elapsed().as_secs_f64(),
     };
     if let Some(path) = &request.report {

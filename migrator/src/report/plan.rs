@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::write_pair;
 use crate::output::OutputError;
 use crate::spec::Spec;
+use crate::transform::capacity::{CapacityReport, KEY_LIMIT_WCU};
 use crate::transform::{Plan, TableAccount, TypeSummary, TypeTally};
 
 /// What `plan` made, and what became of every source row.
@@ -20,6 +21,8 @@ pub struct PlanReport {
     pub tables: Vec<TableAccount>,
     /// Events counted while building, such as `WORD.conjugations missing` (verbs without forms).
     pub events: Vec<(String, u64)>,
+    /// What the items ask of the table's write capacity, and the least load time.
+    pub capacity: Option<CapacityReport>,
     pub seconds: f64,
 }
 
@@ -45,6 +48,7 @@ impl PlanReport {
             types,
             tables: plan.accounts.clone(),
             events: plan.events.clone(),
+            capacity: plan.capacity.clone(),
             seconds,
         }
     }
@@ -75,6 +79,9 @@ impl PlanReport {
                 md += &format!("| {event} | {n} |\n");
             }
         }
+        if let Some(capacity) = &self.capacity {
+            md += &capacity_markdown(capacity);
+        }
         md += "\n## Source rows\n\nEvery row is in an item, dropped by a named rule, or read by no item type.\n\n| table | rows | in items | dropped (rule: rows) | read by no item type |\n|---|---:|---:|---|---:|\n";
         for t in &self.tables {
             let dropped: Vec<String> = t.dropped.iter().map(|(r, n)| format!("{r}: {n}")).collect();
@@ -90,8 +97,59 @@ impl PlanReport {
         md
     }
 
+    /// One line per model capacity: the least load time and what sets it.
+    pub fn bound_lines(&self) -> Vec<String> {
+        self.capacity
+            .iter()
+            .flat_map(|c| &c.bounds)
+            .map(|b| {
+                format!(
+                    "at {} WCU/s the load takes at least {:.2} s, set by {}",
+                    b.capacity_wcu, b.seconds, b.set_by
+                )
+            })
+            .collect()
+    }
+
     /// Writes the JSON report to `path` and the Markdown one beside it (see [`write_pair`]).
     pub fn write(&self, path: &Path) -> Result<(), OutputError> {
         write_pair(path, &super::to_json(self), || self.markdown())
     }
+}
+
+/// The capacity section: per table and index, its writes and hottest keys; the bounds; the hot
+/// spots.
+fn capacity_markdown(capacity: &CapacityReport) -> String {
+    let mut md = format!(
+        "\n## Write capacity\n\nEach write costs one WCU per started KB, in the table and again in each index the item is in; one partition key value takes at most {KEY_LIMIT_WCU:.0} WCU/s.\n\n| table or index | writes | WCU | distinct keys | hottest keys (WCU, share) |\n|---|---:|---:|---:|---|\n"
+    );
+    for target in &capacity.targets {
+        let hottest: Vec<String> = target
+            .hottest
+            .iter()
+            .map(|k| format!("`{}` ({}, {:.1}%)", k.key, k.wcu, k.share * 100.0))
+            .collect();
+        md += &format!(
+            "| {} | {} | {} | {} | {} |\n",
+            target.name,
+            target.writes,
+            target.wcu,
+            target.distinct_keys,
+            hottest.join(", ")
+        );
+    }
+    md += "\n| capacity of the table and of each index | least load time | set by |\n|---:|---:|---|\n";
+    for bound in &capacity.bounds {
+        md += &format!(
+            "| {} WCU/s | {:.2} s | {} |\n",
+            bound.capacity_wcu, bound.seconds, bound.set_by
+        );
+    }
+    for warning in &capacity.warnings {
+        md += &format!("\n- warning: {warning}");
+    }
+    if !capacity.warnings.is_empty() {
+        md.push('\n');
+    }
+    md
 }

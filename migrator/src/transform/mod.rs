@@ -12,6 +12,7 @@
 
 mod accounting;
 mod build;
+pub mod capacity;
 mod convert;
 mod paths;
 pub mod rules;
@@ -131,6 +132,8 @@ pub struct Plan<'a> {
     pub accounts: Vec<TableAccount>,
     /// Events counted while building, such as `WORD.conjugations missing: 3`.
     pub events: Vec<(String, u64)>,
+    /// What the items ask of the table's write capacity (once the plan is whole).
+    pub capacity: Option<capacity::CapacityReport>,
 }
 
 /// Items built per chunk when a plan's lines are made again: enough to keep both cores busy,
@@ -167,7 +170,8 @@ pub fn plan_into<'a>(
     hashes: Hashes,
     take: impl FnMut(Vec<PlanLine>),
 ) -> Result<Plan<'a>, PlanErrors> {
-    let (mut plan, mut errors, clashes) = plan_lines(spec, tables, hashes, take);
+    let mut tally = capacity::Tally::new(spec);
+    let (mut plan, mut errors, clashes) = plan_lines(spec, tables, hashes, &mut tally, take);
     if !errors.is_empty() || !clashes.is_empty() {
         errors.sort_by_key(|(t, group, _)| (*t, *group));
         let mut all: Vec<TransformError> = errors.into_iter().map(|(_, _, e)| e).collect();
@@ -176,6 +180,7 @@ pub fn plan_into<'a>(
     }
     plan.accounts = accounting::accounts(spec, tables, plan.builder.rules());
     plan.events = plan.builder.events();
+    plan.capacity = Some(tally.report(spec));
     Ok(plan)
 }
 
@@ -185,6 +190,7 @@ fn plan_lines<'a>(
     spec: &'a Spec,
     tables: &'a Tables,
     hashes: Hashes,
+    tally: &mut capacity::Tally,
     mut take: impl FnMut(Vec<PlanLine>),
 ) -> (Plan<'a>, Vec<Failed>, Vec<TransformError>) {
     let (mut plan, mut errors, clashes) = keyed(spec, tables);
@@ -204,24 +210,26 @@ fn plan_lines<'a>(
         };
         for at in (0..plan.types[t].len()).step_by(CHUNK_ITEMS) {
             let range = at..(at + CHUNK_ITEMS).min(plan.types[t].len());
-            let built: Vec<Result<PlanLine, TransformError>> = plan.types[t][range.clone()]
-                .par_iter()
-                .map(|entry| {
-                    let group = &plan.groups[t][entry.group as usize];
-                    let mut line = build_line(spec, &plan.builder, t, group)?;
-                    if hashes == Hashes::Kept {
-                        line.hash = crate::item::line_hash(&line.json);
-                    }
-                    Ok(line)
-                })
-                .collect();
+            let built: Vec<Result<(PlanLine, capacity::ItemWrites), TransformError>> = plan.types
+                [t][range.clone()]
+            .par_iter()
+            .map(|entry| {
+                let group = &plan.groups[t][entry.group as usize];
+                let (mut line, writes) = build_counted(spec, &plan.builder, t, group)?;
+                if hashes == Hashes::Kept {
+                    line.hash = crate::item::line_hash(&line.json);
+                }
+                Ok((line, writes))
+            })
+            .collect();
             progress.advance(built.len() as u64);
             let mut lines = Vec::with_capacity(built.len());
             for (entry, built) in plan.types[t][range].iter_mut().zip(built) {
                 match built {
-                    Ok(line) => {
+                    Ok((line, writes)) => {
                         entry.hash = line.hash;
                         entry.bytes = line.bytes as u32;
+                        tally.add(t, &writes);
                         lines.push(line);
                     }
                     Err(error) => errors.push((t, entry.group, error)),
@@ -323,28 +331,32 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
         types,
         accounts: Vec::new(),
         events: Vec::new(),
+        capacity: None,
     };
     let clashes = rules::check_unique(spec, &plan.types, |t, entry| plan.origin(t, entry));
     (plan, errors, clashes)
 }
 
-/// Builds one item, checks it, and writes its line.
-fn build_line<'a>(
+/// Builds one item, checks it, and writes its line; with the writes it takes in the table and
+/// its indexes.
+fn build_counted<'a>(
     spec: &Spec,
     builder: &build::Builder<'a>,
     index: usize,
     group: &build::Group<'a>,
-) -> Result<PlanLine, TransformError> {
+) -> Result<(PlanLine, capacity::ItemWrites), TransformError> {
     let item_type = &spec.items[index].name;
     let built = builder.item(index, group, None)?;
     rules::check_item(spec, item_type, &built, || builder.origin(group))?;
-    Ok(PlanLine {
+    let writes = capacity::item_writes(spec, &built.keys, built.size);
+    let line = PlanLine {
         key: rules::key_of(spec, &built.keys),
         json: built.json,
         bytes: built.size,
         item_type: item_type.clone(),
         hash: 0,
-    })
+    };
+    Ok((line, writes))
 }
 
 impl Plan<'_> {

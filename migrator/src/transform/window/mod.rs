@@ -49,6 +49,7 @@ pub struct Windowed {
     pub types: Vec<TypeSummary>,
     pub accounts: Vec<TableAccount>,
     pub events: Vec<(String, u64)>,
+    pub capacity: super::capacity::CapacityReport,
 }
 
 /// What the windows of earlier item types leave to later ones.
@@ -60,6 +61,8 @@ struct State {
     errors: Vec<TransformError>,
     events: Vec<(String, u64)>,
     rules: Vec<String>,
+    /// Write units per key of the table and its indexes, over every window.
+    tally: super::capacity::Tally,
 }
 
 /// Plans every item type of `spec` from `source`, `window` root groups at a time, handing the
@@ -96,6 +99,7 @@ pub async fn plan_windows(
         errors: Vec::new(),
         events: Vec::new(),
         rules: Vec::new(),
+        tally: super::capacity::Tally::new(spec),
     };
     for (shape, size) in spec.schema.tables.iter().zip(&sizes) {
         if let Some(max) = size.max_id {
@@ -149,6 +153,7 @@ pub async fn plan_windows(
     Ok(Windowed {
         types,
         accounts,
+        capacity: state.tally.report(spec),
         events: state.events,
     })
 }
@@ -165,7 +170,9 @@ fn plan_window(
     let tables = window_tables(spec, t, rows, state);
     let mut lines = Vec::new();
     let (plan, mut failed, _) = tokio::task::block_in_place(|| {
-        super::plan_lines(spec, &tables, Hashes::Skipped, |chunk| lines.extend(chunk))
+        super::plan_lines(spec, &tables, Hashes::Skipped, &mut state.tally, |chunk| {
+            lines.extend(chunk)
+        })
     });
     // Keys two items share are found across every window at the end.
     failed.sort_by_key(|(_, group, _)| *group);

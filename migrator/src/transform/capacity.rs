@@ -1,0 +1,284 @@
+//! What a plan asks of a table's write capacity: write units per partition key value of the
+//! table and of each index, and the least time a load can take under a capacity model.
+//!
+//! DynamoDB serves about 1,000 WCU/s per partition, and one partition key value lives in one
+//! partition, for the table and for each global secondary index; an index that cannot keep up
+//! throttles the table's writes. So a load can take no less than the largest of: the table's
+//! write units over its capacity, each index's over its capacity, and each key value's over
+//! 1,000 WCU/s (../shared/reference/scale-out.md). Every write to an index costs units of its
+//! own, by the size of what the index projects.
+//!
+//! Keys are counted by a 64-bit hash, so memory follows the number of distinct keys at about
+//! 32 bytes each; a key's text is kept once it has carried [`NAMED_ABOVE`] write units, enough
+//! for every key that could set a bound (64 units take 0.064 s at 1,000 WCU/s). The counts do
+//! not depend on the order items come in, so a plan in windows reports what one in memory does.
+
+use foldhash::HashMap;
+use serde::Serialize;
+
+use crate::item::AttrValue;
+use crate::spec::{Projection, Spec};
+
+/// The write units one partition key value takes per second, for the table and each index.
+pub const KEY_LIMIT_WCU: f64 = 1000.0;
+/// A new on-demand table's capacity, WCU/s, and the default table quota.
+pub const MODEL_CAPACITIES: [u64; 2] = [4_000, 40_000];
+/// Write units a key carries before its text is kept for the report.
+const NAMED_ABOVE: u64 = 64;
+/// The share of a table's (or an index's) writes above which one key is a hot spot.
+const HOT_SHARE: f64 = 0.10;
+/// An item collection this large is worth a word (10 GB is the limit with local indexes).
+const LARGE_COLLECTION_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+/// Keys each table or index lists in the report.
+const KEYS_SHOWN: usize = 5;
+
+/// Write units an item (or an index's copy of it) of `bytes` takes: one per started KB.
+pub fn wcu(bytes: usize) -> u64 {
+    bytes.div_ceil(1024).max(1) as u64
+}
+
+/// The writes of the table (target 0) or of one index (target 1 + its place in the spec).
+#[derive(Default)]
+struct Target {
+    writes: u64,
+    wcu: u64,
+    /// Per key hash: write units, bytes (the item collection's size) and the item types
+    /// writing it (bit `t % 64` for type `t`).
+    keys: HashMap<u64, (u64, u64, u64)>,
+    /// The text of the keys that carried [`NAMED_ABOVE`] units.
+    named: HashMap<u64, Box<str>>,
+}
+
+/// Write units per key value of the table and its indexes, counted an item at a time.
+pub struct Tally {
+    targets: Vec<Target>,
+}
+
+/// One item's writes: the table's key and the index keys it has, with their write units.
+pub struct ItemWrites {
+    /// Per target (0 the table), the partition key text and write units, when the item is in it.
+    pub keys: Vec<Option<(String, u64)>>,
+    pub bytes: u64,
+}
+
+impl Tally {
+    /// An empty tally for `spec`'s table and indexes.
+    pub fn new(spec: &Spec) -> Self {
+        Tally {
+            targets: (0..=spec.table.indexes.len())
+                .map(|_| Target::default())
+                .collect(),
+        }
+    }
+
+    /// Counts one item of item type `item_type` (its place in the spec).
+    pub fn add(&mut self, item_type: usize, writes: &ItemWrites) {
+        for (t, key) in writes.keys.iter().enumerate() {
+            let Some((text, wcu)) = key else { continue };
+            let target = &mut self.targets[t];
+            target.writes += 1;
+            target.wcu += wcu;
+            let hash = std::hash::BuildHasher::hash_one(
+                &foldhash::fast::FixedState::with_seed(7),
+                text.as_str(),
+            );
+            let entry = target.keys.entry(hash).or_insert((0, 0, 0));
+            entry.0 += wcu;
+            entry.2 |= 1 << (item_type % 64);
+            if t == 0 {
+                entry.1 += writes.bytes;
+            }
+            if entry.0 >= NAMED_ABOVE {
+                target
+                    .named
+                    .entry(hash)
+                    .or_insert_with(|| text.as_str().into());
+            }
+        }
+    }
+
+    /// What the counts come to: the load on each target, its hottest keys, the bounds under
+    /// the model capacities, and the hot spots.
+    pub fn report(&self, spec: &Spec) -> CapacityReport {
+        let type_names = |mask: u64| -> Vec<String> {
+            spec.items
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << (i % 64)) != 0)
+                .map(|(_, item)| item.name.clone())
+                .collect()
+        };
+        let loads: Vec<TargetLoad> = self
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(t, target)| {
+                let name = match t {
+                    0 => "table".to_string(),
+                    i => format!("index {}", spec.table.indexes[i - 1].name),
+                };
+                let mut hottest: Vec<KeyLoad> = target
+                    .named
+                    .iter()
+                    .map(|(hash, key)| {
+                        let (wcu, bytes, types) = target.keys[hash];
+                        KeyLoad {
+                            key: key.to_string(),
+                            wcu,
+                            share: wcu as f64 / target.wcu.max(1) as f64,
+                            bytes: (t == 0).then_some(bytes),
+                            item_types: type_names(types),
+                        }
+                    })
+                    .collect();
+                hottest.sort_by(|a, b| b.wcu.cmp(&a.wcu).then_with(|| a.key.cmp(&b.key)));
+                hottest.truncate(KEYS_SHOWN);
+                TargetLoad {
+                    name,
+                    writes: target.writes,
+                    wcu: target.wcu,
+                    distinct_keys: target.keys.len() as u64,
+                    hottest,
+                }
+            })
+            .collect();
+        let bounds = MODEL_CAPACITIES
+            .iter()
+            .map(|&capacity| bound(&loads, capacity))
+            .collect();
+        let mut warnings = Vec::new();
+        for load in &loads {
+            for key in load.hottest.iter().filter(|k| k.share > HOT_SHARE) {
+                warnings.push(format!(
+                    "key {} of the {} takes {:.0}% of its writes ({} of {} WCU, item types {}): at {KEY_LIMIT_WCU:.0} WCU/s per key value it alone takes {:.1} s, however much capacity the table has; spread it (a suffix on the key) if that matters",
+                    key.key,
+                    load.name,
+                    key.share * 100.0,
+                    key.wcu,
+                    load.wcu,
+                    key.item_types.join(", "),
+                    key.wcu as f64 / KEY_LIMIT_WCU
+                ));
+            }
+            if let Some(large) = load
+                .hottest
+                .iter()
+                .find(|k| k.bytes.is_some_and(|b| b > LARGE_COLLECTION_BYTES))
+            {
+                warnings.push(format!(
+                    "key {} of the table holds {:.1} GB of items, near the 10 GB a key may hold with local secondary indexes",
+                    large.key,
+                    large.bytes.unwrap_or(0) as f64 / 1e9
+                ));
+            }
+        }
+        CapacityReport {
+            targets: loads,
+            bounds,
+            warnings,
+        }
+    }
+}
+
+/// The least time a load of `loads` takes at `capacity` WCU/s for the table and each index.
+fn bound(loads: &[TargetLoad], capacity: u64) -> Bound {
+    let mut candidates: Vec<(f64, String)> = Vec::new();
+    for load in loads {
+        candidates.push((
+            load.wcu as f64 / capacity as f64,
+            format!("the {}'s {} WCU at {capacity} WCU/s", load.name, load.wcu),
+        ));
+        if let Some(key) = load.hottest.first() {
+            candidates.push((
+                key.wcu as f64 / KEY_LIMIT_WCU,
+                format!(
+                    "key {} of the {} ({} WCU at {KEY_LIMIT_WCU:.0} WCU/s)",
+                    key.key, load.name, key.wcu
+                ),
+            ));
+        }
+    }
+    let (seconds, set_by) = candidates
+        .into_iter()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap_or((0.0, "nothing to write".into()));
+    Bound {
+        capacity_wcu: capacity,
+        seconds,
+        set_by,
+    }
+}
+
+/// The writes an item of `bytes`, with `keys` (the table's and its indexes' key attributes as
+/// built), takes in the table and in each index it is in.
+pub fn item_writes(spec: &Spec, keys: &[(&str, AttrValue)], bytes: usize) -> ItemWrites {
+    let get = |name: &str| keys.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+    let text = |value: &AttrValue| match value {
+        AttrValue::S(s) => s.clone(),
+        AttrValue::N(n) => n.to_string(),
+        other => format!("{other:?}"),
+    };
+    let table = &spec.table;
+    let key_bytes: usize = keys.iter().map(|(n, v)| n.len() + v.size()).sum();
+    let mut targets = vec![get(&table.partition_key.name).map(|pk| (text(pk), wcu(bytes)))];
+    for index in &table.indexes {
+        let present = get(&index.partition_key.name).filter(|_| {
+            index
+                .sort_key
+                .as_ref()
+                .is_none_or(|s| get(&s.name).is_some())
+        });
+        let size = match index.projection {
+            Projection::KeysOnly => key_bytes,
+            // Included attributes are not told apart: the whole item is counted (at most).
+            Projection::All | Projection::Include(_) => bytes,
+        };
+        targets.push(present.map(|pk| (text(pk), wcu(size))));
+    }
+    ItemWrites {
+        keys: targets,
+        bytes: bytes as u64,
+    }
+}
+
+/// What a plan asks of the table's capacity.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityReport {
+    /// The table, then each index.
+    pub targets: Vec<TargetLoad>,
+    /// The least load time at each model capacity.
+    pub bounds: Vec<Bound>,
+    /// Design hot spots, each naming its key and the item types writing it.
+    pub warnings: Vec<String>,
+}
+
+/// The writes of the table or of one index.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetLoad {
+    pub name: String,
+    pub writes: u64,
+    pub wcu: u64,
+    pub distinct_keys: u64,
+    /// Its keys carrying the most write units, most first.
+    pub hottest: Vec<KeyLoad>,
+}
+
+/// One partition key value's writes.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyLoad {
+    pub key: String,
+    pub wcu: u64,
+    /// Its share of its table's (or index's) write units.
+    pub share: f64,
+    /// The size of its item collection (the table's keys only).
+    pub bytes: Option<u64>,
+    pub item_types: Vec<String>,
+}
+
+/// The least time a load takes at one capacity, and what sets it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bound {
+    pub capacity_wcu: u64,
+    pub seconds: f64,
+    pub set_by: String,
+}
