@@ -22,6 +22,8 @@
 //   --access-key-id ID    refuse every call signed with another access key, as DynamoDB does
 //   --log FILE            one line per second: "unix_second accepted_wcu throttled_calls", the
 //                         WCU counted when the call arrives and its capacity is taken
+//   --record FILE         every call but BatchWriteItem as one JSON line, {"op": …, "body": …}:
+//                         what the client asked for (CreateTable's settings, say)
 // On SIGTERM or SIGINT it prints its counts as one JSON line on stderr and exits.
 'use strict';
 
@@ -30,11 +32,12 @@ const fs = require('fs');
 
 function parseArgs(argv) {
   const o = { port: 0, seed: 1, throttle: 0, error500: 0, partial: 0, drop: 0, slow: 0,
-    delayMs: 500, capacity: 0, burstSeconds: 0.2, discard: false, accessKeyId: '', log: '', target: '' };
+    delayMs: 500, capacity: 0, burstSeconds: 0.2, discard: false, accessKeyId: '', log: '', record: '',
+    target: '' };
   const names = { '--target': 'target', '--port': 'port', '--seed': 'seed', '--throttle': 'throttle',
     '--error500': 'error500', '--partial': 'partial', '--drop': 'drop', '--slow': 'slow',
     '--delay-ms': 'delayMs', '--capacity': 'capacity', '--burst-seconds': 'burstSeconds',
-    '--access-key-id': 'accessKeyId', '--log': 'log' };
+    '--access-key-id': 'accessKeyId', '--log': 'log', '--record': 'record' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--discard') { o.discard = true; continue; }
@@ -261,7 +264,9 @@ const server = http.createServer((req, res) => {
       }
     }
     const op = String(req.headers['x-amz-target'] || '').split('.')[1];
-    if (op === 'BatchWriteItem') batchWrite(req, res, body); else passThrough(req, res, body);
+    if (op === 'BatchWriteItem') { batchWrite(req, res, body); return; }
+    if (opts.record) fs.appendFileSync(opts.record, JSON.stringify({ op, body: JSON.parse(body.toString() || '{}') }) + '\n');
+    passThrough(req, res, body);
   });
 });
 server.keepAliveTimeout = 60000;

@@ -762,3 +762,43 @@ async fn a_timestamp_sort_key_in_the_default_format_comes_back_in_time_order() {
         "the Query's order is the times' order"
     );
 }
+
+#[test]
+fn create_table_asks_for_the_throughput_settings_of_a_real_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("calls.jsonl");
+    let proxy =
+        crate::support::dynamodb::FaultProxy::start(&["--record", record.to_str().unwrap()]);
+    let table = table_name("throughput");
+    let out = migrator(&[
+        "create-table",
+        "--spec",
+        "access-patterns/rootski",
+        "--table",
+        &table,
+        "--endpoint-url",
+        &proxy.url,
+        "--max-write-request-units",
+        "40000",
+        "--warm-write-units",
+        "12000",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.lines().next(),
+        Some(format!("table {table} created (on-demand maximum 40000 write request units/s, warm throughput 12000 writes/s); ACTIVE in DynamoDB at {}", proxy.url).as_str())
+    );
+    let calls = std::fs::read_to_string(&record).unwrap();
+    let create: serde_json::Value = calls
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|c| c["op"] == "CreateTable")
+        .expect("a CreateTable call")["body"]
+        .clone();
+    assert_eq!(create["OnDemandThroughput"]["MaxWriteRequestUnits"], 40000);
+    assert_eq!(create["WarmThroughput"]["WriteUnitsPerSecond"], 12000);
+    for index in create["GlobalSecondaryIndexes"].as_array().unwrap() {
+        assert_eq!(index["OnDemandThroughput"]["MaxWriteRequestUnits"], 40000);
+        assert_eq!(index["WarmThroughput"]["WriteUnitsPerSecond"], 12000);
+    }
+}

@@ -305,6 +305,18 @@ fn access_pattern_settings_that_do_not_fit_their_operation() {
 }
 
 #[test]
+fn an_on_demand_maximum_on_a_provisioned_table() {
+    spec_error(
+        &GOOD_SPEC.replace(
+            "type_attribute = \"kind\"",
+            "type_attribute = \"kind\"\nbilling = \"provisioned\"\nread_capacity = 5\nwrite_capacity = 5\nmax_write_request_units = 100",
+        ),
+        11,
+        "max_write_request_units caps an on-demand table; a provisioned one has write_capacity",
+    );
+}
+
+#[test]
 fn null_in_a_key_column() {
     let dir = design(GOOD_SPEC, "1,a,1,x\n4012,,2,y\n");
     assert_error(

@@ -8,6 +8,7 @@ use crate::error::Outcome;
 use crate::pipeline::{self, CompareRequest, MigrateRequest, ScanOptions, TableRun, Target};
 use crate::report::Mode;
 use crate::sink::dynamodb::DynamoConfig;
+use crate::spec::Throughput;
 
 /// Where DynamoDB is: the standard AWS settings.
 #[derive(Debug, Args)]
@@ -75,6 +76,35 @@ pub struct CreateTableArgs {
     spec: PathBuf,
     #[command(flatten)]
     dynamo: DynamoArgs,
+    #[command(flatten)]
+    throughput: ThroughputArgs,
+}
+
+/// What a new table is created with beyond the spec's keys and billing (each overrides the
+/// spec's setting of the same name; the table and every index get it).
+#[derive(Debug, Args)]
+pub struct ThroughputArgs {
+    /// On-demand maximum write request units per second (OnDemandThroughput): DynamoDB
+    /// throttles above it, a ceiling on the bill. Example: 40000
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_write_request_units: Option<u64>,
+    /// Warm throughput, writes per second the new table takes at once (WarmThroughput; no
+    /// charge for the setting, and it cannot be lowered later). Example: 12000
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    warm_write_units: Option<u64>,
+    /// Warm throughput, reads per second. Example: 12000
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    warm_read_units: Option<u64>,
+}
+
+impl ThroughputArgs {
+    fn overrides(&self) -> Throughput {
+        Throughput {
+            max_write_request_units: self.max_write_request_units,
+            warm_write_units_per_second: self.warm_write_units,
+            warm_read_units_per_second: self.warm_read_units,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +116,8 @@ pub struct MigrateArgs {
     /// Create the table from the spec when it does not exist.
     #[arg(long)]
     create_table: bool,
+    #[command(flatten)]
+    throughput: ThroughputArgs,
     /// Plan and check the table, but write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -148,11 +180,11 @@ pub struct VerifyArgs {
 
 pub async fn create_table(args: CreateTableArgs) -> anyhow::Result<Outcome> {
     let target = args.dynamo.target();
-    let created = pipeline::create_table(&args.spec, &target).await?;
-    let verb = if created.created {
-        "created"
-    } else {
-        "already exists with the spec's keys"
+    let created = pipeline::create_table(&args.spec, &target, args.throughput.overrides()).await?;
+    let verb = match (created.created, created.settings.is_empty()) {
+        (true, true) => "created".to_string(),
+        (true, false) => format!("created ({})", created.settings),
+        (false, _) => "already exists with the spec's keys".to_string(),
     };
     crate::say!(
         "table {} {verb}; ACTIVE in {}",
@@ -170,6 +202,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<Outcome> {
         input: args.input.to_input(),
         target: args.dynamo.target(),
         create_table: args.create_table,
+        throughput: args.throughput.overrides(),
         dry_run: args.dry_run,
         max_wcu: args.max_wcu,
         checkpoint: args.checkpoint_path(),

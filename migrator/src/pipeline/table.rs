@@ -13,7 +13,7 @@ use crate::report::{Mode, TableReport};
 use crate::sink::checkpoint::Checkpoint;
 use crate::sink::dynamodb::{DynamoConfig, DynamoSink, Governor, SinkError, Ttl};
 use crate::source::SourceLocation;
-use crate::spec::{self, Spec};
+use crate::spec::{self, Spec, Throughput};
 
 /// A table and where it is.
 #[derive(Debug, Clone)]
@@ -51,6 +51,8 @@ pub struct MigrateRequest {
     pub target: Target,
     /// Create the table from the spec when it does not exist.
     pub create_table: bool,
+    /// Throughput settings for a new table, over the spec's.
+    pub throughput: Throughput,
     /// Plan and check, write nothing.
     pub dry_run: bool,
     /// The write budget, WCU per second.
@@ -95,15 +97,36 @@ impl TableRun {
     }
 }
 
-/// Whether a table was created, and what became of its TTL when there is something to say.
+/// Whether a table was created (with what throughput settings), and what became of its TTL
+/// when there is something to say.
 pub struct Created {
     pub created: bool,
+    pub settings: String,
     pub ttl: Option<String>,
 }
 
+/// `spec`'s throughput settings, each replaced by the one `overrides` gives.
+fn with_throughput(mut spec: Spec, overrides: Throughput) -> Spec {
+    let t = &mut spec.table.throughput;
+    t.max_write_request_units = overrides
+        .max_write_request_units
+        .or(t.max_write_request_units);
+    t.warm_write_units_per_second = overrides
+        .warm_write_units_per_second
+        .or(t.warm_write_units_per_second);
+    t.warm_read_units_per_second = overrides
+        .warm_read_units_per_second
+        .or(t.warm_read_units_per_second);
+    spec
+}
+
 /// Creates the spec's table (or checks the existing one) and turns its TTL on.
-pub async fn create_table(spec_dir: &std::path::Path, target: &Target) -> Result<Created, Error> {
-    let spec = spec::load(spec_dir)?;
+pub async fn create_table(
+    spec_dir: &std::path::Path,
+    target: &Target,
+    throughput: Throughput,
+) -> Result<Created, Error> {
+    let spec = with_throughput(spec::load(spec_dir)?, throughput);
     let sink = target.connect().await?;
     let created = sink
         .ensure_table(&spec.table, true)
@@ -112,6 +135,7 @@ pub async fn create_table(spec_dir: &std::path::Path, target: &Target) -> Result
     let ttl = sink.ensure_ttl(&spec.table).await?;
     Ok(Created {
         created,
+        settings: spec.table.throughput.describe(),
         ttl: ttl_message(spec.table.ttl_attribute.as_deref(), ttl),
     })
 }
@@ -145,7 +169,7 @@ pub async fn migrate(request: &MigrateRequest) -> Result<TableRun, Error> {
     let started = Instant::now();
     let target = &request.target;
     let patterns_from = patterns_url(&request.input.source, request.patterns)?;
-    let spec = spec::load(&request.input.spec)?;
+    let spec = with_throughput(spec::load(&request.input.spec)?, request.throughput);
     let sink = target.connect().await?;
     let describe = target.describe();
     let creating = request.create_table && !request.dry_run;
@@ -193,6 +217,8 @@ pub async fn migrate(request: &MigrateRequest) -> Result<TableRun, Error> {
     let mut report = TableReport {
         dry_run: request.dry_run,
         table_created: created,
+        created_with: (created && !spec.table.throughput.describe().is_empty())
+            .then(|| spec.table.throughput.describe()),
         max_wcu: request.max_wcu,
         ..TableReport::new(&target.table, describe, &location)
     };

@@ -19,6 +19,8 @@ pub struct TableReport {
     pub source: String,
     pub dry_run: bool,
     pub table_created: bool,
+    /// The throughput settings a table created here was given.
+    pub created_with: Option<String>,
     /// The write budget, WCU per second, when one was given.
     pub max_wcu: Option<u32>,
     /// What the load wrote (absent for `verify`, `diff` and dry runs).
@@ -70,6 +72,7 @@ impl TableReport {
             source: source.to_string(),
             dry_run: false,
             table_created: false,
+            created_with: None,
             max_wcu: None,
             load: None,
             pruned: 0,
@@ -113,6 +116,9 @@ impl TableReport {
         );
         if mode == Mode::Diff {
             return md + &self.verify.diff_markdown();
+        }
+        if let Some(settings) = &self.created_with {
+            md += &format!("Created the table with {settings}.\n\n");
         }
         if self.pruned > 0 {
             md += &format!(

@@ -66,6 +66,38 @@ pub struct TableSpec {
     /// The attribute that names each item's type, when the design has one.
     pub type_attribute: Option<String>,
     pub ttl_attribute: Option<String>,
+    /// What a new table is created with beyond its keys and billing.
+    pub throughput: Throughput,
+}
+
+/// A new table's throughput settings beyond its billing mode, for the table and each index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Throughput {
+    /// On-demand maximum write request units per second (`OnDemandThroughput`): DynamoDB
+    /// throttles above it, whatever the load asks.
+    pub max_write_request_units: Option<u64>,
+    /// Warm throughput (`WarmThroughput`): the writes and reads per second the table (and each
+    /// index) can take at once, set ahead of a load. It cannot be lowered once raised.
+    pub warm_write_units_per_second: Option<u64>,
+    pub warm_read_units_per_second: Option<u64>,
+}
+
+impl Throughput {
+    /// The settings in words, for reports: `on-demand maximum 40000 WRU/s, warm 12000 writes/s`;
+    /// empty when there are none.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(max) = self.max_write_request_units {
+            parts.push(format!("on-demand maximum {max} write request units/s"));
+        }
+        if let Some(warm) = self.warm_write_units_per_second {
+            parts.push(format!("warm throughput {warm} writes/s"));
+        }
+        if let Some(warm) = self.warm_read_units_per_second {
+            parts.push(format!("warm throughput {warm} reads/s"));
+        }
+        parts.join(", ")
+    }
 }
 
 impl TableSpec {

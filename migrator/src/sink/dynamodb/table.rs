@@ -1,9 +1,9 @@
 //! The target table: created from the spec, or checked against it when it already exists.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ProvisionedThroughput, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    OnDemandThroughput, Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType,
+    TableStatus, TimeToLiveSpecification, TimeToLiveStatus, WarmThroughput,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -241,6 +241,13 @@ async fn create_table(client: &Client, name: &str, spec: &TableSpec) -> Result<(
             Some(t)
         }
     };
+    let (on_demand, warm) = throughput_settings(&spec.throughput);
+    if let Some(on_demand) = &on_demand {
+        request = request.on_demand_throughput(on_demand.clone());
+    }
+    if let Some(warm) = &warm {
+        request = request.warm_throughput(warm.clone());
+    }
     for index in &spec.indexes {
         let projection = match &index.projection {
             spec::Projection::All => Projection::builder().projection_type(ProjectionType::All),
@@ -259,12 +266,36 @@ async fn create_table(client: &Client, name: &str, spec: &TableSpec) -> Result<(
             )))
             .projection(projection.build())
             .set_provisioned_throughput(throughput.clone())
+            .set_on_demand_throughput(on_demand.clone())
+            .set_warm_throughput(warm.clone())
             .build()
             .expect("name, keys and projection are set");
         request = request.global_secondary_indexes(gsi);
     }
     request.send().await.map_err(service_error)?;
     Ok(())
+}
+
+/// The spec's on-demand maximum and warm throughput as the SDK takes them: the same for the
+/// table and each index (each index has limits of its own, and would throttle the table's
+/// writes were it left cold or capped lower).
+fn throughput_settings(
+    throughput: &spec::Throughput,
+) -> (Option<OnDemandThroughput>, Option<WarmThroughput>) {
+    let on_demand = throughput.max_write_request_units.map(|max| {
+        OnDemandThroughput::builder()
+            .max_write_request_units(max as i64)
+            .build()
+    });
+    let warm = (throughput.warm_write_units_per_second.is_some()
+        || throughput.warm_read_units_per_second.is_some())
+    .then(|| {
+        WarmThroughput::builder()
+            .set_write_units_per_second(throughput.warm_write_units_per_second.map(|v| v as i64))
+            .set_read_units_per_second(throughput.warm_read_units_per_second.map(|v| v as i64))
+            .build()
+    });
+    (on_demand, warm)
 }
 
 async fn wait_active(client: &Client, name: &str) -> Result<(), SinkError> {

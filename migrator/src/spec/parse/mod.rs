@@ -54,6 +54,9 @@ pub(super) struct RawTable {
     pub(super) ttl_attribute: Option<String>,
     pub(super) nulls: Option<Spanned<String>>,
     pub(super) timestamp_format: Option<Spanned<String>>,
+    pub(super) max_write_request_units: Option<Spanned<u64>>,
+    pub(super) warm_write_units_per_second: Option<Spanned<u64>>,
+    pub(super) warm_read_units_per_second: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,8 +4,8 @@ use toml::{Spanned, Value as Toml};
 
 use super::{Defaults, Lines, Located, RawTable};
 use crate::spec::{
-    Billing, IndexSpec, KeyAttr, KeyType, NullPolicy, Projection, TableSpec, TimeFormat,
-    TimePattern,
+    Billing, IndexSpec, KeyAttr, KeyType, NullPolicy, Projection, TableSpec, Throughput,
+    TimeFormat, TimePattern,
 };
 
 pub(super) fn key_attr(raw: &Spanned<Toml>, lines: &Lines) -> Located<KeyAttr> {
@@ -100,6 +100,39 @@ pub(super) fn table_spec(raw: &RawTable, lines: &Lines) -> Located<(TableSpec, D
             time_format(f.get_ref()).map_err(|m| (lines.of(f), format!("timestamp_format {m}")))?
         }
     };
+    for value in [
+        &raw.max_write_request_units,
+        &raw.warm_write_units_per_second,
+        &raw.warm_read_units_per_second,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if *value.get_ref() == 0 {
+            return Err((
+                lines.of(value),
+                "a throughput setting is a positive number of units per second".into(),
+            ));
+        }
+    }
+    if let (Some(max), Billing::Provisioned { .. }) = (&raw.max_write_request_units, &billing) {
+        return Err((
+            lines.of(max),
+            "max_write_request_units caps an on-demand table; a provisioned one has write_capacity"
+                .into(),
+        ));
+    }
+    let throughput = Throughput {
+        max_write_request_units: raw.max_write_request_units.as_ref().map(|v| *v.get_ref()),
+        warm_write_units_per_second: raw
+            .warm_write_units_per_second
+            .as_ref()
+            .map(|v| *v.get_ref()),
+        warm_read_units_per_second: raw
+            .warm_read_units_per_second
+            .as_ref()
+            .map(|v| *v.get_ref()),
+    };
     let table = TableSpec {
         name: raw.name.clone(),
         partition_key: key_attr(&raw.partition_key, lines)?,
@@ -112,6 +145,7 @@ pub(super) fn table_spec(raw: &RawTable, lines: &Lines) -> Located<(TableSpec, D
         billing,
         type_attribute: raw.type_attribute.clone(),
         ttl_attribute: raw.ttl_attribute.clone(),
+        throughput,
     };
     Ok((table, Defaults { nulls, timestamps }))
 }
