@@ -24,6 +24,26 @@
 //                         WCU counted when the call arrives and its capacity is taken
 //   --record FILE         every call but BatchWriteItem as one JSON line, {"op": …, "body": …}:
 //                         what the client asked for (CreateTable's settings, say)
+// A capacity model of real DynamoDB (the local endpoint has none), on when --table-wcu is given:
+//   --table-wcu N         the table's write capacity, WCU/s
+//   --index-wcu N         each global secondary index's (default: the table's)
+//   --key-wcu N           each partition key value's, of the table and of each index (default
+//                         1000: DynamoDB's per-partition limit, the conservative case of a key
+//                         alone in its partition; partitions splitting is not modelled)
+//   --grow-after S:N      S seconds after the first write, table and indexes take N WCU/s each
+//                         (an on-demand table doubling its peak)
+//   --key-log FILE        one JSON line per second: WCU consumed by the table and each index,
+//                         and the keys that consumed the most
+// Each item costs 1 WCU per started KB (attribute names included) in the table, and again in
+// each index it is in, by the size the index projects. An item is written only when every
+// bucket it draws on (the table's, its key's, each index's and each index key's, each holding
+// --burst-seconds of its rate) has room, so an index that cannot keep up holds back the table's
+// writes. What does not fit comes back in UnprocessedItems; a call of which nothing fits is
+// answered ProvisionedThroughputExceededException with ThrottlingReasons, as DynamoDB does:
+// TableWriteKeyRangeThroughputExceeded, TableWriteProvisionedThroughputExceeded,
+// IndexWriteKeyRangeThroughputExceeded, IndexWriteProvisionedThroughputExceeded, and the
+// resource (the table's or the index's ARN). Tables' keys and indexes come from the
+// CreateTable and DescribeTable answers passing through.
 // On SIGTERM or SIGINT it prints its counts as one JSON line on stderr and exits.
 'use strict';
 
@@ -33,11 +53,13 @@ const fs = require('fs');
 function parseArgs(argv) {
   const o = { port: 0, seed: 1, throttle: 0, error500: 0, partial: 0, drop: 0, slow: 0,
     delayMs: 500, capacity: 0, burstSeconds: 0.2, discard: false, accessKeyId: '', log: '', record: '',
-    target: '' };
+    tableWcu: 0, indexWcu: 0, keyWcu: 1000, growAfter: '', keyLog: '', target: '' };
   const names = { '--target': 'target', '--port': 'port', '--seed': 'seed', '--throttle': 'throttle',
     '--error500': 'error500', '--partial': 'partial', '--drop': 'drop', '--slow': 'slow',
     '--delay-ms': 'delayMs', '--capacity': 'capacity', '--burst-seconds': 'burstSeconds',
-    '--access-key-id': 'accessKeyId', '--log': 'log', '--record': 'record' };
+    '--access-key-id': 'accessKeyId', '--log': 'log', '--record': 'record',
+    '--table-wcu': 'tableWcu', '--index-wcu': 'indexWcu', '--key-wcu': 'keyWcu',
+    '--grow-after': 'growAfter', '--key-log': 'keyLog' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--discard') { o.discard = true; continue; }
@@ -57,6 +79,7 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+if (!opts.indexWcu) opts.indexWcu = opts.tableWcu;
 const target = new URL(opts.target);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -94,10 +117,98 @@ function valueSize(v) {
     default: return 0;
   }
 }
+function attributesSize(item, names) {
+  return Object.entries(item)
+    .filter(([k]) => !names || names.has(k))
+    .reduce((n, [k, v]) => n + Buffer.byteLength(k) + valueSize(v), 0);
+}
+function wcuOf(bytes) { return Math.max(1, Math.ceil(bytes / 1024)); }
 function requestWcu(request) {
   const item = request.PutRequest ? request.PutRequest.Item : request.DeleteRequest.Key;
-  const bytes = Object.entries(item).reduce((n, [k, v]) => n + Buffer.byteLength(k) + valueSize(v), 0);
-  return Math.max(1, Math.ceil(bytes / 1024));
+  return wcuOf(attributesSize(item));
+}
+
+// The capacity model: what each table's description says, and the buckets.
+const described = new Map();   // table name -> { keys: [pk, sk], indexes: [{ name, keys, projected }] }
+function learn(description) {
+  if (!description || !description.TableName) return;
+  const keysOf = (schema) => (schema || []).sort((a, b) => (a.KeyType === 'HASH' ? -1 : 1)).map((k) => k.AttributeName);
+  const keys = keysOf(description.KeySchema);
+  const indexes = (description.GlobalSecondaryIndexes || []).map((i) => {
+    const ikeys = keysOf(i.KeySchema);
+    const p = i.Projection || {};
+    const projected = p.ProjectionType === 'ALL' ? null
+      : new Set([...keys, ...ikeys, ...(p.ProjectionType === 'INCLUDE' ? p.NonKeyAttributes || [] : [])]);
+    return { name: i.IndexName, keys: ikeys, projected };
+  });
+  described.set(description.TableName, { keys, indexes, arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${description.TableName}` });
+}
+const buckets = new Map();     // "table|index|key" -> { tokens, at, rate }
+let firstWrite = 0;
+function rates() {
+  if (opts.growAfter && firstWrite) {
+    const [after, to] = opts.growAfter.split(':').map(Number);
+    if (Date.now() - firstWrite >= after * 1000) return { table: to, index: to };
+  }
+  return { table: opts.tableWcu, index: opts.indexWcu };
+}
+function bucket(name, rate) {
+  const now = Date.now();
+  let b = buckets.get(name);
+  if (!b) { b = { tokens: rate * opts.burstSeconds, at: now }; buckets.set(name, b); }
+  b.tokens = Math.min(rate * opts.burstSeconds, b.tokens + (now - b.at) / 1000 * rate);
+  b.at = now;
+  return b;
+}
+const consumed = new Map();    // second -> { targets: {name: wcu}, keys: {name|key: wcu} }
+function consume(target, key, wcu) {
+  const s = second();
+  const row = consumed.get(s) || { targets: {}, keys: {} };
+  row.targets[target] = (row.targets[target] || 0) + wcu;
+  row.keys[`${target}|${key}`] = (row.keys[`${target}|${key}`] || 0) + wcu;
+  consumed.set(s, row);
+}
+function flushKeyLog(all) {
+  if (!opts.keyLog) return;
+  const now = second();
+  let out = '';
+  for (const [s, row] of [...consumed.entries()].sort((a, b) => a[0] - b[0])) {
+    if (!all && s >= now) continue;
+    const hot = Object.entries(row.keys).sort((a, b) => b[1] - a[1]).slice(0, 5)
+      .map(([k, w]) => { const at = k.indexOf('|'); return [k.slice(0, at), k.slice(at + 1), w]; });
+    out += JSON.stringify({ second: s, consumed: row.targets, hottest: hot }) + '\n';
+    consumed.delete(s);
+  }
+  if (out) fs.appendFileSync(opts.keyLog, out);
+}
+setInterval(() => flushKeyLog(false), 1000).unref();
+// Whether one request fits the model now; takes its capacity when it does, else says why.
+function admit(table, request) {
+  const shape = described.get(table);
+  const item = request.PutRequest ? request.PutRequest.Item : request.DeleteRequest.Key;
+  const text = (v) => (v ? Object.values(v)[0] : undefined);
+  const { table: tableRate, index: indexRate } = rates();
+  const draws = [];
+  const bytes = attributesSize(item);
+  const pk = shape ? text(item[shape.keys[0]]) : undefined;
+  draws.push({ name: `${table}||`, rate: tableRate, wcu: wcuOf(bytes), reason: 'TableWriteProvisionedThroughputExceeded', resource: shape ? shape.arn : table, target: 'table', key: pk });
+  if (pk !== undefined) draws.push({ name: `${table}||${pk}`, rate: opts.keyWcu, wcu: wcuOf(bytes), reason: 'TableWriteKeyRangeThroughputExceeded', resource: shape.arn });
+  for (const index of (shape && request.PutRequest ? shape.indexes : [])) {
+    if (index.keys.some((k) => item[k] === undefined)) continue;
+    const ipk = text(item[index.keys[0]]);
+    const w = wcuOf(index.projected ? attributesSize(item, index.projected) : bytes);
+    const resource = `${shape.arn}/index/${index.name}`;
+    draws.push({ name: `${table}|${index.name}|`, rate: indexRate, wcu: w, reason: 'IndexWriteProvisionedThroughputExceeded', resource, target: index.name, key: ipk });
+    draws.push({ name: `${table}|${index.name}|${ipk}`, rate: opts.keyWcu, wcu: w, reason: 'IndexWriteKeyRangeThroughputExceeded', resource });
+  }
+  for (const d of draws) {
+    if (bucket(d.name, d.rate).tokens < d.wcu) return { fits: false, reason: d.reason, resource: d.resource };
+  }
+  for (const d of draws) {
+    bucket(d.name, d.rate).tokens -= d.wcu;
+    if (d.target) consume(d.target, d.key, d.wcu);
+  }
+  return { fits: true, wcu: draws[0].wcu };
 }
 
 // The capacity bucket, refilled continuously, and the per-second log.
@@ -197,6 +308,7 @@ function batchWrite(req, res, body) {
     return awsError(res, 500, 'InternalServerError', 'Internal server error (injected)', delay);
   }
   const request = JSON.parse(body.toString());
+  const reasons = new Map();
   const held = {};
   let heldCount = 0;
   let acceptedWcu = 0;
@@ -207,7 +319,33 @@ function batchWrite(req, res, body) {
       const n = 1 + Math.floor(random() * (requests.length - 1));
       keep = requests.slice(0, requests.length - n);
     }
-    if (opts.capacity > 0) {
+    if (opts.tableWcu > 0) {
+      if (!firstWrite) firstWrite = Date.now();
+      const fits = [];
+      for (const r of keep) {
+        const verdict = admit(table, r);
+        if (!verdict.fits) {
+          stats.model_refusals = (stats.model_refusals || 0) + 1;
+          const k = `${verdict.reason} ${verdict.resource}`;
+          reasons.set(k, { reason: verdict.reason, resource: verdict.resource });
+          stats.reasons = stats.reasons || {};
+          stats.reasons[verdict.reason] = (stats.reasons[verdict.reason] || 0) + 1;
+          continue;
+        }
+        fits.push(r);
+        acceptedWcu += verdict.wcu;
+      }
+      // What did not fit stays in the order it came, after what did.
+      const unfit = keep.filter((r) => !fits.includes(r));
+      held[table] = unfit;
+      heldCount += unfit.length;
+      keep = fits;
+      request.RequestItems[table] = keep;
+      const rest = requests.slice(fits.length + unfit.length);
+      if (rest.length) { held[table] = held[table].concat(rest); heldCount += rest.length; }
+      if (!held[table].length) delete held[table];
+      continue;
+    } else if (opts.capacity > 0) {
       const fits = [];
       for (const r of keep) {
         const wcu = requestWcu(r);
@@ -229,6 +367,13 @@ function batchWrite(req, res, body) {
   logged('wcu', acceptedWcu);
   if (!Object.keys(request.RequestItems).length) {
     stats.throttled++; logged('throttled', 1);
+    if (reasons.size) {
+      return reply(res, 400, {
+        __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+        message: 'The level of configured provisioned throughput for the table was exceeded.',
+        ThrottlingReasons: [...reasons.values()],
+      }, delay);
+    }
     return awsError(res, 400, 'ProvisionedThroughputExceededException',
       'The level of configured provisioned throughput for the table was exceeded.', delay);
   }
@@ -266,6 +411,18 @@ const server = http.createServer((req, res) => {
     const op = String(req.headers['x-amz-target'] || '').split('.')[1];
     if (op === 'BatchWriteItem') { batchWrite(req, res, body); return; }
     if (opts.record) fs.appendFileSync(opts.record, JSON.stringify({ op, body: JSON.parse(body.toString() || '{}') }) + '\n');
+    if (opts.tableWcu > 0 && (op === 'DescribeTable' || op === 'CreateTable')) {
+      forward(req, body, (err, status, answer) => {
+        if (err) { res.destroy(); return; }
+        if (status === 200) {
+          const parsed = JSON.parse(answer.toString());
+          learn(parsed.Table || parsed.TableDescription);
+        }
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': answer.length });
+        res.end(answer);
+      });
+      return;
+    }
     passThrough(req, res, body);
   });
 });
@@ -273,6 +430,7 @@ server.keepAliveTimeout = 60000;
 
 function stop() {
   flushLog(true);
+  flushKeyLog(true);
   process.stderr.write(JSON.stringify(stats) + '\n');
   process.exit(0);
 }

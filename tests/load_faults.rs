@@ -271,3 +271,109 @@ fn a_load_that_gives_up_reports_what_failed_and_keeps_its_checkpoint() {
         "kept for the rerun"
     );
 }
+
+#[tokio::test]
+async fn under_the_capacity_model_with_faults_the_table_ends_equal_to_the_plan() {
+    // Real DynamoDB's limits on top of today's faults: a table and index capacity, a per-key
+    // limit that Rootski's hot WORD key (1,569 WCU) cannot meet in its burst, and throttles,
+    // 500s and partial batches.
+    let proxy = FaultProxy::start(&[
+        "--table-wcu",
+        "3000",
+        "--key-wcu",
+        "300",
+        "--burst-seconds",
+        "0.5",
+        "--seed",
+        "3",
+        "--throttle",
+        "0.1",
+        "--error500",
+        "0.05",
+        "--partial",
+        "0.1",
+    ]);
+    let table = table_name("model");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("migrate.json");
+    let out = migrator(&migrate_args(
+        dataset().to_str().unwrap(),
+        &table,
+        &proxy.url,
+        report.to_str().unwrap(),
+    ));
+    let counts = proxy.stop();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        counts["model_refusals"].as_u64().unwrap_or(0) > 0,
+        "{counts}"
+    );
+    assert_eq!(
+        sink(&table).await.scan_lines(4, None).await.unwrap(),
+        planned(dataset()),
+        "0 lost, 0 extra, every attribute equal"
+    );
+    assert_eq!(read_json(&report)["verify"]["matches"], true);
+}
+
+#[tokio::test]
+async fn the_report_gives_dynamodb_s_throttling_reasons_and_the_keys_held_back() {
+    // Every item in one index key, each a key of its own in the table: the index key's
+    // 100 WCU/s holds back the table's writes, and whole calls are refused with the reason.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("schema.sql"),
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL);",
+    )
+    .unwrap();
+    let rows: String = (1..=300).map(|i| format!("{i},k\n")).collect();
+    std::fs::write(dir.path().join("events.csv"), format!("id,kind\n{rows}")).unwrap();
+    std::fs::write(
+        dir.path().join("spec.toml"),
+        "source = \"schema.sql\"\n[table]\nname = \"t\"\npartition_key = \"pk\"\n[[table.indexes]]\nname = \"bykind\"\npartition_key = \"gsi1pk\"\nprojection = \"keys\"\n\n[[items]]\ntype = \"EVENT\"\nfrom = \"events\"\n[items.keys]\npk = \"E#{id}\"\ngsi1pk = \"KIND#{kind}\"\n",
+    )
+    .unwrap();
+    let proxy = FaultProxy::start(&[
+        "--table-wcu",
+        "40000",
+        "--key-wcu",
+        "100",
+        "--burst-seconds",
+        "0.5",
+    ]);
+    let table = table_name("reasons");
+    let report = dir.path().join("migrate.json");
+    let out = migrator(&[
+        "migrate",
+        "--spec",
+        dir.path().to_str().unwrap(),
+        "--source",
+        dir.path().to_str().unwrap(),
+        "--table",
+        &table,
+        "--endpoint-url",
+        &proxy.url,
+        "--create-table",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    proxy.stop();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let load = &read_json(&report)["load"];
+    let reasons = load["throttling_reasons"].as_object().unwrap();
+    let index = format!(
+        "IndexWriteKeyRangeThroughputExceeded on arn:aws:dynamodb:us-east-1:000000000000:table/{table}/index/bykind"
+    );
+    assert!(reasons.contains_key(&index), "{load}");
+    assert_eq!(
+        reasons.len(),
+        1,
+        "the index key alone holds the load back: {load}"
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("Throttled by DynamoDB: {index}: ")),
+        "{}",
+        out.stderr
+    );
+}

@@ -426,6 +426,7 @@ body = { column = "body" }
             "at 4000 WCU/s the load takes at least 0.30 s, set by key KIND#hot of the table (300 WCU at 1000 WCU/s)",
             "at 40000 WCU/s the load takes at least 0.30 s, set by key KIND#hot of the table (300 WCU at 1000 WCU/s)",
             "warning: key KIND#hot of the table takes 75% of its writes (300 of 400 WCU, item types EVENT): at 1000 WCU/s per key value it alone takes 0.3 s, however much capacity the table has; spread it (a suffix on the key) if that matters",
+            "warning: the index byall has only 1 distinct partition key value for 200 writes: at 1000 WCU/s per key value it takes at most 1000 WCU/s, less than the table quota of 40000",
             "warning: key ALL of the index byall takes 100% of its writes (200 of 200 WCU, item types EVENT): at 1000 WCU/s per key value it alone takes 0.2 s, however much capacity the table has; spread it (a suffix on the key) if that matters",
         ]
     );

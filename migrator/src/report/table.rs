@@ -173,5 +173,24 @@ fn load_markdown(load: &WriteReport, max_wcu: Option<u32>) -> String {
         load.calls_retried,
         load.throttles
     );
+    if !load.throttling_reasons.is_empty() {
+        let reasons: Vec<String> = load
+            .throttling_reasons
+            .iter()
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
+        md += &format!("Throttled by DynamoDB: {}.\n\n", reasons.join("; "));
+    }
+    if !load.unprocessed_keys.is_empty() {
+        let keys: Vec<String> = load
+            .unprocessed_keys
+            .iter()
+            .map(|(key, n)| format!("`{key}` ({n})"))
+            .collect();
+        md += &format!(
+            "Partition keys whose items came back unprocessed most: {}.\n\n",
+            keys.join(", ")
+        );
+    }
     md
 }

@@ -147,7 +147,18 @@ impl Tally {
             .map(|&capacity| bound(&loads, capacity))
             .collect();
         let mut warnings = Vec::new();
+        let quota = MODEL_CAPACITIES[MODEL_CAPACITIES.len() - 1];
         for load in &loads {
+            if load.writes > 0 && (load.distinct_keys as f64) * KEY_LIMIT_WCU < quota as f64 {
+                warnings.push(format!(
+                    "the {} has only {} distinct partition key value{} for {} writes: at {KEY_LIMIT_WCU:.0} WCU/s per key value it takes at most {:.0} WCU/s, less than the table quota of {quota}",
+                    load.name,
+                    load.distinct_keys,
+                    if load.distinct_keys == 1 { "" } else { "s" },
+                    load.writes,
+                    load.distinct_keys as f64 * KEY_LIMIT_WCU
+                ));
+            }
             for key in load.hottest.iter().filter(|k| k.share > HOT_SHARE) {
                 warnings.push(format!(
                     "key {} of the {} takes {:.0}% of its writes ({} of {} WCU, item types {}): at {KEY_LIMIT_WCU:.0} WCU/s per key value it alone takes {:.1} s, however much capacity the table has; spread it (a suffix on the key) if that matters",

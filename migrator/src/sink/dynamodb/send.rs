@@ -57,6 +57,8 @@ pub struct Sent {
     pub resent: Vec<String>,
     /// Calls that failed with a retryable error and were made again.
     pub retried_calls: u64,
+    /// The reasons DynamoDB gave for the throttling errors, one per reason and call.
+    pub reasons: Vec<String>,
 }
 
 /// What one BatchWriteItem call came to.
@@ -64,8 +66,10 @@ pub struct Sent {
 pub enum Answer {
     /// Accepted, but for these requests (wire format), which came back unprocessed.
     Done(Vec<String>),
-    /// A throttling error: nothing was written.
-    Throttled,
+    /// A throttling error: nothing was written. Why, as DynamoDB says it (its
+    /// `ThrottlingReasons`: `TableWriteKeyRangeThroughputExceeded on arn:…:table/T`), when it
+    /// does.
+    Throttled(Vec<String>),
     /// A failure worth another call (5xx, a timeout, a dropped connection): what happened.
     Failed(String),
 }
@@ -120,7 +124,8 @@ pub async fn send(
             .map_err(|fatal| rejected(fatal, table, &batch.first))?;
         let unprocessed = match answer {
             Answer::Done(unprocessed) => unprocessed,
-            Answer::Throttled => {
+            Answer::Throttled(reasons) => {
+                sent.reasons.extend(reasons);
                 pacing.governor.record(0.0, wcu);
                 rounds = throttled_again(rounds, table, pending.len())?;
                 sent.retried_calls += 1;
@@ -227,7 +232,7 @@ fn retryable(error: SdkError<BatchWriteItemError, HttpResponse>) -> Result<Answe
                     | "ThrottlingException"
                     | "RequestLimitExceeded"
             ) {
-                Ok(Answer::Throttled)
+                Ok(Answer::Throttled(throttling_reasons(service.err())))
             } else if status >= 500 {
                 Ok(Answer::Failed(format!("HTTP {status} {code}")))
             } else {
@@ -243,6 +248,26 @@ fn retryable(error: SdkError<BatchWriteItemError, HttpResponse>) -> Result<Answe
         SdkError::TimeoutError(_) => Ok(Answer::Failed("no answer in time".into())),
         _ => Err(service_error(error)),
     }
+}
+
+/// The reasons a throttling error gives, each as `REASON on RESOURCE`.
+fn throttling_reasons(error: &BatchWriteItemError) -> Vec<String> {
+    let reasons = match error {
+        BatchWriteItemError::ProvisionedThroughputExceededException(e) => e.throttling_reasons(),
+        BatchWriteItemError::ThrottlingException(e) => e.throttling_reasons(),
+        BatchWriteItemError::RequestLimitExceeded(e) => e.throttling_reasons(),
+        _ => &[],
+    };
+    reasons
+        .iter()
+        .map(|r| {
+            format!(
+                "{} on {}",
+                r.reason().unwrap_or("Unknown"),
+                r.resource().unwrap_or("?")
+            )
+        })
+        .collect()
 }
 
 /// A refusal of the batch itself, naming its first item.
@@ -346,7 +371,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn throttling_backs_off_under_a_doubling_ceiling_then_gives_up() {
-        let writer = Scripted::new(vec![Answer::Throttled; 40]);
+        let writer = Scripted::new(vec![Answer::Throttled(Vec::new()); 40]);
         let error = send(&writer, "t", batch(&["a", "b"]), &pacing(3))
             .await
             .unwrap_err();

@@ -46,6 +46,10 @@ pub struct WriteReport {
     pub calls_retried: u64,
     /// Throttles seen: throttling errors and answers with UnprocessedItems.
     pub throttles: u64,
+    /// Throttling errors by the reason DynamoDB gave and the table or index it named.
+    pub throttling_reasons: BTreeMap<String, u64>,
+    /// The partition keys whose items came back unprocessed most often, most first.
+    pub unprocessed_keys: Vec<(String, u64)>,
     /// Write capacity units consumed by the items written (1 per started KB of each item).
     pub wcu: f64,
     /// Wall time of the load.
@@ -209,6 +213,10 @@ pub async fn write_all(
                     }
                     report.calls_retried += done.calls_retried;
                     report.wcu += done.wcu;
+                    for (reason, n) in done.throttling_reasons {
+                        *report.throttling_reasons.entry(reason).or_default() += n;
+                    }
+                    report.unprocessed_keys.extend(done.unprocessed_keys);
                 }
                 Ok(Outcome::Skipped(types)) => {
                     report.batches += 1;
@@ -232,6 +240,7 @@ pub async fn write_all(
         }
     }
     report.throttles = control.governor.throttles();
+    report.unprocessed_keys = most_unprocessed(std::mem::take(&mut report.unprocessed_keys));
     report.seconds = started.elapsed().as_secs_f64();
     report.cpu_seconds = crate::cpu::process_seconds()
         .zip(cpu_before)
@@ -285,15 +294,35 @@ async fn write_batch(
         .await
         .map_err(|e| SinkError::Other(format!("a write task failed: {e}")))??;
     report.calls_retried = sent.retried_calls;
+    for reason in sent.reasons {
+        *report.throttling_reasons.entry(reason).or_default() += 1;
+    }
     for request in sent.resent {
-        let item_type = batch
+        let line = batch
             .iter()
-            .find(|line| request.get(PUT_REQUEST.len()..request.len() - 1) == Some(&line.json))
-            .map(|line| line.item_type.clone())
-            .unwrap_or_default();
+            .find(|line| request.get(PUT_REQUEST.len()..request.len() - 1) == Some(&line.json));
+        let item_type = line.map(|l| l.item_type.clone()).unwrap_or_default();
         report.types.entry(item_type).or_default().resent += 1;
+        if let Some(line) = line {
+            report.unprocessed_keys.push((line.key.0.clone(), 1));
+        }
     }
     Ok(report)
+}
+
+/// Partition keys shown in a report's list of the most unprocessed.
+const UNPROCESSED_KEYS_SHOWN: usize = 5;
+
+/// The partition keys of `counts` (a key may come many times) summed, most first.
+fn most_unprocessed(counts: Vec<(String, u64)>) -> Vec<(String, u64)> {
+    let mut totals: HashMap<String, u64> = HashMap::new();
+    for (key, n) in counts {
+        *totals.entry(key).or_default() += n;
+    }
+    let mut totals: Vec<(String, u64)> = totals.into_iter().collect();
+    totals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    totals.truncate(UNPROCESSED_KEYS_SHOWN);
+    totals
 }
 
 fn describe(line: &PlanLine) -> String {
