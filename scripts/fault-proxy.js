@@ -287,7 +287,7 @@ function occurrences(buffer, needle) {
 
 function batchWrite(req, res, body) {
   stats.calls++;
-  if (opts.discard) {
+  if (opts.discard && !opts.tableWcu) {
     stats.discarded_items += occurrences(body, PUT_REQUEST);
     reply(res, 200, '{"UnprocessedItems":{}}');
     return;
@@ -377,7 +377,7 @@ function batchWrite(req, res, body) {
     return awsError(res, 400, 'ProvisionedThroughputExceededException',
       'The level of configured provisioned throughput for the table was exceeded.', delay);
   }
-  forward(req, Buffer.from(JSON.stringify(request)), (err, status, answer) => {
+  const answered = (err, status, answer) => {
     if (err) { res.destroy(); return; }
     if (status !== 200) { reply(res, status, answer.toString(), delay); return; }
     stats.forwarded++;
@@ -393,7 +393,13 @@ function batchWrite(req, res, body) {
     if (dropAfter) { stats.dropped_after++; res.socket.destroy(); return; }
     stats.unprocessed_items += heldCount;
     reply(res, 200, result, delay);
-  });
+  };
+  if (opts.discard) {
+    stats.discarded_items += Object.values(request.RequestItems).reduce((n, r) => n + r.length, 0);
+    answered(null, 200, Buffer.from('{"UnprocessedItems":{}}'));
+    return;
+  }
+  forward(req, Buffer.from(JSON.stringify(request)), answered);
 }
 
 const server = http.createServer((req, res) => {

@@ -377,3 +377,66 @@ async fn the_report_gives_dynamodb_s_throttling_reasons_and_the_keys_held_back()
         out.stderr
     );
 }
+
+#[tokio::test]
+async fn a_hot_index_key_is_paced_on_its_own_from_the_start() {
+    // 1,200 items share one index key, each its own key in the table, with 300 more items in
+    // index keys of their own: the shared key gets a lane of its own from the first call,
+    // and the table ends equal to the plan under the key's 400 WCU/s.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("schema.sql"),
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL);",
+    )
+    .unwrap();
+    let rows: String = (1..=1500)
+        .map(|i| match i {
+            1..=1200 => format!("{i},hot\n"),
+            _ => format!("{i},k{i}\n"),
+        })
+        .collect();
+    std::fs::write(dir.path().join("events.csv"), format!("id,kind\n{rows}")).unwrap();
+    std::fs::write(
+        dir.path().join("spec.toml"),
+        "source = \"schema.sql\"\n[table]\nname = \"t\"\npartition_key = \"pk\"\n[[table.indexes]]\nname = \"bykind\"\npartition_key = \"gsi1pk\"\nprojection = \"keys\"\n\n[[items]]\ntype = \"EVENT\"\nfrom = \"events\"\n[items.keys]\npk = \"E#{id}\"\ngsi1pk = \"KIND#{kind}\"\n",
+    )
+    .unwrap();
+    let proxy = FaultProxy::start(&[
+        "--table-wcu",
+        "40000",
+        "--key-wcu",
+        "400",
+        "--burst-seconds",
+        "0.5",
+    ]);
+    let table = table_name("paced");
+    let report = dir.path().join("migrate.json");
+    let out = migrator(&[
+        "migrate",
+        "--spec",
+        dir.path().to_str().unwrap(),
+        "--source",
+        dir.path().to_str().unwrap(),
+        "--table",
+        &table,
+        "--endpoint-url",
+        &proxy.url,
+        "--create-table",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    proxy.stop();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = read_json(&report);
+    assert_eq!(report["verify"]["matches"], true);
+    assert_eq!(
+        report["load"]["paced_keys"],
+        serde_json::json!(["KIND#hot of the index bykind"])
+    );
+    assert!(
+        out.stderr
+            .contains("Hot keys paced on their own, from the start: KIND#hot of the index bykind."),
+        "{}",
+        out.stderr
+    );
+}

@@ -47,6 +47,7 @@ pub fn load(
                 Ok(())
             });
             let (report, failed) = tokio::runtime::Handle::current().block_on(sink.write(
+                &spec.table,
                 &planned,
                 rx,
                 governor,

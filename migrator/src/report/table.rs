@@ -192,5 +192,11 @@ fn load_markdown(load: &WriteReport, max_wcu: Option<u32>) -> String {
             keys.join(", ")
         );
     }
+    if !load.paced_keys.is_empty() {
+        md += &format!(
+            "Hot keys paced on their own, from the start: {}.\n\n",
+            load.paced_keys.join(", ")
+        );
+    }
     md
 }

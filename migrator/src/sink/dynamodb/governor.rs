@@ -7,21 +7,35 @@
 //!
 //! Once a second the governor looks at the last [`WINDOW`]: when the table turned away more than
 //! half of the capacity asked for (throttling errors and items sent back unprocessed), it was
-//! offered far more than it takes, so the rate drops to a little above what it accepted; else the
-//! rate rises by [`RISE`] a second, up to the budget (or back to unlimited). A table pinned at its
-//! capacity is so kept full while at most half the calls bounce; throttles that do not come from
-//! the rate (a hot partition, a blip) do not starve the load.
+//! offered far more than it takes, so the rate drops to a little above what it accepted. When it
+//! refused some, the table is at its capacity: the rate rises by [`RISE`] a second but stays
+//! within [`OVER`] times what the table takes, so the table is kept full and its growth (an
+//! on-demand table doubling) shows as refusals stopping. When it refused none, the rate rises by
+//! [`FAST_RISE`] a second, up to the budget (or back to unlimited). Throttles that do not come
+//! from the rate (a hot partition, a blip) do not starve the load.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// The measuring window of sent, accepted and refused capacity.
 const WINDOW: Duration = Duration::from_secs(2);
 /// The share of capacity asked for and refused above which the rate drops.
 const HEAVY: f64 = 0.5;
-/// How much the rate rises in a second without heavy throttling.
+/// The same for a hot key's lane: a key's refusals are capacity sent for nothing (and, under a
+/// budget, budget spent for nothing), so its lane keeps them few.
+const KEY_HEAVY: f64 = 0.1;
+/// The share of its rate a key's lane must be sending at for the rate to rise.
+const KEY_BUSY: f64 = 0.8;
+/// How much the rate rises in a second with some throttling, and with none.
 const RISE: f64 = 1.05;
+const FAST_RISE: f64 = 1.25;
+/// The share refused at or below which the table is taken to have room to spare.
+const LIGHT: f64 = 0.02;
+/// How far above what the table takes the rate goes while it refuses some.
+const OVER: f64 = 1.25;
 /// The share of a budget the governor paces at: any window may hold one call beyond the pace,
 /// and this margin keeps that call inside the budget too.
 const BUDGET_SHARE: f64 = 0.99;
@@ -32,6 +46,8 @@ const FLOOR: f64 = 5.0;
 #[derive(Clone)]
 pub struct Governor {
     budget: Option<f64>,
+    /// Whether it paces a hot key rather than a table.
+    key: bool,
     state: Arc<Mutex<State>>,
 }
 
@@ -79,6 +95,7 @@ impl Governor {
         let budget = budget.map(|b| b * BUDGET_SHARE);
         Governor {
             budget,
+            key: false,
             state: Arc::new(Mutex::new(State {
                 rate: budget,
                 next: now,
@@ -89,6 +106,49 @@ impl Governor {
                 throttles: 0,
             })),
         }
+    }
+
+    /// A hot key's governor: it paces at `rate` WCU/s from the start, then follows what the
+    /// key accepts, dropping as soon as a tenth of what it sends is refused, and rising only
+    /// while the key is sent at its pace (never to no pace at all).
+    pub fn for_key(rate: f64) -> Self {
+        let mut governor = Governor::new(None);
+        governor.key = true;
+        governor.state.lock().expect("governor lock").rate = Some(rate);
+        governor
+    }
+
+    /// Books a send of `wcu` at `now` when the pace allows one now, or up to `ahead` WCU
+    /// ahead of it; else says when it will.
+    pub fn take_now(&self, now: Instant, wcu: f64, ahead: f64) -> Result<(), Instant> {
+        let mut state = self.state.lock().expect("governor lock");
+        if let Some(rate) = state.rate {
+            let slack = Duration::from_secs_f64(ahead / rate);
+            if state.next > now + slack {
+                return Err(state.next - slack);
+            }
+            state.next = state.next.max(now) + Duration::from_secs_f64(wcu / rate);
+        }
+        state.sent.add(now, wcu);
+        Ok(())
+    }
+
+    /// Gives back the pace of `wcu` sent and refused for a reason of its own (a hot key), so
+    /// the table's pace (and budget) is spent on what DynamoDB takes.
+    pub fn refund(&self, now: Instant, wcu: f64) {
+        let mut state = self.state.lock().expect("governor lock");
+        if let Some(rate) = state.rate {
+            state.next = (state.next - Duration::from_secs_f64(wcu / rate)).max(now);
+        }
+    }
+
+    /// When the next send may start, `ahead` WCU ahead of the pace, when the governor paces
+    /// at all.
+    pub fn free_at(&self, ahead: f64) -> Option<Instant> {
+        let state = self.state.lock().expect("governor lock");
+        state
+            .rate
+            .map(|rate| state.next - Duration::from_secs_f64(ahead / rate))
     }
 
     /// Waits until a call consuming `wcu` may start.
@@ -128,8 +188,15 @@ impl Governor {
         }
         if now.duration_since(state.last_look) >= Duration::from_secs(1) {
             state.last_look = now;
-            state.adjust(now, self.budget);
+            state.adjust(now, self.budget, self.key);
         }
+    }
+
+    /// Whether the table refused more than a tenth of what it was sent over the last window.
+    pub fn refusing(&self, now: Instant) -> bool {
+        let state = self.state.lock().expect("governor lock");
+        let refused = state.refused.rate(now);
+        refused > KEY_HEAVY * (state.accepted.rate(now) + refused)
     }
 
     /// Throttle events seen so far.
@@ -140,17 +207,29 @@ impl Governor {
 
 impl State {
     /// The once-a-second look: drop to what the table accepts, or rise.
-    fn adjust(&mut self, now: Instant, budget: Option<f64>) {
+    fn adjust(&mut self, now: Instant, budget: Option<f64>, key: bool) {
         let accepted = self.accepted.rate(now);
         let refused = self.refused.rate(now);
-        if refused > HEAVY * (accepted + refused) {
+        let heavy = if key { KEY_HEAVY } else { HEAVY };
+        if refused > heavy * (accepted + refused) {
             let rate = (accepted * RISE).max(FLOOR);
             self.rate = Some(budget.map_or(rate, |b| rate.min(b)));
             tracing::debug!(rate, accepted, refused, "throttled: slowing down");
             return;
         }
         let Some(rate) = self.rate else { return };
-        let risen = rate * RISE + FLOOR;
+        if key {
+            if self.sent.rate(now) >= KEY_BUSY * rate {
+                self.rate = Some(rate * RISE + FLOOR);
+            }
+            return;
+        }
+        let risen = if refused > LIGHT * (accepted + refused) {
+            // At the table's capacity: offer a little more than it takes, to see it grow.
+            (rate * RISE + FLOOR).min(accepted * OVER)
+        } else {
+            rate * FAST_RISE + FLOOR
+        };
         self.rate = match budget {
             Some(budget) => Some(risen.min(budget)),
             None if risen > 2.0 * self.sent.rate(now).max(FLOOR) => None,
@@ -229,6 +308,37 @@ mod tests {
             100.0,
         );
         assert_eq!(rates.last().unwrap(), &Some(2000.0), "{rates:?}");
+    }
+
+    /// Runs `seconds` seconds of a table that takes `capacity` WCU/s against calls sent at
+    /// the governor's rate (10,000 WCU/s when unlimited), in 10 ms steps; returns the rate
+    /// after each second.
+    fn table(governor: &Governor, start: Instant, seconds: u64, capacity: f64) -> Vec<f64> {
+        (1..=seconds * 100)
+            .filter_map(|tick| {
+                let at = start + Duration::from_millis(10 * tick);
+                let sent = rate(governor).unwrap_or(10_000.0) / 100.0;
+                let taken = sent.min(capacity / 100.0);
+                governor.reserve(at, sent);
+                governor.record_at(at, taken, sent - taken);
+                (tick % 100 == 0).then(|| rate(governor).unwrap_or(f64::MAX))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn at_capacity_the_table_is_kept_full_and_its_growth_followed() {
+        let governor = Governor::new(None);
+        let start = Instant::now();
+        let rates = table(&governor, start, 10, 2000.0);
+        // After the first drop the table is offered at least what it takes, and at most a
+        // quarter more (so few calls are sent for nothing).
+        for rate in &rates[2..] {
+            assert!((2000.0..=2000.0 * OVER * 1.01).contains(rate), "{rates:?}");
+        }
+        // The table doubles: within 4 s the rate offers it all of its new capacity.
+        let later = table(&governor, start + Duration::from_secs(10), 4, 4000.0);
+        assert!(later[3] >= 4000.0, "{rates:?} then {later:?}");
     }
 
     #[test]

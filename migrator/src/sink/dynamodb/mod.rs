@@ -7,6 +7,7 @@
 
 mod governor;
 mod scan;
+mod schedule;
 mod send;
 mod table;
 mod write;
@@ -20,7 +21,6 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
-use futures::{StreamExt, TryStreamExt};
 
 pub use governor::Governor;
 pub use scan::{ItemNames, ScanPage};
@@ -30,6 +30,16 @@ pub use write::{batches, TypeWrites, WriteReport, MAX_BATCH_BYTES, MAX_BATCH_ITE
 use crate::item::{request_json, PlanLine, SdkItem};
 use crate::sink::checkpoint::Checkpoint;
 use crate::spec::TableSpec;
+
+/// An item the plan does not make, deleted: how messages name it.
+#[derive(Clone)]
+struct StaleItem;
+
+impl schedule::Label for StaleItem {
+    fn label(&self) -> String {
+        "a stale item".to_string()
+    }
+}
 
 /// What the user asked for: where DynamoDB is and how hard to push it.
 #[derive(Debug, Clone)]
@@ -108,16 +118,19 @@ impl DynamoSink {
     }
 
     /// Writes every planned item arriving in `rounds` (`planned` counts them per type) that
-    /// the checkpoint does not already hold, paced by `governor`. Returns what was written, and
-    /// the error that stopped the load early, if one did.
+    /// the checkpoint does not already hold into the table `spec` describes, paced by
+    /// `governor`. Returns what was written, and the error that stopped the load early, if one
+    /// did.
     pub async fn write(
         &self,
+        spec: &TableSpec,
         planned: &BTreeMap<String, u64>,
         rounds: tokio::sync::mpsc::Receiver<Vec<PlanLine>>,
         governor: &Governor,
         checkpoint: Option<&Checkpoint>,
     ) -> (WriteReport, Option<SinkError>) {
         let control = write::LoadControl {
+            table: spec,
             in_flight: self.in_flight,
             max_attempts: self.max_attempts,
             governor,
@@ -130,36 +143,27 @@ impl DynamoSink {
     /// paced by `governor`.
     pub async fn delete(&self, keys: Vec<SdkItem>, governor: &Governor) -> Result<u64, SinkError> {
         let count = keys.len() as u64;
-        let pacing = send::Pacing {
-            governor: governor.clone(),
-            max_attempts: self.max_attempts,
-        };
-        let batches: Vec<Vec<SdkItem>> = keys
-            .chunks(MAX_BATCH_ITEMS)
-            .map(<[SdkItem]>::to_vec)
-            .collect();
-        futures::stream::iter(batches)
-            .map(|batch| {
-                let requests: Vec<String> = batch
-                    .into_iter()
-                    .map(|key| {
-                        let delete = DeleteRequest::builder()
-                            .set_key(Some(key))
-                            .build()
-                            .expect("the key is set");
-                        request_json(&WriteRequest::builder().delete_request(delete).build())
-                    })
-                    .collect();
-                let batch = send::Batch {
-                    wcu: requests.len() as f64,
-                    requests,
-                    first: "a stale item".to_string(),
-                };
-                send::send(&self.writer, &self.table, batch, &pacing)
-            })
-            .buffer_unordered(self.in_flight)
-            .try_collect::<Vec<_>>()
-            .await?;
+        let mut scheduler = schedule::Scheduler::new(
+            self.writer.clone(),
+            schedule::Settings {
+                table: self.table.clone(),
+                governor: governor.clone(),
+                max_attempts: self.max_attempts,
+                in_flight: self.in_flight,
+                key_names: Vec::new(),
+            },
+        );
+        for key in keys {
+            let delete = DeleteRequest::builder()
+                .set_key(Some(key))
+                .build()
+                .expect("the key is set");
+            let request = request_json(&WriteRequest::builder().delete_request(delete).build());
+            scheduler.push(schedule::Pending::new(request, 1.0, None, StaleItem));
+        }
+        while let Some(done) = scheduler.next().await {
+            done?;
+        }
         Ok(count)
     }
 
@@ -291,11 +295,11 @@ pub enum SinkError {
         key: String,
         message: String,
     },
-    #[error("table {table}: {left} items still throttled after {rounds} rounds in a row; lower --max-wcu or raise the table's capacity, then rerun the same command to resume")]
+    #[error("table {table}: {left} item{} still throttled after {seconds} s of retries; lower --max-wcu or raise the table's capacity, then rerun the same command to resume", if *.left == 1 { "" } else { "s" })]
     Unprocessed {
         table: String,
         left: usize,
-        rounds: usize,
+        seconds: u64,
     },
     #[error("table {table}: a batch (first item {key}) failed {attempts} calls in a row, the last with {last}; the load stopped; rerun the same command to resume from the checkpoint")]
     GaveUp {

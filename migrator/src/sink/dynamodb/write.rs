@@ -1,20 +1,23 @@
-//! Writing planned items with BatchWriteItem: batches within the service's limits, in an order
-//! that spreads partitions, a bounded number in flight, paced by the governor, each batch
-//! recorded in the checkpoint once DynamoDB has accepted all of it (`send.rs` sends one batch).
+//! Writing planned items with BatchWriteItem: each round of the plan split into batches within
+//! the service's limits (a hot key's items in batches of their own, the rest in an order that
+//! spreads partitions), handed to the scheduler (`schedule.rs`), each batch recorded in the
+//! checkpoint once DynamoDB has accepted all of it.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasher;
 
-use aws_sdk_dynamodb::Client;
-use futures::StreamExt;
+use rayon::prelude::*;
 use tokio::sync::mpsc;
 
 use super::governor::{wcu, Governor};
-use super::send::{send, Batch, Pacing};
+use super::schedule::{Done, Label, Pending, Scheduler, Settings};
+use super::send::Writer;
 use super::SinkError;
-use crate::item::PlanLine;
+use crate::item::{attributes, ItemKey, PlanLine};
 use crate::progress::Progress;
 use crate::sink::checkpoint::{batch_digest, Checkpoint};
+use crate::spec::{IndexSpec, Projection, TableSpec};
 
 /// DynamoDB's limit on requests in one BatchWriteItem call.
 pub const MAX_BATCH_ITEMS: usize = 25;
@@ -50,6 +53,8 @@ pub struct WriteReport {
     pub throttling_reasons: BTreeMap<String, u64>,
     /// The partition keys whose items came back unprocessed most often, most first.
     pub unprocessed_keys: Vec<(String, u64)>,
+    /// Hot keys (of the table or an index) whose items went at a pace of their own.
+    pub paced_keys: Vec<String>,
     /// Write capacity units consumed by the items written (1 per started KB of each item).
     pub wcu: f64,
     /// Wall time of the load.
@@ -67,6 +72,8 @@ impl WriteReport {
 
 /// How a load runs: calls in flight, pacing, and where it records progress.
 pub struct LoadControl<'a> {
+    /// The table's keys and indexes, as the spec has them.
+    pub table: &'a TableSpec,
     pub in_flight: usize,
     pub max_attempts: u32,
     pub governor: &'a Governor,
@@ -77,11 +84,12 @@ pub struct LoadControl<'a> {
 /// spreads every partition's items evenly over the whole load instead of sending them in a row
 /// (item `k` of the `n` of the `p`-th of `P` partitions goes at `(k + (p + ½) / P) / n` of the
 /// way through), and otherwise keeps the plan's order, which local endpoints take fastest.
-pub fn batches(lines: &[PlanLine]) -> Vec<Vec<usize>> {
+pub fn batches<L: Borrow<PlanLine>>(lines: &[L]) -> Vec<Vec<usize>> {
     let mut partitions: HashMap<&str, (u128, u128)> = HashMap::new();
     for line in lines {
         let next = partitions.len() as u128;
-        partitions.entry(line.key.0.as_str()).or_insert((next, 0)).1 += 1;
+        let partition = line.borrow().key.0.as_str();
+        partitions.entry(partition).or_insert((next, 0)).1 += 1;
     }
     let count = partitions.len() as u128;
     let mut ranks: HashMap<&str, u128> = HashMap::with_capacity(partitions.len());
@@ -89,7 +97,7 @@ pub fn batches(lines: &[PlanLine]) -> Vec<Vec<usize>> {
         .iter()
         .enumerate()
         .map(|(i, line)| {
-            let partition = line.key.0.as_str();
+            let partition = line.borrow().key.0.as_str();
             let (index, size) = partitions[partition];
             let rank = ranks.entry(partition).or_default();
             let position = (((*rank * count + index) * 2 + 1) << 64) / (2 * size * count);
@@ -98,11 +106,352 @@ pub fn batches(lines: &[PlanLine]) -> Vec<Vec<usize>> {
         })
         .collect();
     order.sort_unstable();
+    let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    in_batches(&order, |i| lines[i].borrow().json.len())
+}
+
+/// The write units a key takes before it gets a lane of its own: a second's worth at
+/// DynamoDB's 1,000 WCU/s per partition.
+const LANE_WCU: f64 = 1000.0;
+/// A lane's first rate, WCU/s: DynamoDB's per-partition limit.
+const LANE_START_WCU: f64 = 1000.0;
+/// New requests the scheduler holds before the next round is taken.
+const LOW_WATER: usize = 4096;
+/// Requests held in all (new, waiting, in lanes) above which no further round is taken.
+const HELD_MAX: usize = 1 << 20;
+
+/// One planned item as the scheduler carries it: its batch, type and key.
+#[derive(Clone)]
+struct Item {
+    batch: u64,
+    item_type: String,
+    key: ItemKey,
+}
+
+impl Label for Item {
+    fn label(&self) -> String {
+        format!("{} {} {}", self.item_type, self.key.0, self.key.1)
+    }
+}
+
+/// What the load keeps while it runs: the report, the batches not yet written whole, the bar.
+struct Books<'a> {
+    report: WriteReport,
+    /// Per batch started and not yet written whole: its digest and its items left.
+    open: HashMap<u64, (u64, usize)>,
+    next_batch: u64,
+    progress: Progress,
+    started: std::time::Instant,
+    control: &'a LoadControl<'a>,
+    /// Lanes given so far, by key id.
+    paced: HashSet<u64>,
+}
+
+/// Writes the planned items arriving in `rounds` (`planned` counts them per type) to `table`,
+/// skipping the batches the checkpoint already holds. On the first failure that stops the
+/// load, no further call starts and no further round is taken; the report counts what was
+/// written and what failed (every item not known to be written), and comes back with the
+/// error.
+pub async fn write_all<W>(
+    writer: &W,
+    table: &str,
+    planned: &BTreeMap<String, u64>,
+    mut rounds: mpsc::Receiver<Vec<PlanLine>>,
+    control: &LoadControl<'_>,
+) -> (WriteReport, Option<SinkError>)
+where
+    W: Writer + Clone + Send + Sync + 'static,
+{
+    let mut report = WriteReport::default();
+    for (item_type, count) in planned {
+        report.types.entry(item_type.clone()).or_default().planned = *count;
+    }
+    let mut books = Books {
+        report,
+        open: HashMap::new(),
+        next_batch: 0,
+        progress: Progress::new("writing", planned.values().sum(), "items"),
+        started: std::time::Instant::now(),
+        control,
+        paced: HashSet::new(),
+    };
+    let cpu_before = crate::cpu::process_seconds();
+    let mut key_names = vec![control.table.partition_key.name.clone()];
+    key_names.extend(control.table.sort_key.iter().map(|k| k.name.clone()));
+    let mut scheduler = Scheduler::new(
+        writer.clone(),
+        Settings {
+            table: table.to_string(),
+            governor: control.governor.clone(),
+            max_attempts: control.max_attempts,
+            in_flight: control.in_flight.max(1),
+            key_names,
+        },
+    );
+    let mut more = true;
+    let mut error = None;
+    loop {
+        let take_round = more
+            && error.is_none()
+            && scheduler.backlog() < LOW_WATER
+            && scheduler.held() < HELD_MAX;
+        let step = if take_round {
+            tokio::select! {
+                round = rounds.recv() => Step::Round(round),
+                call = scheduler.next() => Step::Call(call),
+            }
+        } else {
+            Step::Call(scheduler.next().await)
+        };
+        match step {
+            Step::Round(Some(round)) => books.take(round, &mut scheduler),
+            Step::Round(None) => more = false,
+            Step::Call(None) if more && error.is_none() => match rounds.recv().await {
+                Some(round) => books.take(round, &mut scheduler),
+                None => more = false,
+            },
+            Step::Call(None) => break,
+            Step::Call(Some(Ok(done))) => books.settle(done, &mut scheduler),
+            Step::Call(Some(Err(stopped))) => error = Some(stopped),
+        }
+    }
+    books.progress.finish();
+    let mut report = books.report;
+    if error.is_some() {
+        for writes in report.types.values_mut() {
+            writes.failed = writes.planned - writes.written - writes.skipped;
+        }
+    }
+    report.throttles = scheduler.throttles();
+    report.unprocessed_keys = most_unprocessed(std::mem::take(&mut report.unprocessed_keys));
+    report.seconds = books.started.elapsed().as_secs_f64();
+    report.cpu_seconds = crate::cpu::process_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    (report, error)
+}
+
+/// What the load waited for came to: a round of the plan, or a call.
+enum Step<T> {
+    Round(Option<Vec<PlanLine>>),
+    Call(Option<Result<Done<T>, SinkError>>),
+}
+
+impl Books<'_> {
+    /// Hands a round's items to the scheduler, batch by batch, but for the batches the
+    /// checkpoint holds; the hot keys among them get lanes.
+    fn take<W>(&mut self, round: Vec<PlanLine>, scheduler: &mut Scheduler<W, Item>)
+    where
+        W: Writer + Clone + Send + Sync + 'static,
+    {
+        let split = split(round, &self.control.table.indexes);
+        for (key, name) in split.hot {
+            if self.paced.insert(key) {
+                scheduler.pace(key, LANE_START_WCU);
+                self.report.paced_keys.push(name);
+            }
+        }
+        for (batch, lanes) in split.batches {
+            let digest = batch_digest(batch.iter().map(|line| line.hash));
+            if self.control.checkpoint.is_some_and(|c| c.is_done(digest)) {
+                self.report.batches += 1;
+                self.report.batches_skipped += 1;
+                self.progress.advance(batch.len() as u64);
+                for line in batch {
+                    self.report.types.entry(line.item_type).or_default().skipped += 1;
+                }
+                continue;
+            }
+            let id = self.next_batch;
+            self.next_batch += 1;
+            self.open.insert(id, (digest, batch.len()));
+            for (line, lane) in batch.into_iter().zip(lanes) {
+                // Sized at once: `format!` would grow the string (and copy the line) again.
+                let mut request = String::with_capacity(line.json.len() + PUT_REQUEST.len() + 1);
+                request.push_str(PUT_REQUEST);
+                request.push_str(&line.json);
+                request.push('}');
+                let tag = Item {
+                    batch: id,
+                    item_type: line.item_type,
+                    key: line.key,
+                };
+                scheduler.push(Pending::new(request, wcu(line.bytes), lane, tag));
+            }
+        }
+    }
+
+    /// Counts what a call wrote and sent back; records each batch once it is written whole.
+    fn settle<W>(&mut self, done: Done<Item>, scheduler: &mut Scheduler<W, Item>)
+    where
+        W: Writer + Clone + Send + Sync + 'static,
+    {
+        let report = &mut self.report;
+        report.calls_retried += u64::from(done.retried);
+        for reason in done.reasons {
+            *report.throttling_reasons.entry(reason).or_default() += 1;
+        }
+        for item in done.unprocessed {
+            report.types.entry(item.item_type).or_default().resent += 1;
+            report.unprocessed_keys.push((item.key.0, 1));
+        }
+        let count = done.accepted.len() as u64;
+        for item in done.accepted {
+            let entry = report.types.entry(item.item_type).or_default();
+            entry.written += 1;
+            let Some((digest, left)) = self.open.get_mut(&item.batch) else {
+                continue;
+            };
+            *left -= 1;
+            if *left > 0 {
+                continue;
+            }
+            let digest = *digest;
+            self.open.remove(&item.batch);
+            report.batches += 1;
+            if let Some(checkpoint) = self.control.checkpoint {
+                if let Err(e) = checkpoint.record(digest) {
+                    scheduler.stop(SinkError::Other(e.to_string()));
+                }
+            }
+        }
+        self.progress.advance(count);
+        let seconds = self.started.elapsed().as_secs_f64().max(0.001);
+        self.progress.say(format!(
+            "· {:.0} WCU/s · retries {} · throttles {}",
+            report.wcu / seconds,
+            report.calls_retried,
+            scheduler.throttles()
+        ));
+    }
+}
+
+/// The lane an item goes through, with what it takes on the lane's key (see [`Pending::new`]).
+type Lane = Option<(u64, f64)>;
+
+/// A round ready for the scheduler: its batches, each item with its lane (when its key is
+/// hot), and the hot keys with their names for the report.
+struct Split {
+    batches: Vec<(Vec<PlanLine>, Vec<Lane>)>,
+    hot: Vec<(u64, String)>,
+}
+
+/// Splits a round into batches: each hot key's items (a key of the table or of an index
+/// taking at least [`LANE_WCU`] in the round) in batches of their own, in plan order; the rest
+/// in the order [`batches`] gives. The same round always splits the same way, so a resumed
+/// load finds its batches in the checkpoint.
+fn split(round: Vec<PlanLine>, indexes: &[IndexSpec]) -> Split {
+    let keys: Vec<Vec<(u64, f64)>> = round
+        .par_iter()
+        .map(|line| {
+            key_texts(line, indexes)
+                .into_iter()
+                .enumerate()
+                .filter_map(|(target, text)| {
+                    let text = text?;
+                    let units = match target {
+                        0 => wcu(line.bytes),
+                        i if indexes[i - 1].projection == Projection::KeysOnly => 1.0,
+                        _ => wcu(line.bytes),
+                    };
+                    Some((key_id(target, &text), units))
+                })
+                .collect()
+        })
+        .collect();
+    let mut tally: HashMap<u64, f64> = HashMap::new();
+    for (id, units) in keys.iter().flatten() {
+        *tally.entry(*id).or_default() += units;
+    }
+    let lanes: Vec<Lane> = keys
+        .iter()
+        .map(|keys| {
+            keys.iter()
+                .filter(|(id, _)| tally[id] >= LANE_WCU)
+                .max_by(|a, b| tally[&a.0].total_cmp(&tally[&b.0]).then(b.0.cmp(&a.0)))
+                .copied()
+        })
+        .collect();
+    let mut hot: Vec<(u64, String)> = Vec::new();
+    let mut lane_of: HashMap<u64, usize> = HashMap::new();
+    let mut laned: Vec<Vec<usize>> = Vec::new();
+    let mut rest: Vec<usize> = Vec::new();
+    for (i, lane) in lanes.iter().enumerate() {
+        let Some((id, _)) = lane else {
+            rest.push(i);
+            continue;
+        };
+        let slot = *lane_of.entry(*id).or_insert_with(|| {
+            let target = keys[i].iter().position(|(k, _)| k == id).unwrap_or(0);
+            let text = key_texts(&round[i], indexes)[target]
+                .clone()
+                .unwrap_or_default();
+            let name = match target {
+                0 => format!("{text} of the table"),
+                t => format!("{text} of the index {}", indexes[t - 1].name),
+            };
+            hot.push((*id, name));
+            laned.push(Vec::new());
+            laned.len() - 1
+        });
+        laned[slot].push(i);
+    }
+    let rest_lines: Vec<&PlanLine> = rest.iter().map(|&i| &round[i]).collect();
+    let mut order: Vec<Vec<usize>> = Vec::new();
+    for items in &laned {
+        order.extend(in_batches(items, |i| round[i].json.len()));
+    }
+    order.extend(
+        batches(&rest_lines)
+            .into_iter()
+            .map(|batch| batch.into_iter().map(|j| rest[j]).collect()),
+    );
+    let mut lines: Vec<Option<PlanLine>> = round.into_iter().map(Some).collect();
+    let batches = order
+        .into_iter()
+        .map(|batch| {
+            let lanes_of = batch.iter().map(|&i| lanes[i]).collect();
+            let items = batch.into_iter().filter_map(|i| lines[i].take()).collect();
+            (items, lanes_of)
+        })
+        .collect();
+    Split { batches, hot }
+}
+
+/// The partition key text of a line in the table (first) and in each index (`None` where the
+/// item is not in it).
+fn key_texts(line: &PlanLine, indexes: &[IndexSpec]) -> Vec<Option<String>> {
+    let mut texts = vec![Some(line.key.0.clone())];
+    if indexes.is_empty() {
+        return texts;
+    }
+    let attributes = attributes(&line.json);
+    for index in indexes {
+        let text = attributes.get(&index.partition_key.name).and_then(|raw| {
+            let value: BTreeMap<String, serde_json::Value> =
+                serde_json::from_str(raw.get()).ok()?;
+            value.into_values().next().map(|v| match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            })
+        });
+        texts.push(text);
+    }
+    texts
+}
+
+/// A key's id: a hash of the table or index it is in and its text.
+fn key_id(target: usize, text: &str) -> u64 {
+    foldhash::fast::FixedState::with_seed(0).hash_one((target, text))
+}
+
+/// `items` (places of lines of `size`) in batches within the call's limits, in order.
+fn in_batches(items: &[usize], size: impl Fn(usize) -> usize) -> Vec<Vec<usize>> {
     let mut batches = Vec::new();
     let mut current: Vec<usize> = Vec::new();
     let mut bytes = 0;
-    for (_, i) in order {
-        let size = lines[i].json.len();
+    for &i in items {
+        let size = size(i);
         if current.len() == MAX_BATCH_ITEMS
             || (bytes + size > MAX_BATCH_BYTES && !current.is_empty())
         {
@@ -118,197 +467,8 @@ pub fn batches(lines: &[PlanLine]) -> Vec<Vec<usize>> {
     batches
 }
 
-/// Counters the bar shows while batches finish in any order.
-#[derive(Default)]
-struct Live {
-    wcu: AtomicU64,
-    retries: AtomicU64,
-}
-
-/// What became of one batch.
-enum Outcome {
-    /// Written by this run.
-    Written(WriteReport),
-    /// An earlier run wrote it (the checkpoint says so): items per type.
-    Skipped(Vec<String>),
-    /// Not started, because an earlier batch failed for good.
-    NotStarted,
-}
-
-/// Writes the planned items arriving in `rounds` (`planned` counts them per type) to `table`,
-/// each round in batches that spread its partitions, skipping batches the checkpoint already
-/// holds. On the first batch that fails for good, no further batch starts and no further round
-/// is taken; the report counts what was written and what failed (every item not known to be
-/// written), and comes back with the error.
-pub async fn write_all(
-    client: &Client,
-    table: &str,
-    planned: &BTreeMap<String, u64>,
-    mut rounds: mpsc::Receiver<Vec<PlanLine>>,
-    control: &LoadControl<'_>,
-) -> (WriteReport, Option<SinkError>) {
-    let mut report = WriteReport::default();
-    for (item_type, count) in planned {
-        report.types.entry(item_type.clone()).or_default().planned = *count;
-    }
-    let progress = Progress::new("writing", planned.values().sum(), "items");
-    let live = Live::default();
-    let started = std::time::Instant::now();
-    let cpu_before = crate::cpu::process_seconds();
-    let pacing = Pacing {
-        governor: control.governor.clone(),
-        max_attempts: control.max_attempts,
-    };
-    let stopped = AtomicBool::new(false);
-    let batches = futures::stream::poll_fn(|cx| rounds.poll_recv(cx))
-        .take_while(|_| std::future::ready(!stopped.load(Ordering::Relaxed)))
-        .flat_map(|round| futures::stream::iter(split(round)));
-    let (mut report, error) = batches
-        .map(|batch| {
-            let (pacing, live, progress, stopped) = (&pacing, &live, &progress, &stopped);
-            async move {
-                let digest = batch_digest(batch.iter().map(|line| line.hash));
-                if control.checkpoint.is_some_and(|c| c.is_done(digest)) {
-                    progress.advance(batch.len() as u64);
-                    return Ok(Outcome::Skipped(
-                        batch.into_iter().map(|line| line.item_type).collect(),
-                    ));
-                }
-                if stopped.load(Ordering::Relaxed) {
-                    return Ok(Outcome::NotStarted);
-                }
-                let count = batch.len() as u64;
-                let written = write_batch(client, table, batch, pacing)
-                    .await
-                    .inspect_err(|_| stopped.store(true, Ordering::Relaxed))?;
-                if let Some(checkpoint) = control.checkpoint {
-                    checkpoint
-                        .record(digest)
-                        .map_err(|e| SinkError::Other(e.to_string()))?;
-                }
-                let wcu = live.wcu.fetch_add(written.wcu as u64, Ordering::Relaxed);
-                let retries = live
-                    .retries
-                    .fetch_add(written.calls_retried, Ordering::Relaxed);
-                let seconds = started.elapsed().as_secs_f64().max(0.001);
-                progress.advance(count);
-                progress.say(format!(
-                    "· {:.0} WCU/s · retries {} · throttles {}",
-                    (wcu as f64 + written.wcu) / seconds,
-                    retries + written.calls_retried,
-                    pacing.governor.throttles()
-                ));
-                Ok::<_, SinkError>(Outcome::Written(written))
-            }
-        })
-        .buffer_unordered(control.in_flight.max(1))
-        .fold((report, None), |(mut report, mut error), done| async move {
-            match done {
-                Ok(Outcome::Written(done)) => {
-                    report.batches += 1;
-                    for (item_type, writes) in done.types {
-                        let entry = report.types.entry(item_type).or_default();
-                        entry.written += writes.written;
-                        entry.resent += writes.resent;
-                    }
-                    report.calls_retried += done.calls_retried;
-                    report.wcu += done.wcu;
-                    for (reason, n) in done.throttling_reasons {
-                        *report.throttling_reasons.entry(reason).or_default() += n;
-                    }
-                    report.unprocessed_keys.extend(done.unprocessed_keys);
-                }
-                Ok(Outcome::Skipped(types)) => {
-                    report.batches += 1;
-                    report.batches_skipped += 1;
-                    for item_type in types {
-                        report.types.entry(item_type).or_default().skipped += 1;
-                    }
-                }
-                Ok(Outcome::NotStarted) => {}
-                Err(e) => {
-                    error.get_or_insert(e);
-                }
-            }
-            (report, error)
-        })
-        .await;
-    progress.finish();
-    if error.is_some() {
-        for writes in report.types.values_mut() {
-            writes.failed = writes.planned - writes.written - writes.skipped;
-        }
-    }
-    report.throttles = control.governor.throttles();
-    report.unprocessed_keys = most_unprocessed(std::mem::take(&mut report.unprocessed_keys));
-    report.seconds = started.elapsed().as_secs_f64();
-    report.cpu_seconds = crate::cpu::process_seconds()
-        .zip(cpu_before)
-        .map(|(after, before)| after - before);
-    (report, error)
-}
-
-/// One round's lines as batches, in the order [`batches`] gives.
-fn split(round: Vec<PlanLine>) -> Vec<Vec<PlanLine>> {
-    let order = batches(&round);
-    let mut lines: Vec<Option<PlanLine>> = round.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .map(|batch| batch.into_iter().filter_map(|i| lines[i].take()).collect())
-        .collect()
-}
-
 /// What a put request's line is wrapped in: `{"PutRequest":LINE}`.
 const PUT_REQUEST: &str = "{\"PutRequest\":";
-
-async fn write_batch(
-    client: &Client,
-    table: &str,
-    batch: Vec<PlanLine>,
-    pacing: &Pacing,
-) -> Result<WriteReport, SinkError> {
-    let mut report = WriteReport::default();
-    let mut requests: Vec<String> = Vec::with_capacity(batch.len());
-    for line in &batch {
-        // Sized at once: `format!` would grow the string (and copy the line) several times.
-        let mut request = String::with_capacity(line.json.len() + PUT_REQUEST.len() + 1);
-        request.push_str(PUT_REQUEST);
-        request.push_str(&line.json);
-        request.push('}');
-        requests.push(request);
-        report
-            .types
-            .entry(line.item_type.clone())
-            .or_default()
-            .written += 1;
-        report.wcu += wcu(line.bytes);
-    }
-    let batch_of = Batch {
-        requests,
-        wcu: report.wcu,
-        first: describe(&batch[0]),
-    };
-    // Its own task, so calls are built, signed and sent on every core of the runtime.
-    let (client, table, pacing) = (client.clone(), table.to_string(), pacing.clone());
-    let sent = tokio::spawn(async move { send(&client, &table, batch_of, &pacing).await })
-        .await
-        .map_err(|e| SinkError::Other(format!("a write task failed: {e}")))??;
-    report.calls_retried = sent.retried_calls;
-    for reason in sent.reasons {
-        *report.throttling_reasons.entry(reason).or_default() += 1;
-    }
-    for request in sent.resent {
-        let line = batch
-            .iter()
-            .find(|line| request.get(PUT_REQUEST.len()..request.len() - 1) == Some(&line.json));
-        let item_type = line.map(|l| l.item_type.clone()).unwrap_or_default();
-        report.types.entry(item_type).or_default().resent += 1;
-        if let Some(line) = line {
-            report.unprocessed_keys.push((line.key.0.clone(), 1));
-        }
-    }
-    Ok(report)
-}
 
 /// Partition keys shown in a report's list of the most unprocessed.
 const UNPROCESSED_KEYS_SHOWN: usize = 5;
@@ -323,10 +483,6 @@ fn most_unprocessed(counts: Vec<(String, u64)>) -> Vec<(String, u64)> {
     totals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     totals.truncate(UNPROCESSED_KEYS_SHOWN);
     totals
-}
-
-fn describe(line: &PlanLine) -> String {
-    format!("{} {} {}", line.item_type, line.key.0, line.key.1)
 }
 
 #[cfg(test)]
