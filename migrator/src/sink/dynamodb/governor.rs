@@ -27,7 +27,10 @@ const HEAVY: f64 = 0.5;
 /// The same for a hot key's lane: a key's refusals are capacity sent for nothing (and, under a
 /// budget, budget spent for nothing), so its lane keeps them few.
 const KEY_HEAVY: f64 = 0.1;
-/// The share of its rate a key's lane must be sending at for the rate to rise.
+/// How much a key's rate rises in a second while none of its writes has been refused.
+const KEY_FREE_RISE: f64 = 2.0;
+/// The share of its rate a key's lane must be sending at (unless held back by its pace) for
+/// the rate to rise.
 const KEY_BUSY: f64 = 0.8;
 /// How much the rate rises in a second with some throttling, and with none.
 const RISE: f64 = 1.05;
@@ -60,6 +63,11 @@ struct State {
     accepted: Window,
     refused: Window,
     throttles: u64,
+    /// Whether a key's lane has had any of its writes refused: until then the key has shown
+    /// no limit (DynamoDB splits a hot partition by sort key), and its rate rises by [`KEY_FREE_RISE`] a second.
+    limited: bool,
+    /// Whether a send waited for the pace since the last look.
+    held: bool,
 }
 
 /// Amounts over a sliding window, and their rate.
@@ -76,6 +84,17 @@ impl Window {
         {
             self.0.pop_front();
         }
+    }
+
+    /// Amount over the last second.
+    fn last_second(&self, now: Instant) -> f64 {
+        let second = Duration::from_secs(1);
+        self.0
+            .iter()
+            .rev()
+            .take_while(|(t, _)| now.duration_since(*t) < second)
+            .map(|(_, w)| w)
+            .sum()
     }
 
     /// Amount per second over the window (over at least one second, so a burst is no rate).
@@ -104,18 +123,30 @@ impl Governor {
                 accepted: Window::default(),
                 refused: Window::default(),
                 throttles: 0,
+                limited: false,
+                held: false,
             })),
         }
     }
 
-    /// A hot key's governor: it paces at `rate` WCU/s from the start, then follows what the
-    /// key accepts, dropping as soon as a tenth of what it sends is refused, and rising only
-    /// while the key is sent at its pace (never to no pace at all).
-    pub fn for_key(rate: f64) -> Self {
-        let mut governor = Governor::new(None);
-        governor.key = true;
-        governor.state.lock().expect("governor lock").rate = Some(rate);
-        governor
+    /// A hot key's governor beside this table's: it paces at `rate` WCU/s from the start,
+    /// then follows what the key accepts, dropping as soon as a tenth of what it sends is
+    /// refused, and rising only while the key is sent at its pace or held back by it (never to
+    /// no pace at all): by [`KEY_FREE_RISE`] a second until a first refusal shows the key's
+    /// limit, then by [`RISE`]. Under a budget it rises by [`RISE`] from the start: refusals
+    /// found by rising fast would be budget spent for nothing.
+    pub fn for_key(&self, rate: f64) -> Self {
+        let governor = Governor::new(None);
+        let key = Governor {
+            key: true,
+            ..governor
+        };
+        {
+            let mut state = key.state.lock().expect("governor lock");
+            state.rate = Some(rate);
+            state.limited = self.budget.is_some();
+        }
+        key
     }
 
     /// Books a send of `wcu` at `now` when the pace allows one now, or up to `ahead` WCU
@@ -125,6 +156,7 @@ impl Governor {
         if let Some(rate) = state.rate {
             let slack = Duration::from_secs_f64(ahead / rate);
             if state.next > now + slack {
+                state.held = true;
                 return Err(state.next - slack);
             }
             state.next = state.next.max(now) + Duration::from_secs_f64(wcu / rate);
@@ -133,9 +165,19 @@ impl Governor {
         Ok(())
     }
 
+    /// A key's write was refused for the table's capacity rather than the key's: the table
+    /// is full, so the key's rate rises slowly from now on.
+    pub fn bounced(&self) {
+        self.state.lock().expect("governor lock").limited = true;
+    }
+
     /// Gives back the pace of `wcu` sent and refused for a reason of its own (a hot key), so
-    /// the table's pace (and budget) is spent on what DynamoDB takes.
+    /// the table's pace is spent on what DynamoDB takes. Not under a budget: pace given back
+    /// late is spent in a later window, which could then take more than the budget.
     pub fn refund(&self, now: Instant, wcu: f64) {
+        if self.budget.is_some() {
+            return;
+        }
         let mut state = self.state.lock().expect("governor lock");
         if let Some(rate) = state.rate {
             state.next = (state.next - Duration::from_secs_f64(wcu / rate)).max(now);
@@ -219,8 +261,12 @@ impl State {
         }
         let Some(rate) = self.rate else { return };
         if key {
-            if self.sent.rate(now) >= KEY_BUSY * rate {
-                self.rate = Some(rate * RISE + FLOOR);
+            self.limited |= refused > 0.0;
+            let busy =
+                std::mem::take(&mut self.held) || self.sent.last_second(now) >= KEY_BUSY * rate;
+            if busy {
+                let rise = if self.limited { RISE } else { KEY_FREE_RISE };
+                self.rate = Some(rate * rise + FLOOR);
             }
             return;
         }
@@ -339,6 +385,20 @@ mod tests {
         // The table doubles: within 4 s the rate offers it all of its new capacity.
         let later = table(&governor, start + Duration::from_secs(10), 4, 4000.0);
         assert!(later[3] >= 4000.0, "{rates:?} then {later:?}");
+    }
+
+    #[test]
+    fn a_key_rises_fast_until_refused_then_stays_near_what_it_takes() {
+        let start = Instant::now();
+        let free = Governor::new(None).for_key(1000.0);
+        let rates = table(&free, start, 4, f64::MAX);
+        assert!(rates[3] >= 8_000.0, "{rates:?}");
+        let limited = Governor::new(None).for_key(1000.0);
+        let rates = table(&limited, start, 12, 1500.0);
+        // After the first refusals: within a fifth of what the key takes, no doubling again.
+        for rate in &rates[4..] {
+            assert!((1500.0 * 0.95..=1500.0 * 1.2).contains(rate), "{rates:?}");
+        }
     }
 
     #[test]

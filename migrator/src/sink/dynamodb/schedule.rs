@@ -183,7 +183,7 @@ where
     /// Gives key `key` a lane paced from `rate` WCU/s (a key that has one keeps it).
     pub fn pace(&mut self, key: u64, rate: f64) {
         self.lanes.entry(key).or_insert_with(|| Lane {
-            governor: Governor::for_key(rate),
+            governor: self.settings.governor.for_key(rate),
             queue: VecDeque::new(),
         });
     }
@@ -389,7 +389,13 @@ where
         if refused.contains(&true) {
             self.throttles += 1;
         }
-        let key_fault = self.key_fault(&answer, &items, &refused, now);
+        let lane_refused = items.iter().zip(&refused).any(|(item, &refused)| {
+            refused
+                && item
+                    .lane
+                    .is_some_and(|(key, _)| self.lanes.contains_key(&key))
+        });
+        let key_fault = lane_refused && self.key_fault(&answer, &items, &refused, now);
         let (mut accepted_wcu, mut refused_wcu) = (0.0, 0.0);
         let mut over = 0;
         for (mut item, refused) in items.into_iter().zip(refused) {
@@ -418,7 +424,8 @@ where
                     self.settings.governor.refund(now, item.wcu);
                     self.wait(item, at, true);
                 }
-                Some(_) => {
+                Some((key, _)) => {
+                    self.lanes[&key].governor.bounced();
                     refused_wcu += item.wcu;
                     self.wait(item, at, true);
                 }
