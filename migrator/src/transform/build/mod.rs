@@ -87,9 +87,40 @@ enum Attribute<'a> {
     Type,
 }
 
-/// A rule that drops rows, as the item type or relation it belongs to and what it does
-/// (`"where"`, `"join"`, …): named `"{name} {suffix}"` in reports, formatted only on a drop.
-type Rule<'r> = (&'r str, &'r str);
+/// A rule that drops rows, as the usage code the accounting reads its name by.
+#[derive(Clone, Copy)]
+pub(super) struct RuleId(u16);
+
+/// The rules of an item type, in code order: named `"{TYPE} {suffix}"` in reports.
+#[derive(Clone, Copy)]
+pub(super) enum ItemRule {
+    Where,
+    Join,
+    Group,
+}
+
+impl ItemRule {
+    const SUFFIXES: [&'static str; 3] = ["where", "join", "group"];
+}
+
+/// The rules of a relation (a nested list or `one`), in code order: named
+/// `"{TYPE.attribute} {suffix}"` in reports.
+#[derive(Clone, Copy)]
+pub(super) enum RelationRule {
+    Where,
+    Join,
+    Distinct,
+    Limit,
+}
+
+impl RelationRule {
+    const SUFFIXES: [&'static str; 4] = ["where", "join", "distinct", "limit"];
+}
+
+/// Identifies a relation of the spec by its address: the spec outlives the builder.
+fn relation_id(relation: &Relation) -> usize {
+    std::ptr::from_ref(relation) as usize
+}
 
 /// Usage code of the first rule; 0 is "untouched", 1 is "in an item".
 const FIRST_RULE: u16 = 2;
@@ -102,7 +133,10 @@ pub struct Builder<'a> {
     /// Which index an `on` list of the spec looks up, by the list's address in the spec.
     index_of: HashMap<usize, usize>,
     rules: Vec<String>,
-    codes: HashMap<String, u16>,
+    /// Per item type, the code of its first rule.
+    item_rules: Vec<u16>,
+    /// Per relation (by address), the code of its first rule, and its `missing` event.
+    relation_rules: HashMap<usize, (u16, Option<usize>)>,
     events: Vec<(String, AtomicU64)>,
     /// Per item type, its top-level attributes in name order: the order they are written in.
     attributes: Vec<Vec<(&'a str, Attribute<'a>)>>,
@@ -165,8 +199,10 @@ impl<'a> Builder<'a> {
             )
         };
         // A window of one item type looks rows up only for that type's joins and relations.
+        let mut item_rules = Vec::new();
         for (t, item) in spec.items.iter().enumerate() {
-            for suffix in ["where", "join", "group"] {
+            item_rules.push(FIRST_RULE + rules.len() as u16);
+            for suffix in ItemRule::SUFFIXES {
                 rules.push(format!("{} {suffix}", item.name));
             }
             let indexed = tables.plans(t);
@@ -180,13 +216,17 @@ impl<'a> Builder<'a> {
             all.extend(found.into_iter().map(|(r, missing)| (r, missing, indexed)));
         }
         let mut events = Vec::new();
+        let mut relation_rules = HashMap::new();
         for (relation, counts_missing, indexed) in &all {
-            for suffix in ["where", "join", "distinct", "limit"] {
+            let first = FIRST_RULE + rules.len() as u16;
+            for suffix in RelationRule::SUFFIXES {
                 rules.push(format!("{} {suffix}", relation.rule));
             }
-            if *counts_missing {
+            let event = counts_missing.then(|| {
                 events.push((format!("{} missing", relation.rule), AtomicU64::new(0)));
-            }
+                events.len() - 1
+            });
+            relation_rules.insert(relation_id(relation), (first, event));
             if !indexed {
                 continue;
             }
@@ -213,11 +253,6 @@ impl<'a> Builder<'a> {
                 });
             index_of.insert(id, at);
         }
-        let codes = rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.clone(), FIRST_RULE + i as u16))
-            .collect();
         let attributes = spec
             .items
             .iter()
@@ -229,7 +264,8 @@ impl<'a> Builder<'a> {
             indexes,
             index_of,
             rules,
-            codes,
+            item_rules,
+            relation_rules,
             events,
             attributes,
         }
@@ -248,8 +284,14 @@ impl<'a> Builder<'a> {
             .collect()
     }
 
-    fn code(&self, (name, suffix): Rule) -> u16 {
-        self.codes[&format!("{name} {suffix}")]
+    /// Rule `rule` of item type `t`.
+    fn item_rule(&self, t: usize, rule: ItemRule) -> RuleId {
+        RuleId(self.item_rules[t] + rule as u16)
+    }
+
+    /// Rule `rule` of `relation`.
+    fn relation_rule(&self, relation: &Relation, rule: RelationRule) -> RuleId {
+        RuleId(self.relation_rules[&relation_id(relation)].0 + rule as u16)
     }
 
     /// The spec items are built for.
@@ -285,9 +327,10 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn count(&self, event: &str) {
-        if let Some((_, n)) = self.events.iter().find(|(name, _)| name == event) {
-            n.fetch_add(1, Ordering::Relaxed);
+    /// Counts a `one` of `relation` that found no row, when the relation counts them.
+    fn count_missing(&self, relation: &Relation) {
+        if let Some((_, Some(event))) = self.relation_rules.get(&relation_id(relation)) {
+            self.events[*event].1.fetch_add(1, Ordering::Relaxed);
         }
     }
 

@@ -3,7 +3,10 @@
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-use super::{slots, Builder, Group, Level, Rule, Scope, Slots, NO_ROW, NULL};
+use super::{
+    relation_id, slots, Builder, Group, ItemRule, Level, RelationRule, RuleId, Scope, Slots,
+    NO_ROW, NULL,
+};
 use crate::source::Value;
 use crate::spec::{DistinctAcross, FieldRef, Join, Missing, Relation, RowSource};
 use crate::transform::convert::{compare, text};
@@ -23,7 +26,7 @@ impl<'a> Builder<'a> {
             &spec_item.joins,
             combos,
             &mut scope,
-            (&spec_item.name, "join"),
+            self.item_rule(index, ItemRule::Join),
         );
         let chosen_in = |combo: &Slots, other: usize| {
             let other_root = &self.spec.items[other].root;
@@ -50,7 +53,7 @@ impl<'a> Builder<'a> {
             if pass {
                 kept.push(combo);
             } else {
-                self.drop_slots(&combo, (&spec_item.name, "where"));
+                self.drop_slots(&combo, self.item_rule(index, ItemRule::Where));
             }
         }
         if spec_item.group_by.is_empty() {
@@ -60,7 +63,7 @@ impl<'a> Builder<'a> {
         let groups = self.group(&spec_item.group_by, kept, &mut scope);
         for group in &groups {
             for rest in &group[1..] {
-                self.drop_slots(rest, (&spec_item.name, "group"));
+                self.drop_slots(rest, self.item_rule(index, ItemRule::Group));
             }
         }
         groups
@@ -72,7 +75,7 @@ impl<'a> Builder<'a> {
         joins: &[Join],
         mut combos: Vec<Slots<'a>>,
         scope: &mut Scope<'a>,
-        rule: Rule,
+        rule: RuleId,
     ) -> Vec<Slots<'a>> {
         for join in joins {
             let target = &self.tables.tables[&join.table];
@@ -127,7 +130,12 @@ impl<'a> Builder<'a> {
                     .collect()
             }
         };
-        combos = self.join_all(&relation.joins, combos, scope, (&relation.rule, "join"));
+        combos = self.join_all(
+            &relation.joins,
+            combos,
+            scope,
+            self.relation_rule(relation, RelationRule::Join),
+        );
         if !relation.conditions.is_empty() {
             let mut kept = Vec::new();
             for combo in combos {
@@ -140,7 +148,7 @@ impl<'a> Builder<'a> {
                 if pass {
                     kept.push(combo);
                 } else {
-                    self.drop_slots(&combo, (&relation.rule, "where"));
+                    self.drop_slots(&combo, self.relation_rule(relation, RelationRule::Where));
                 }
             }
             combos = kept;
@@ -149,7 +157,7 @@ impl<'a> Builder<'a> {
         if !relation.distinct.is_empty() {
             // Across the item, the lists of this relation share one set, kept in the scope.
             let shared = relation.distinct_across == DistinctAcross::Item;
-            let id = std::ptr::from_ref(relation) as usize;
+            let id = relation_id(relation);
             let mut seen = if shared {
                 scope.seen.remove(&id).unwrap_or_default()
             } else {
@@ -161,7 +169,7 @@ impl<'a> Builder<'a> {
                 if seen.insert(key) {
                     kept.push(combo);
                 } else {
-                    self.drop_slots(&combo, (&relation.rule, "distinct"));
+                    self.drop_slots(&combo, self.relation_rule(relation, RelationRule::Distinct));
                 }
             }
             if shared {
@@ -190,7 +198,7 @@ impl<'a> Builder<'a> {
             if levels.len() > limit {
                 for level in levels.drain(limit..) {
                     for combo in std::iter::once(&level.slots).chain(&level.group) {
-                        self.drop_slots(combo, (&relation.rule, "limit"));
+                        self.drop_slots(combo, self.relation_rule(relation, RelationRule::Limit));
                     }
                 }
             }
@@ -251,8 +259,7 @@ impl<'a> Builder<'a> {
         groups
     }
 
-    pub(super) fn drop_slots(&self, slots: &Slots, rule: Rule) {
-        let code = self.code(rule);
+    pub(super) fn drop_slots(&self, slots: &Slots, RuleId(code): RuleId) {
         for (data, row) in slots {
             if *row != NO_ROW {
                 data.usage.dropped(*row, code);
@@ -334,7 +341,7 @@ impl<'a> Builder<'a> {
                 Missing::Null => Found::Null,
                 Missing::Omit => Found::Omit,
                 Missing::NullRow => {
-                    self.count(&format!("{} missing", relation.rule));
+                    self.count_missing(relation);
                     Found::Level(self.null_level(relation))
                 }
             },
