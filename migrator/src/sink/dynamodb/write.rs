@@ -110,9 +110,15 @@ pub fn batches<L: Borrow<PlanLine>>(lines: &[L]) -> Vec<Vec<usize>> {
     in_batches(&order, |i| lines[i].borrow().json.len())
 }
 
-/// The write units a key takes before it gets a lane of its own: a second's worth at
-/// DynamoDB's 1,000 WCU/s per partition.
+/// The write units a key takes in a round before it gets a lane of its own: a second's worth
+/// at DynamoDB's 1,000 WCU/s per partition.
 const LANE_WCU: f64 = 1000.0;
+/// The share of a round's write units that also earns a key a lane: a key with more than
+/// 1/40 of the writes sets the load's bound at the default quota of 40,000 WCU/s, however
+/// thinly its items spread over the rounds.
+const LANE_SHARE: f64 = 0.02;
+/// The fewest write units a key needs for a lane by its share (a small round is no evidence).
+const LANE_MIN_WCU: f64 = 100.0;
 /// A lane's first rate, WCU/s: DynamoDB's per-partition limit.
 const LANE_START_WCU: f64 = 1000.0;
 /// New requests the scheduler holds before the next round is taken.
@@ -337,7 +343,7 @@ struct Split {
 }
 
 /// Splits a round into batches: each hot key's items (a key of the table or of an index
-/// taking at least [`LANE_WCU`] in the round) in batches of their own, in plan order; the rest
+/// taking at least [`LANE_WCU`] in the round, or [`LANE_SHARE`] of it) in batches of their own, in plan order; the rest
 /// in the order [`batches`] gives. The same round always splits the same way, so a resumed
 /// load finds its batches in the checkpoint.
 fn split(round: Vec<PlanLine>, indexes: &[IndexSpec]) -> Split {
@@ -363,11 +369,15 @@ fn split(round: Vec<PlanLine>, indexes: &[IndexSpec]) -> Split {
     for (id, units) in keys.iter().flatten() {
         *tally.entry(*id).or_default() += units;
     }
+    let table_wcu: f64 = round.iter().map(|line| wcu(line.bytes)).sum();
+    let hot = |units: f64| {
+        units >= LANE_WCU || (units >= LANE_MIN_WCU && units >= LANE_SHARE * table_wcu)
+    };
     let lanes: Vec<Lane> = keys
         .iter()
         .map(|keys| {
             keys.iter()
-                .filter(|(id, _)| tally[id] >= LANE_WCU)
+                .filter(|(id, _)| hot(tally[id]))
                 .max_by(|a, b| tally[&a.0].total_cmp(&tally[&b.0]).then(b.0.cmp(&a.0)))
                 .copied()
         })
@@ -532,6 +542,30 @@ mod tests {
             "the rest in plan order"
         );
         assert_eq!(order, batches(&lines).concat(), "deterministic");
+    }
+
+    #[test]
+    fn keys_get_lanes_by_their_units_or_their_share_of_the_round() {
+        // 10,000 items of 1 WCU: BIG takes 1,200 (a second's worth), THIN 300 (3%: a key with
+        // more than 1/40 of the writes sets the bound at 40,000 WCU/s), SMALL 150 (1.5%).
+        let mut lines: Vec<PlanLine> = (0..1200).map(|_| line("BIG", 10)).collect();
+        lines.extend((0..300).map(|_| line("THIN", 10)));
+        lines.extend((0..150).map(|_| line("SMALL", 10)));
+        lines.extend((0..8350).map(|i| line(&format!("P#{i}"), 10)));
+        let round = split(lines, &[]);
+        let hot: Vec<&str> = round.hot.iter().map(|(_, name)| name.as_str()).collect();
+        assert_eq!(hot, ["BIG of the table", "THIN of the table"]);
+        let laned: usize = round
+            .batches
+            .iter()
+            .flat_map(|(_, lanes)| lanes)
+            .filter(|lane| lane.is_some())
+            .count();
+        assert_eq!(laned, 1500);
+        // A small round is no evidence: 60 items of one key out of 100 get no lane.
+        let mut small: Vec<PlanLine> = (0..60).map(|_| line("K", 10)).collect();
+        small.extend((0..40).map(|i| line(&format!("P#{i}"), 10)));
+        assert!(split(small, &[]).hot.is_empty());
     }
 
     fn batches_sizes(lines: &[PlanLine]) -> Vec<usize> {
