@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::check::{each_item, ScanOptions};
-use super::table::Target;
+use super::target::Target;
 use crate::error::Error;
 use crate::item::{line_to_item, ItemKey};
 use crate::sink::checkpoint::Checkpoint;

@@ -1,6 +1,6 @@
 //! What each command does, from a request to a report, stage after stage: `extract.rs` reads a
 //! source; `plan.rs` plans to a file; `table.rs` creates a table, migrates into it (planning, then loading with `load.rs`)
-//! and compares it with the plan (`check.rs`) for `verify` and `diff`. `input.rs` reads what a
+//! and compares it with the plan (`check.rs`) for `verify` and `diff`. `target.rs` names the table and where it is; `input.rs` reads what a
 //! plan is made from the way its spec needs it, with the memory check of `memory.rs`. The CLI
 //! builds the requests and renders what comes back.
 
@@ -11,11 +11,13 @@ mod load;
 mod memory;
 mod plan;
 mod table;
+mod target;
 
 pub use check::ScanOptions;
 pub use extract::{extract, ExtractRequest};
 pub use input::Input;
 pub use plan::{plan, PlanRequest};
 pub use table::{
-    compare, create_table, migrate, CompareRequest, Created, MigrateRequest, TableRun, Target,
+    compare, create_table, migrate, CompareRequest, Created, MigrateRequest, TableRun,
 };
+pub use target::Target;

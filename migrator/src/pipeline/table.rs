@@ -7,42 +7,14 @@ use std::time::Instant;
 use super::check::{check, PatternSource, ScanOptions};
 use super::input::Input;
 use super::load::{load, prune};
+use super::target::Target;
 use crate::error::{Error, Outcome};
 use crate::redact::Redacted;
 use crate::report::{Mode, TableReport};
 use crate::sink::checkpoint::Checkpoint;
-use crate::sink::dynamodb::{DynamoConfig, DynamoSink, Governor, SinkError, Ttl};
+use crate::sink::dynamodb::{Governor, Ttl};
 use crate::source::SourceLocation;
 use crate::spec::{self, Spec, Throughput};
-
-/// A table and where it is.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub table: String,
-    pub config: DynamoConfig,
-}
-
-impl Target {
-    /// Where the table is, for messages: `DynamoDB at http://…`, or `DynamoDB`.
-    pub fn describe(&self) -> String {
-        match &self.config.endpoint_url {
-            Some(url) => format!("DynamoDB at {url}"),
-            None => "DynamoDB".to_string(),
-        }
-    }
-
-    async fn connect(&self) -> Result<DynamoSink, Error> {
-        Ok(DynamoSink::connect(&self.config, &self.table).await?)
-    }
-
-    /// `error` as it happened at this table's place.
-    pub(super) fn error(&self, source: SinkError) -> Error {
-        Error::Dynamo {
-            target: self.describe(),
-            source,
-        }
-    }
-}
 
 /// What `migrate` is asked to do.
 #[derive(Debug, Clone)]

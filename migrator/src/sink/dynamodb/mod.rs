@@ -24,8 +24,9 @@ use aws_sdk_dynamodb::Client;
 
 pub use governor::Governor;
 pub use scan::{ItemNames, ScanPage};
+pub use send::{MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
 pub use table::Ttl;
-pub use write::{batches, TypeWrites, WriteReport, MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
+pub use write::{batches, TypeWrites, WriteReport};
 
 use crate::item::{request_json, PlanLine, SdkItem};
 use crate::sink::checkpoint::Checkpoint;

@@ -31,8 +31,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::governor::Governor;
-use super::send::{backoff, rejected, Answer, Writer, FAILED_MAX_DELAY, THROTTLED_MAX_DELAY};
-use super::write::{MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
+use super::send::{
+    backoff, rejected, Answer, Writer, FAILED_MAX_DELAY, MAX_BATCH_BYTES, MAX_BATCH_ITEMS,
+    THROTTLED_MAX_DELAY,
+};
 use super::SinkError;
 
 /// How long an item may be refused (UnprocessedItems, or a throttling error) without a

@@ -18,6 +18,11 @@ use crate::item::request_json;
 
 use super::{service_error, SinkError};
 
+/// DynamoDB's limit on requests in one BatchWriteItem call.
+pub const MAX_BATCH_ITEMS: usize = 25;
+/// DynamoDB's limit on the size of one BatchWriteItem call.
+pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
 /// The first backoff's ceiling; each retry doubles it, up to a most.
 const BASE_DELAY: Duration = Duration::from_millis(50);
 /// The most a call that failed (5xx, a timeout, a dropped connection) waits.

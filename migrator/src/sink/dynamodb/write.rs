@@ -12,17 +12,12 @@ use tokio::sync::mpsc;
 
 use super::governor::{wcu, Governor};
 use super::schedule::{Done, Label, Pending, Scheduler, Settings};
-use super::send::Writer;
+use super::send::{Writer, MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
 use super::SinkError;
 use crate::item::{attributes, ItemKey, PlanLine};
 use crate::progress::Progress;
 use crate::sink::checkpoint::{batch_digest, Checkpoint};
 use crate::spec::{IndexSpec, Projection, TableSpec};
-
-/// DynamoDB's limit on requests in one BatchWriteItem call.
-pub const MAX_BATCH_ITEMS: usize = 25;
-/// DynamoDB's limit on the size of one BatchWriteItem call.
-pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
 
 /// What became of one item type's planned items.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
