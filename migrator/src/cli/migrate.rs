@@ -29,7 +29,10 @@ pub struct DynamoArgs {
     /// BatchWriteItem calls in flight at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
     concurrency: u16,
-    /// Attempts per call for throttling, server errors and dropped connections (SDK retries).
+    /// Attempts a write may fail in a row (server errors, timeouts, dropped connections) before
+    /// the load stops, and the SDK's attempts for every other call (Scan, DescribeTable).
+    /// Throttling does not count: a throttled item is retried until it has been refused for
+    /// 300 s without a break.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=50))]
     max_attempts: u32,
 }
@@ -123,8 +126,9 @@ pub struct MigrateArgs {
     dry_run: bool,
     /// Cap on consumed write capacity, in WCU per second (1 WCU = one item of up to 1 KB),
     /// never exceeded over any window (the load paces at 99% of it). Without it the load goes
-    /// as fast as the table takes; either way it slows down on its own when throttled and
-    /// speeds up again after. Example: 500
+    /// as fast as the table takes; either way it finds the table's capacity on its own, keeps
+    /// it full and follows it up when an on-demand table grows, and paces hot keys (DynamoDB's
+    /// 1,000 WCU/s per key) apart from the rest. Example: 500
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_wcu: Option<u32>,
     /// Where the load records the batches DynamoDB has accepted; the same command after a
