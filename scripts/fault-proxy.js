@@ -168,18 +168,25 @@ function consume(target, key, wcu) {
   row.keys[`${target}|${key}`] = (row.keys[`${target}|${key}`] || 0) + wcu;
   consumed.set(s, row);
 }
-function flushKeyLog(all) {
-  if (!opts.keyLog) return;
+// Appends the rows of the seconds that are over (all of them at the end) to `file`, each as
+// `line(second, row)` gives it, and forgets them.
+function flushSeconds(map, file, all, line) {
+  if (!file) return;
   const now = second();
   let out = '';
-  for (const [s, row] of [...consumed.entries()].sort((a, b) => a[0] - b[0])) {
+  for (const [s, row] of [...map.entries()].sort((a, b) => a[0] - b[0])) {
     if (!all && s >= now) continue;
+    out += line(s, row);
+    map.delete(s);
+  }
+  if (out) fs.appendFileSync(file, out);
+}
+function flushKeyLog(all) {
+  flushSeconds(consumed, opts.keyLog, all, (s, row) => {
     const hot = Object.entries(row.keys).sort((a, b) => b[1] - a[1]).slice(0, 5)
       .map(([k, w]) => { const at = k.indexOf('|'); return [k.slice(0, at), k.slice(at + 1), w]; });
-    out += JSON.stringify({ second: s, consumed: row.targets, hottest: hot }) + '\n';
-    consumed.delete(s);
-  }
-  if (out) fs.appendFileSync(opts.keyLog, out);
+    return JSON.stringify({ second: s, consumed: row.targets, hottest: hot }) + '\n';
+  });
 }
 setInterval(() => flushKeyLog(false), 1000).unref();
 // Whether one request fits the model now; takes its capacity when it does, else says why.
@@ -211,9 +218,8 @@ function admit(table, request) {
   return { fits: true, wcu: draws[0].wcu };
 }
 
-// The capacity bucket, refilled continuously, and the per-second log.
-let tokens = opts.capacity * opts.burstSeconds;
-let refilled = Date.now();
+// The fixed capacity (--capacity, a bucket of the model's kind; no table is named with '|'),
+// and the per-second log.
 const perSecond = new Map();
 function second() { return Math.floor(Date.now() / 1000); }
 function logged(field, n) {
@@ -223,23 +229,13 @@ function logged(field, n) {
   perSecond.set(s, row);
 }
 function take(wcu) {
-  const now = Date.now();
-  tokens = Math.min(opts.capacity * opts.burstSeconds, tokens + (now - refilled) / 1000 * opts.capacity);
-  refilled = now;
-  if (tokens < wcu) return false;
-  tokens -= wcu;
+  const b = bucket('|capacity|', opts.capacity);
+  if (b.tokens < wcu) return false;
+  b.tokens -= wcu;
   return true;
 }
 function flushLog(all) {
-  if (!opts.log) return;
-  const now = second();
-  let out = '';
-  for (const [s, row] of [...perSecond.entries()].sort((a, b) => a[0] - b[0])) {
-    if (!all && s >= now) continue;
-    out += `${s} ${row.wcu} ${row.throttled}\n`;
-    perSecond.delete(s);
-  }
-  if (out) fs.appendFileSync(opts.log, out);
+  flushSeconds(perSecond, opts.log, all, (s, row) => `${s} ${row.wcu} ${row.throttled}\n`);
 }
 setInterval(() => flushLog(false), 1000).unref();
 

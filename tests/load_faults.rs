@@ -316,17 +316,22 @@ async fn under_the_capacity_model_with_faults_the_table_ends_equal_to_the_plan()
     assert_eq!(read_json(&report)["verify"]["matches"], true);
 }
 
-#[tokio::test]
-async fn the_report_gives_dynamodb_s_throttling_reasons_and_the_keys_held_back() {
-    // Every item in one index key, each a key of its own in the table: the index key's
-    // 100 WCU/s holds back the table's writes, and whole calls are refused with the reason.
+/// Migrates events `1..=count` of kind `kind(id)`, each a key of its own in the table and its
+/// kind its key in the index `bykind`, through DynamoDB's capacity model (40,000 WCU/s, half
+/// a second of burst) at `key_wcu` WCU/s per key value: the run, its report and the table.
+fn migrate_events(
+    count: u32,
+    kind: impl Fn(u32) -> String,
+    key_wcu: &str,
+    name: &str,
+) -> (crate::support::Outcome, serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("schema.sql"),
         "CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL);",
     )
     .unwrap();
-    let rows: String = (1..=300).map(|i| format!("{i},k\n")).collect();
+    let rows: String = (1..=count).map(|i| format!("{i},{}\n", kind(i))).collect();
     std::fs::write(dir.path().join("events.csv"), format!("id,kind\n{rows}")).unwrap();
     std::fs::write(
         dir.path().join("spec.toml"),
@@ -337,11 +342,11 @@ async fn the_report_gives_dynamodb_s_throttling_reasons_and_the_keys_held_back()
         "--table-wcu",
         "40000",
         "--key-wcu",
-        "100",
+        key_wcu,
         "--burst-seconds",
         "0.5",
     ]);
-    let table = table_name("reasons");
+    let table = table_name(name);
     let report = dir.path().join("migrate.json");
     let out = migrator(&[
         "migrate",
@@ -359,7 +364,16 @@ async fn the_report_gives_dynamodb_s_throttling_reasons_and_the_keys_held_back()
     ]);
     proxy.stop();
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let load = &read_json(&report)["load"];
+    let report = read_json(&report);
+    (out, report, table)
+}
+
+#[tokio::test]
+async fn the_report_gives_dynamodb_s_throttling_reasons_and_the_keys_held_back() {
+    // Every item in one index key, each a key of its own in the table: the index key's
+    // 100 WCU/s holds back the table's writes, and whole calls are refused with the reason.
+    let (out, report, table) = migrate_events(300, |_| "k".to_string(), "100", "reasons");
+    let load = &report["load"];
     let reasons = load["throttling_reasons"].as_object().unwrap();
     let index = format!(
         "IndexWriteKeyRangeThroughputExceeded on arn:aws:dynamodb:us-east-1:000000000000:table/{table}/index/bykind"
@@ -383,51 +397,14 @@ async fn a_hot_index_key_is_paced_on_its_own_from_the_start() {
     // 1,200 items share one index key, each its own key in the table, with 300 more items in
     // index keys of their own: the shared key gets a lane of its own from the first call,
     // and the table ends equal to the plan under the key's 400 WCU/s.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("schema.sql"),
-        "CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL);",
-    )
-    .unwrap();
-    let rows: String = (1..=1500)
-        .map(|i| match i {
-            1..=1200 => format!("{i},hot\n"),
-            _ => format!("{i},k{i}\n"),
-        })
-        .collect();
-    std::fs::write(dir.path().join("events.csv"), format!("id,kind\n{rows}")).unwrap();
-    std::fs::write(
-        dir.path().join("spec.toml"),
-        "source = \"schema.sql\"\n[table]\nname = \"t\"\npartition_key = \"pk\"\n[[table.indexes]]\nname = \"bykind\"\npartition_key = \"gsi1pk\"\nprojection = \"keys\"\n\n[[items]]\ntype = \"EVENT\"\nfrom = \"events\"\n[items.keys]\npk = \"E#{id}\"\ngsi1pk = \"KIND#{kind}\"\n",
-    )
-    .unwrap();
-    let proxy = FaultProxy::start(&[
-        "--table-wcu",
-        "40000",
-        "--key-wcu",
-        "400",
-        "--burst-seconds",
-        "0.5",
-    ]);
-    let table = table_name("paced");
-    let report = dir.path().join("migrate.json");
-    let out = migrator(&[
-        "migrate",
-        "--spec",
-        dir.path().to_str().unwrap(),
-        "--source",
-        dir.path().to_str().unwrap(),
-        "--table",
-        &table,
-        "--endpoint-url",
-        &proxy.url,
-        "--create-table",
-        "--report",
-        report.to_str().unwrap(),
-    ]);
-    proxy.stop();
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let report = read_json(&report);
+    let kind = |i: u32| {
+        if i <= 1200 {
+            "hot".to_string()
+        } else {
+            format!("k{i}")
+        }
+    };
+    let (out, report, _) = migrate_events(1500, kind, "400", "paced");
     assert_eq!(report["verify"]["matches"], true);
     assert_eq!(
         report["load"]["paced_keys"],

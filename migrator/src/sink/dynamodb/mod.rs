@@ -26,7 +26,7 @@ pub use governor::Governor;
 pub use scan::{ItemNames, ScanPage};
 pub use send::{MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
 pub use table::Ttl;
-pub use write::{batches, TypeWrites, WriteReport};
+pub use write::{TypeWrites, WriteReport};
 
 use crate::item::{request_json, PlanLine, SdkItem};
 use crate::sink::checkpoint::Checkpoint;

@@ -391,17 +391,15 @@ where
         if refused.contains(&true) {
             self.throttles += 1;
         }
-        let lane_refused = items.iter().zip(&refused).any(|(item, &refused)| {
-            refused
-                && item
-                    .lane
-                    .is_some_and(|(key, _)| self.lanes.contains_key(&key))
-        });
+        let lane_refused = items
+            .iter()
+            .zip(&refused)
+            .any(|(item, &refused)| refused && self.lane_of(item).is_some());
         let key_fault = lane_refused && self.key_fault(&answer, &items, &refused, now);
         let (mut accepted_wcu, mut refused_wcu) = (0.0, 0.0);
         let mut over = 0;
         for (mut item, refused) in items.into_iter().zip(refused) {
-            let lane = item.lane.filter(|(key, _)| self.lanes.contains_key(key));
+            let lane = self.lane_of(&item);
             if !refused {
                 accepted_wcu += item.wcu;
                 if let Some((key, wcu)) = lane {
@@ -448,6 +446,12 @@ where
         done
     }
 
+    /// The lane `item` goes through, with what it takes on the lane's key, when its key is
+    /// paced.
+    fn lane_of(&self, item: &Pending<T>) -> Option<(u64, f64)> {
+        item.lane.filter(|(key, _)| self.lanes.contains_key(key))
+    }
+
     /// Whether the lane items a call had refused were refused for their key rather than for
     /// the table's capacity. A throttling error says why; items sent back unprocessed do not,
     /// so they count as the key's only while the table takes the rest: no other item of the
@@ -464,12 +468,10 @@ where
                 return reasons.iter().any(|r| r.contains("KeyRange"));
             }
         }
-        let others_refused = items.iter().zip(refused).any(|(item, &refused)| {
-            refused
-                && !item
-                    .lane
-                    .is_some_and(|(key, _)| self.lanes.contains_key(&key))
-        });
+        let others_refused = items
+            .iter()
+            .zip(refused)
+            .any(|(item, &refused)| refused && self.lane_of(item).is_none());
         !others_refused && !self.settings.governor.refusing(now)
     }
 

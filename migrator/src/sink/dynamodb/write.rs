@@ -79,7 +79,7 @@ pub struct LoadControl<'a> {
 /// spreads every partition's items evenly over the whole load instead of sending them in a row
 /// (item `k` of the `n` of the `p`-th of `P` partitions goes at `(k + (p + ½) / P) / n` of the
 /// way through), and otherwise keeps the plan's order, which local endpoints take fastest.
-pub fn batches<L: Borrow<PlanLine>>(lines: &[L]) -> Vec<Vec<usize>> {
+fn batches<L: Borrow<PlanLine>>(lines: &[L]) -> Vec<Vec<usize>> {
     let mut partitions: HashMap<&str, (u128, u128)> = HashMap::new();
     for line in lines {
         let next = partitions.len() as u128;
@@ -338,9 +338,9 @@ struct Split {
 }
 
 /// Splits a round into batches: each hot key's items (a key of the table or of an index
-/// taking at least [`LANE_WCU`] in the round, or [`LANE_SHARE`] of it) in batches of their own, in plan order; the rest
-/// in the order [`batches`] gives. The same round always splits the same way, so a resumed
-/// load finds its batches in the checkpoint.
+/// taking at least [`LANE_WCU`] in the round, or [`LANE_SHARE`] of it) in batches of their
+/// own, in plan order; the rest in the order [`batches`] gives. The same round always splits
+/// the same way, so a resumed load finds its batches in the checkpoint.
 fn split(round: Vec<PlanLine>, indexes: &[IndexSpec]) -> Split {
     let keys: Vec<Vec<(u64, f64)>> = round
         .par_iter()
