@@ -6,6 +6,7 @@ mod dataset_load;
 mod errors;
 mod exits;
 mod extract;
+mod forum;
 mod generate;
 mod load_faults;
 mod migrate;

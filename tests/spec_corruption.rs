@@ -190,3 +190,8 @@ async fn every_value_of_the_rootski_spec_corrupted_in_turn() {
 async fn every_value_of_the_planning_poker_spec_corrupted_in_turn() {
     corrupt_every_value("planning-poker", "sql/planning-poker/sample").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_value_of_the_forum_spec_corrupted_in_turn() {
+    corrupt_every_value("forum", "sql/forum/sample").await;
+}

@@ -502,3 +502,75 @@ async fn migrate_writes_nothing_while_any_item_is_bad() {
         .unwrap();
     assert_eq!(in_table, Vec::<String>::new(), "not even the good item");
 }
+
+#[test]
+fn conditions_that_order_values() {
+    let spec = GOOD_SPEC.replace(
+        "from = \"t\"\n",
+        "from = \"t\"\nwhere = [\"amount >= 10\", \"note < m\"]\n",
+    );
+    let items = planned_items(
+        &spec,
+        "1,a,5,apple\n2,b,10,apple\n3,c,12.5,zed\n4,d,,apple\n",
+    );
+    assert_eq!(
+        items,
+        "{\"Item\":{\"amount\":{\"N\":\"10\"},\"kind\":{\"S\":\"T\"},\"note\":{\"S\":\"apple\"},\"pk\":{\"S\":\"T#b\"},\"sk\":{\"S\":\"ROW#2\"}}}\n"
+    );
+    let with = |condition: &str| {
+        GOOD_SPEC.replace(
+            "from = \"t\"\n",
+            &format!("from = \"t\"\nwhere = [\"{condition}\"]\n"),
+        )
+    };
+    spec_error(
+        &with("amount > lots"),
+        16,
+        "condition \"amount > lots\": lots is not a decimal number as column amount needs (or NOW for the plan's moment)",
+    );
+    spec_error(
+        &with("note > NOW"),
+        16,
+        "condition \"note > NOW\" compares column note with NOW, but it is not a date or timestamp",
+    );
+}
+
+#[test]
+fn on_key_clash_needs_a_number_sort_key_and_moves_only_whole_numbers() {
+    spec_error(
+        &GOOD_SPEC.replace(
+            "type_attribute = \"kind\"\n",
+            "type_attribute = \"kind\"\non_key_clash = \"next-sort-key\"\n",
+        ),
+        8,
+        "on_key_clash = \"next-sort-key\" moves an item to the next number of the sort key; give the table a sort key of type N (sort_key = { name = \"time\", type = \"N\" })",
+    );
+    spec_error(
+        &GOOD_SPEC.replace(
+            "type_attribute = \"kind\"\n",
+            "type_attribute = \"kind\"\non_key_clash = \"first\"\n",
+        ),
+        8,
+        "on_key_clash \"first\" is neither \"error\" nor \"next-sort-key\"",
+    );
+    let numeric = GOOD_SPEC
+        .replace(
+            "sort_key = \"sk\"\n",
+            "sort_key = { name = \"sk\", type = \"N\" }\non_key_clash = \"next-sort-key\"\n",
+        )
+        .replace("sk = \"ROW#{id}\"", "sk = { column = \"amount\" }")
+        .replace("amount = { column = \"amount\" }\n", "");
+    let items = planned_items(&numeric, "1,a,7,x\n2,a,7,y\n3,a,8,z\n");
+    assert_eq!(
+        items,
+        "{\"Item\":{\"kind\":{\"S\":\"T\"},\"note\":{\"S\":\"x\"},\"pk\":{\"S\":\"T#a\"},\"sk\":{\"N\":\"7\"}}}\n\
+         {\"Item\":{\"kind\":{\"S\":\"T\"},\"note\":{\"S\":\"z\"},\"pk\":{\"S\":\"T#a\"},\"sk\":{\"N\":\"8\"}}}\n\
+         {\"Item\":{\"kind\":{\"S\":\"T\"},\"note\":{\"S\":\"y\"},\"pk\":{\"S\":\"T#a\"},\"sk\":{\"N\":\"9\"}}}\n",
+        "row 2 clashes with row 1 on 7; 8 is row 3's, so it takes 9"
+    );
+    let dir = design(&numeric, "1,a,7.5,x\n2,a,7.5,y\n");
+    assert_error(
+        dir.path(),
+        "T pk=T#a, sk=7.5 (table t, row id=2): another item has this key, and on_key_clash = \"next-sort-key\" moves only whole-number sort keys (7.5 is not one); make the sort key a whole number (an epoch time) or the keys unique",
+    );
+}

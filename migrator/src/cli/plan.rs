@@ -46,6 +46,22 @@ pub struct PlanInput {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
     )]
     pub window: Option<usize>,
+    /// The moment NOW stands for in the spec's conditions (where = "expires_at > NOW") and
+    /// {as_of} in its access patterns' SQL, in RFC 3339 (default: when the command starts).
+    /// Give the same moment to migrate, a rerun and verify so they plan the same items.
+    /// Example: --as-of 2024-05-01T12:00:00Z
+    #[arg(long, value_name = "TIME", value_parser = parse_as_of)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Reads `--as-of`: an RFC 3339 time with its offset.
+fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| {
+            "not a time; write one in RFC 3339 with its offset, such as 2024-05-01T12:00:00Z"
+                .to_string()
+        })
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +89,7 @@ impl PlanInput {
             schemas: self.schemas.clone(),
             connections: self.connections,
             window: self.window,
+            as_of: self.as_of,
         }
     }
 }

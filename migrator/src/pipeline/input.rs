@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::memory::warn_if_too_large;
 use crate::error::Error;
 use crate::source::{PostgresSource, Schemas, Source, SourceLocation, SourceOptions};
-use crate::spec::Spec;
+use crate::spec::{KeyClashPolicy, Spec};
 use crate::transform::{self, window::Spilled, Plan, Planned, Tables};
 
 /// A spec and the source its items are made from.
@@ -22,9 +22,21 @@ pub struct Input {
     pub connections: u16,
     /// Root rows a window holds, when planning in windows.
     pub window: Option<usize>,
+    /// The moment `NOW` stands for in the spec's conditions (`--as-of`); when absent, the
+    /// moment the spec is loaded.
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Input {
+    /// Loads the spec, its `NOW` set to the input's moment.
+    pub fn load_spec(&self) -> Result<Spec, Error> {
+        let mut spec = crate::spec::load(&self.spec)?;
+        if let Some(as_of) = self.as_of {
+            spec.as_of = as_of;
+        }
+        Ok(spec)
+    }
+
     /// The schemas to read: `--schema`, else the spec's, and those its schema.sql qualifies.
     pub fn schemas(&self, spec: &Spec) -> Schemas {
         let search = if self.schemas.is_empty() {
@@ -71,6 +83,11 @@ impl Input {
                 "--window plans from Postgres, but {} is a folder of CSV files; plan it without --window",
                 dir.display()
             )));
+        }
+        if spec.table.on_key_clash != KeyClashPolicy::Error {
+            return Err(Error::Usage(
+                "--window cannot yet move items whose keys clash (on_key_clash = \"next-sort-key\" in the spec); plan this spec without --window".into(),
+            ));
         }
         match self.open(spec, 1).await? {
             (location, Source::Postgres(postgres)) => Ok((location, postgres)),

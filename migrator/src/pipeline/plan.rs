@@ -35,7 +35,7 @@ pub async fn plan(request: &PlanRequest) -> Result<PlanReport, Error> {
             "--out - and --report - would both write to stdout; send one of them to a file".into(),
         ));
     }
-    let spec = spec::load(&request.input.spec)?;
+    let spec = request.input.load_spec()?;
     if let Some(window) = request.input.window {
         return plan_in_windows(&spec, request, window, started).await;
     }

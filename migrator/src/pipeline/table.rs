@@ -141,7 +141,7 @@ pub async fn migrate(request: &MigrateRequest) -> Result<TableRun, Error> {
     let started = Instant::now();
     let target = &request.target;
     let patterns_from = patterns_url(&request.input.source, request.patterns)?;
-    let spec = with_throughput(spec::load(&request.input.spec)?, request.throughput);
+    let spec = with_throughput(request.input.load_spec()?, request.throughput);
     let sink = target.connect().await?;
     let describe = target.describe();
     let creating = request.create_table && !request.dry_run;
@@ -238,7 +238,7 @@ pub async fn compare(request: &CompareRequest, mode: Mode) -> Result<TableRun, E
     let started = Instant::now();
     let target = &request.target;
     let patterns_from = patterns_url(&request.input.source, request.patterns)?;
-    let spec: Spec = spec::load(&request.input.spec)?;
+    let spec: Spec = request.input.load_spec()?;
     let sink = target.connect().await?;
     sink.ensure_table(&spec.table, false)
         .await

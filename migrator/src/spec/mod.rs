@@ -12,7 +12,7 @@ mod template;
 
 use std::path::{Path, PathBuf};
 
-pub use condition::ConditionText;
+pub use condition::{Comparison, ConditionText};
 pub use model::*;
 pub use template::{Piece, Template};
 

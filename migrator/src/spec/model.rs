@@ -68,6 +68,20 @@ pub struct TableSpec {
     pub ttl_attribute: Option<String>,
     /// What a new table is created with beyond its keys and billing.
     pub throughput: Throughput,
+    /// What happens when two items of the plan have one key.
+    pub on_key_clash: KeyClashPolicy,
+}
+
+/// What a plan does with items that share a key (`on_key_clash`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyClashPolicy {
+    /// The plan fails, naming both items (the default).
+    #[default]
+    Error,
+    /// The items of one key are ordered (item type in spec order, then the root row's primary
+    /// key); the first keeps it and each next takes the next whole-number sort key no item of
+    /// the plan has (the table's sort key is a number).
+    NextSortKey,
 }
 
 /// A new table's throughput settings beyond its billing mode, for the table and each index.
@@ -274,8 +288,29 @@ pub struct FieldRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
     pub field: FieldRef,
-    pub test: super::ConditionText,
+    pub test: Test,
 }
+
+/// What a condition asks of its field's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Test {
+    /// `pos = noun|verb`, `email != NULL`: equal (or not) to one of the texts.
+    Equals(super::ConditionText),
+    /// `expires_at > NOW`, `score >= 50`: ordered against a value of the field's type (a NULL
+    /// passes no comparison, as in SQL).
+    Compare(super::Comparison, Against),
+}
+
+/// What a comparison compares with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Against {
+    /// The plan's moment (`--as-of`, by default when the command started).
+    Now,
+    /// A value of the field's type, read from the spec's text.
+    Value(crate::source::Value),
+}
+
+impl Eq for Against {}
 
 /// A cast applied to a column's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -488,4 +523,7 @@ pub struct Spec {
     /// The Postgres schemas where its unqualified tables are, in search order (`--schema`
     /// overrides); empty, the server's search path.
     pub postgres_schemas: Vec<String>,
+    /// The moment `NOW` stands for in conditions and `{as_of}` in access patterns' SQL: when
+    /// the spec was loaded, unless the command says (`--as-of`).
+    pub as_of: chrono::DateTime<chrono::Utc>,
 }

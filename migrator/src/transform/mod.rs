@@ -16,6 +16,7 @@ pub mod capacity;
 mod convert;
 mod paths;
 pub mod rules;
+mod tiebreak;
 pub mod window;
 
 use foldhash::{HashMap, HashSet, HashSetExt};
@@ -27,7 +28,7 @@ pub use accounting::{TableAccount, TypeSummary, TypeTally, Usage};
 
 use crate::item::PlanLine;
 use crate::source::{Row, Source, SourceError, TableShape};
-use crate::spec::Spec;
+use crate::spec::{KeyClashPolicy, Spec};
 
 /// The rows of one source table, held for lookups, with what became of each.
 pub struct TableData {
@@ -118,6 +119,8 @@ pub struct Entry {
     pub bytes: u32,
     /// The root group the item is built from.
     group: u32,
+    /// Whether the key's sort key was moved off a key another item has (`on_key_clash`).
+    moved: bool,
 }
 
 /// Every item of a spec, checked, without holding their bodies: each item type's entries in
@@ -132,6 +135,8 @@ pub struct Plan<'a> {
     pub accounts: Vec<TableAccount>,
     /// Events counted while building, such as `WORD.conjugations missing: 3`.
     pub events: Vec<(String, u64)>,
+    /// Per item type, how many of its items moved off a key another item has (`on_key_clash`).
+    moved: Vec<u64>,
     /// What the items ask of the table's write capacity (once the plan is whole).
     pub capacity: Option<capacity::CapacityReport>,
 }
@@ -180,6 +185,7 @@ pub fn plan_into<'a>(
     }
     plan.accounts = accounting::accounts(spec, tables, plan.builder.rules());
     plan.events = plan.builder.events();
+    plan.events.extend(moved_events(spec, &plan.moved));
     plan.capacity = Some(tally.report(spec));
     Ok(plan)
 }
@@ -215,7 +221,8 @@ fn plan_lines<'a>(
             .par_iter()
             .map(|entry| {
                 let group = &plan.groups[t][entry.group as usize];
-                let (mut line, writes) = build_counted(spec, &plan.builder, t, group)?;
+                let moved = entry.moved.then_some(entry.key.1.as_str());
+                let (mut line, writes) = build_counted(spec, &plan.builder, t, group, moved)?;
                 if hashes == Hashes::Kept {
                     line.hash = crate::item::line_hash(&line.json);
                 }
@@ -248,6 +255,16 @@ fn plan_lines<'a>(
         }
     }
     (plan, errors, clashes)
+}
+
+/// The report's events for items moved off a shared key: `MESSAGE key moved (on_key_clash)`.
+fn moved_events(spec: &Spec, moved: &[u64]) -> Vec<(String, u64)> {
+    moved
+        .iter()
+        .zip(&spec.items)
+        .filter(|(n, _)| **n > 0)
+        .map(|(n, item)| (format!("{} key moved (on_key_clash)", item.name), *n))
+        .collect()
 }
 
 /// An item that failed, by item type and root group, for ordering errors as the source is.
@@ -303,6 +320,7 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
                     hash: 0,
                     bytes: 0,
                     group: at as u32,
+                    moved: false,
                 })
             })
             .collect();
@@ -325,14 +343,32 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
         groups.push(roots);
         types.push(entries);
     }
-    let plan = Plan {
+    let mut plan = Plan {
         builder,
         groups,
         types,
         accounts: Vec::new(),
         events: Vec::new(),
+        moved: Vec::new(),
         capacity: None,
     };
+    if spec.table.on_key_clash == KeyClashPolicy::NextSortKey {
+        let (builder, groups) = (&plan.builder, &plan.groups);
+        let moved = tiebreak::next_sort_keys(
+            spec,
+            &mut plan.types,
+            |(ta, a), (tb, b)| {
+                ta.cmp(&tb).then_with(|| {
+                    builder.root_order(&groups[ta][a.group as usize], &groups[tb][b.group as usize])
+                })
+            },
+            |t, entry| origin(builder, groups, t, entry),
+        );
+        match moved {
+            Ok(moved) => plan.moved = moved,
+            Err(failed) => return (plan, errors, failed),
+        }
+    }
     let clashes = rules::check_unique(spec, &plan.types, |t, entry| plan.origin(t, entry));
     (plan, errors, clashes)
 }
@@ -344,9 +380,10 @@ fn build_counted<'a>(
     builder: &build::Builder<'a>,
     index: usize,
     group: &build::Group<'a>,
+    moved: Option<&str>,
 ) -> Result<(PlanLine, capacity::ItemWrites), TransformError> {
     let item_type = &spec.items[index].name;
-    let built = builder.item(index, group, None)?;
+    let built = builder.item(index, group, None, moved)?;
     rules::check_item(spec, item_type, &built, || builder.origin(group))?;
     let writes = capacity::item_writes(spec, &built.keys, built.size);
     let line = PlanLine {
@@ -359,15 +396,25 @@ fn build_counted<'a>(
     Ok((line, writes))
 }
 
+/// Where item `entry` of item type `t` came from.
+fn origin<'a>(
+    builder: &build::Builder<'a>,
+    groups: &[Vec<build::Group<'a>>],
+    t: usize,
+    entry: &Entry,
+) -> Origin {
+    let (table, row) = builder.origin(&groups[t][entry.group as usize]);
+    Origin {
+        item_type: builder.spec().items[t].name.clone(),
+        table,
+        row,
+    }
+}
+
 impl Plan<'_> {
     /// Where item `entry` of item type `t` came from.
     fn origin(&self, t: usize, entry: &Entry) -> Origin {
-        let (table, row) = self.builder.origin(&self.groups[t][entry.group as usize]);
-        Origin {
-            item_type: self.builder.spec().items[t].name.clone(),
-            table,
-            row,
-        }
+        origin(&self.builder, &self.groups, t, entry)
     }
 
     /// How many items the plan holds.
@@ -389,6 +436,7 @@ impl Plan<'_> {
                 t,
                 &self.groups[t][entry.group as usize],
                 Some(entry.bytes as usize),
+                entry.moved.then_some(entry.key.1.as_str()),
             )
             // The same rows gave a valid item when the plan was checked.
             .expect("a checked item builds again");

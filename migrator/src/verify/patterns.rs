@@ -50,6 +50,8 @@ pub enum PatternError {
 struct Example<'p> {
     values: HashMap<&'p str, &'p str>,
     numbers: &'p [String],
+    /// The plan's moment, which `{as_of}` in the SQL stands for (RFC 3339).
+    as_of: String,
 }
 
 impl Example<'_> {
@@ -84,9 +86,10 @@ impl Example<'_> {
         }
     }
 
-    /// The SQL with each `{name}` replaced by the example value as a quoted literal.
+    /// The SQL with each `{name}` replaced by the example value as a quoted literal, and
+    /// `{as_of}` by the plan's moment as a `timestamptz`.
     fn sql(&self, sql: &str) -> String {
-        let mut sql = sql.to_string();
+        let mut sql = sql.replace("{as_of}", &format!("'{}'::timestamptz", self.as_of));
         for (name, value) in &self.values {
             sql = sql.replace(
                 &format!("{{{name}}}"),
@@ -177,6 +180,7 @@ pub async fn check_patterns(
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect(),
             numbers: &pattern.example_numbers,
+            as_of: spec.as_of.to_rfc3339(),
         };
         let dynamo_error = |source| PatternError::Dynamo {
             name: pattern.name.clone(),

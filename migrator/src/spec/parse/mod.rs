@@ -52,6 +52,7 @@ pub(super) struct RawTable {
     pub(super) write_capacity: Option<u64>,
     pub(super) type_attribute: Option<String>,
     pub(super) ttl_attribute: Option<String>,
+    pub(super) on_key_clash: Option<Spanned<String>>,
     pub(super) nulls: Option<Spanned<String>>,
     pub(super) timestamp_format: Option<Spanned<String>>,
     pub(super) max_write_request_units: Option<Spanned<u64>>,
@@ -175,6 +176,7 @@ pub fn parse_spec(
         schema,
         schema_path,
         postgres_schemas: raw.postgres_schemas,
+        as_of: std::time::SystemTime::now().into(),
     })
 }
 

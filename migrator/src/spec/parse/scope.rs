@@ -6,8 +6,8 @@ use std::cell::RefCell;
 use toml::Value as Toml;
 
 use crate::source::{ColumnType, Schema, TableShape};
-use crate::spec::condition::ConditionText;
-use crate::spec::{Condition, FieldRef, Join};
+use crate::spec::condition::{Comparison, ConditionText};
+use crate::spec::{Against, Condition, FieldRef, Join, Test};
 
 /// One level of rows in scope: its tables (by the name fields use: the table's, or a join's
 /// alias) and whether it stands for a group of rows (so `list = "@group"` may read them).
@@ -86,10 +86,45 @@ impl<'a> Scope<'a> {
     }
 
     pub(super) fn condition(&self, text: &str) -> Result<Condition, String> {
-        let test = ConditionText::parse(text)?;
+        let Some((column, comparison, value)) = Comparison::split(text) else {
+            let test = ConditionText::parse(text)?;
+            return Ok(Condition {
+                field: self.resolve(&test.column)?,
+                test: Test::Equals(test),
+            });
+        };
+        let field = self.resolve(column)?;
+        let ty = &self.levels[field.level].slots[field.slot].1.columns[field.column].ty;
+        let timed = matches!(
+            ty,
+            ColumnType::Timestamp | ColumnType::TimestampTz | ColumnType::Date
+        );
+        let ordered =
+            timed || matches!(ty, ColumnType::Int | ColumnType::Numeric | ColumnType::Text);
+        if !ordered {
+            return Err(format!(
+                "condition \"{text}\" orders column {column}, whose type ({ty:?}) has no order here; compare numbers, text, dates or timestamps"
+            ));
+        }
+        let against = if value == "NOW" {
+            if !timed {
+                return Err(format!(
+                    "condition \"{text}\" compares column {column} with NOW, but it is not a date or timestamp"
+                ));
+            }
+            Against::Now
+        } else {
+            let value = crate::source::parse_text(ty, value).map_err(|e| {
+                format!(
+                    "condition \"{text}\": {} is not {} as column {column} needs (or NOW for the plan's moment)",
+                    e.found, e.expected
+                )
+            })?;
+            Against::Value(value)
+        };
         Ok(Condition {
-            field: self.resolve(&test.column)?,
-            test,
+            field,
+            test: Test::Compare(comparison, against),
         })
     }
 

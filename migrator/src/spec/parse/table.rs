@@ -4,8 +4,8 @@ use toml::{Spanned, Value as Toml};
 
 use super::{Defaults, Lines, Located, RawTable};
 use crate::spec::{
-    Billing, IndexSpec, KeyAttr, KeyType, NullPolicy, Projection, TableSpec, Throughput,
-    TimeFormat, TimePattern,
+    Billing, IndexSpec, KeyAttr, KeyClashPolicy, KeyType, NullPolicy, Projection, TableSpec,
+    Throughput, TimeFormat, TimePattern,
 };
 
 pub(super) fn key_attr(raw: &Spanned<Toml>, lines: &Lines) -> Located<KeyAttr> {
@@ -133,19 +133,43 @@ pub(super) fn table_spec(raw: &RawTable, lines: &Lines) -> Located<(TableSpec, D
             .as_ref()
             .map(|v| *v.get_ref()),
     };
+    let sort_key = raw
+        .sort_key
+        .as_ref()
+        .map(|k| key_attr(k, lines))
+        .transpose()?;
+    let on_key_clash = match raw.on_key_clash.as_ref() {
+        None => KeyClashPolicy::Error,
+        Some(p) if p.get_ref() == "error" => KeyClashPolicy::Error,
+        Some(p) if p.get_ref() == "next-sort-key" => {
+            if sort_key.as_ref().is_none_or(|k| k.ty != KeyType::N) {
+                return Err((
+                    lines.of(p),
+                    "on_key_clash = \"next-sort-key\" moves an item to the next number of the sort key; give the table a sort key of type N (sort_key = { name = \"time\", type = \"N\" })".into(),
+                ));
+            }
+            KeyClashPolicy::NextSortKey
+        }
+        Some(p) => {
+            return Err((
+                lines.of(p),
+                format!(
+                    "on_key_clash \"{}\" is neither \"error\" nor \"next-sort-key\"",
+                    p.get_ref()
+                ),
+            ))
+        }
+    };
     let table = TableSpec {
         name: raw.name.clone(),
         partition_key: key_attr(&raw.partition_key, lines)?,
-        sort_key: raw
-            .sort_key
-            .as_ref()
-            .map(|k| key_attr(k, lines))
-            .transpose()?,
+        sort_key,
         indexes,
         billing,
         type_attribute: raw.type_attribute.clone(),
         ttl_attribute: raw.ttl_attribute.clone(),
         throughput,
+        on_key_clash,
     };
     Ok((table, Defaults { nulls, timestamps }))
 }

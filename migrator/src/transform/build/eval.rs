@@ -3,21 +3,23 @@
 use super::errors::Where;
 use super::select::Found;
 use super::{Attribute, Builder, Built, Group, Keys, Level, Scope, NO_ROW};
-use crate::item::{write_json_string, write_number_value, write_string_value, AttrValue};
+use crate::item::{write_json_string, write_number_value, write_string_value, AttrValue, Number};
 use crate::source::Value;
-use crate::spec::{Cast, Condition, Expr, NullPolicy, Piece};
-use crate::transform::convert::{push_text, text, to_attr};
+use crate::spec::{Against, Cast, Condition, Expr, NullPolicy, Piece, Test};
+use crate::transform::convert::{compare, push_text, text, to_attr};
 use crate::transform::TransformError;
 
 impl<'a> Builder<'a> {
     /// Builds the item of type `index` over `group` (its first rows are the root) as its line,
     /// `{"Item":{…}}`, written straight from the rows; `known_size` is its size when known, to
-    /// make room for the line at once.
+    /// make room for the line at once; `moved` is the number its sort key was moved to off a
+    /// key another item has (`on_key_clash`).
     pub fn item(
         &self,
         index: usize,
         group: &Group<'a>,
         known_size: Option<usize>,
+        moved: Option<&str>,
     ) -> Result<Built<'a>, TransformError> {
         for (data, row) in &group[0] {
             if *row != NO_ROW {
@@ -30,13 +32,22 @@ impl<'a> Builder<'a> {
         let mut json = String::with_capacity(known_size.map_or(256, |s| s * 3 / 2 + 64));
         json.push_str("{\"Item\":{");
         let (mut size, mut keys, mut first) = (0, Vec::new(), true);
+        let sort_key = self.spec.table.sort_key.as_ref().map(|k| k.name.as_str());
         for (name, attribute) in &self.attributes[index] {
+            let moved = moved.filter(|_| sort_key == Some(*name));
             let at = Where {
                 item_type: &spec_item.name,
                 attribute: name,
             };
             let value = |json: &mut String| {
                 Ok(match attribute {
+                    Attribute::Key(_) if moved.is_some() => {
+                        let number = moved.and_then(|n| Number::parse(n).ok());
+                        let value = AttrValue::N(number.expect("a moved sort key is a number"));
+                        let size = leaf(&value, json);
+                        keys.push((*name, value));
+                        Some(size)
+                    }
                     Attribute::Key(expr) => self.scalar(expr, &mut scope, &at)?.map(|value| {
                         let size = leaf(&value, json);
                         keys.push((*name, value));
@@ -79,13 +90,28 @@ impl<'a> Builder<'a> {
     }
 
     pub(super) fn holds(&self, condition: &Condition, scope: &Scope) -> bool {
-        match self.value(&condition.field, scope) {
-            Value::Null => condition.test.accepts(None),
-            Value::Text(t) | Value::Enum(t) => condition.test.accepts(Some(t)),
-            v => condition
-                .test
-                .accepts(Some(&text(v, &self.spec.timestamps))),
-        }
+        let value = self.value(&condition.field, scope);
+        let (comparison, against) = match &condition.test {
+            Test::Equals(test) => {
+                return match value {
+                    Value::Null => test.accepts(None),
+                    Value::Text(t) | Value::Enum(t) => test.accepts(Some(t)),
+                    v => test.accepts(Some(&text(v, &self.spec.timestamps))),
+                }
+            }
+            Test::Compare(comparison, against) => (comparison, against),
+        };
+        let now = self.spec.as_of;
+        let ordering = match (value, against) {
+            (Value::Null, _) => return false,
+            (v, Against::Value(w)) => compare(v, w),
+            (Value::TimestampTz(t), Against::Now) => t.cmp(&now),
+            // A timestamp without zone is taken as UTC, as everywhere in a plan.
+            (Value::Timestamp(t), Against::Now) => t.cmp(&now.naive_utc()),
+            (Value::Date(d), Against::Now) => d.cmp(&now.date_naive()),
+            (_, Against::Now) => return false,
+        };
+        comparison.holds(ordering)
     }
 
     /// The value of a single-value expression: a template, a column or a constant, maybe

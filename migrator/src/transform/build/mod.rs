@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use self::index::{index, Index};
-use super::convert::text;
+use super::convert::{compare, text};
 use super::{TableData, Tables};
 use crate::item::AttrValue;
 use crate::source::Value;
@@ -303,6 +303,23 @@ impl<'a> Builder<'a> {
     pub fn origin(&self, group: &Group<'a>) -> (String, String) {
         let (root, row) = group[0][0];
         (root.shape.name.clone(), row_key(root, row))
+    }
+
+    /// Orders two groups' root rows by primary key (every column without one), so an order
+    /// over items never depends on how the rows arrived.
+    pub fn root_order(&self, a: &Group<'a>, b: &Group<'a>) -> std::cmp::Ordering {
+        let ((da, ra), (db, rb)) = (a[0][0], b[0][0]);
+        let (va, vb) = (&da.rows[ra].values, &db.rows[rb].values);
+        let columns: Vec<usize> = if da.shape.primary_key.is_empty() {
+            (0..va.len()).collect()
+        } else {
+            da.shape.primary_key.clone()
+        };
+        columns
+            .iter()
+            .map(|&c| compare(&va[c], &vb[c]))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
     }
 
     /// The scope an item of type `index` over `group` is evaluated in.

@@ -69,6 +69,7 @@ impl Spilled {
                 hash,
                 bytes: line.bytes as u32,
                 group: 0,
+                moved: false,
             });
             Ok(())
         };
