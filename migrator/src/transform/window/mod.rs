@@ -125,6 +125,7 @@ pub async fn plan_windows(
             "roots",
         );
         let mut runs = Runs::new(dir.path(), &format!("lines-{t}"), 6);
+        let started = std::time::Instant::now();
         let mut streams = Streams::open(spec, source, item).await?;
         while let Some(rows) = streams.next(window).await? {
             let roots = rows.roots as u64;
@@ -135,6 +136,11 @@ pub async fn plan_windows(
         let keys = dir.path().join(format!("keys-{t}"));
         let merged = tokio::task::block_in_place(|| merge_runs(spec, t, runs, &keys, &mut take));
         types.push(merged.map_err(spilled)?);
+        tracing::info!(
+            item_type = %item.name,
+            seconds = started.elapsed().as_secs_f64(),
+            "planned in windows"
+        );
         key_files.push(keys);
     }
     state

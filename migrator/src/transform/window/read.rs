@@ -147,6 +147,7 @@ impl<'s> Streams<'s> {
             if !seen.insert(query.sql.clone()) {
                 continue;
             }
+            tracing::debug!(item_type = %item.name, table = %query.table, sql = %query.sql, "path query");
             let table = spec.schema.table(&query.table).expect("checked");
             let shape = TableShape {
                 name: query.table.clone(),
