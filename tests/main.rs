@@ -20,3 +20,4 @@ mod spec_errors;
 mod support;
 mod tls;
 mod types;
+mod workbench;

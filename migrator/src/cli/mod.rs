@@ -2,6 +2,7 @@
 //! arguments into a call of the library and prints for people on stderr; no pipeline logic here.
 
 mod dataset;
+mod export;
 mod extract;
 mod migrate;
 mod plan;
@@ -56,6 +57,9 @@ enum Command {
     /// Works with relational datasets: load a CSV folder into Postgres, generate synthetic data.
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
+    /// Writes the design in another tool's format: a NoSQL Workbench data model.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
 }
 
 /// Runs the parsed command and returns the process exit code.
@@ -72,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify(args) => runtime.block_on(migrate::verify(args)),
         Command::Diff(args) => runtime.block_on(migrate::diff(args)),
         Command::Dataset(command) => runtime.block_on(dataset::run(command)),
+        Command::Export(command) => runtime.block_on(export::run(command)),
     }
 }
 

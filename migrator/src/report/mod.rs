@@ -1,9 +1,11 @@
 //! Reports for people and programs: JSON, and Markdown beside it. `plan.rs` is the plan's,
-//! `table.rs` the one `migrate`, `verify` and `diff` share.
+//! `table.rs` the one `migrate`, `verify` and `diff` share; `workbench.rs` makes a spec and its
+//! plan a NoSQL Workbench model.
 
 mod extract;
 mod plan;
 mod table;
+mod workbench;
 
 use std::path::Path;
 
@@ -12,6 +14,7 @@ use serde::Serialize;
 pub use extract::{ExtractReport, TableCount};
 pub use plan::PlanReport;
 pub use table::{Mode, ScanFigures, TableReport};
+pub use workbench::workbench_model;
 
 use crate::output::{write_whole, Destination, OutputError};
 

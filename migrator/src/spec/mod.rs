@@ -9,6 +9,7 @@ mod condition;
 mod model;
 mod parse;
 mod template;
+pub mod workbench;
 
 use std::path::{Path, PathBuf};
 

@@ -431,6 +431,9 @@ pub struct ItemSpec {
     pub group_by: Vec<FieldRef>,
     pub order: Vec<(FieldRef, bool)>,
     pub keys: Vec<(String, Expr)>,
+    /// Each key as the spec wrote it, as a NoSQL Workbench facet's key alias (a template, or
+    /// the value as TOML): what `export workbench` writes and `workbench = …` reads back.
+    pub key_aliases: Vec<(String, String)>,
     pub attributes: Vec<(String, Expr)>,
     /// Line of the item type in the spec file.
     pub line: usize,

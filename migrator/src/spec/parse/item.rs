@@ -6,6 +6,7 @@ use super::expr::expr;
 use super::scope::{joins, Scope};
 use super::{Defaults, Lines, Located, RawItem};
 use crate::source::{ColumnType, Schema};
+use crate::spec::workbench::value_alias;
 use crate::spec::{Expr, ItemSpec, KeyAttr, TableSpec, TimeFormat};
 
 pub(super) fn item_spec(
@@ -132,6 +133,11 @@ pub(super) fn item_spec(
             .map_err(|m| (lines.of(value), m))?;
         attributes.push((attr.clone(), expr));
     }
+    let key_aliases = raw
+        .keys
+        .iter()
+        .map(|(name, value)| (name.clone(), value_alias(value.get_ref())))
+        .collect();
     Ok(ItemSpec {
         name,
         root: root.name.clone(),
@@ -142,6 +148,7 @@ pub(super) fn item_spec(
         group_by,
         order,
         keys,
+        key_aliases,
         attributes,
         line,
     })

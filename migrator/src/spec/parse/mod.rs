@@ -10,6 +10,7 @@ mod item;
 mod pattern;
 mod scope;
 mod table;
+mod workbench;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,24 +33,26 @@ pub(super) struct RawSpec {
     pub(super) source: Spanned<String>,
     #[serde(default)]
     pub(super) postgres_schemas: Vec<String>,
-    pub(super) table: RawTable,
+    /// A NoSQL Workbench model the table and the item types' table keys come from.
+    pub(super) workbench: Option<Spanned<String>>,
+    pub(super) table: Option<Spanned<RawTable>>,
     #[serde(default)]
     pub(super) items: Vec<RawItem>,
     #[serde(default)]
     pub(super) access_patterns: Vec<RawPattern>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTable {
-    pub(super) name: String,
-    pub(super) partition_key: Spanned<Toml>,
+    pub(super) name: Option<Spanned<String>>,
+    pub(super) partition_key: Option<Spanned<Toml>>,
     pub(super) sort_key: Option<Spanned<Toml>>,
     #[serde(default)]
     pub(super) indexes: Vec<RawIndex>,
     pub(super) billing: Option<Spanned<String>>,
-    pub(super) read_capacity: Option<u64>,
-    pub(super) write_capacity: Option<u64>,
+    pub(super) read_capacity: Option<Spanned<u64>>,
+    pub(super) write_capacity: Option<Spanned<u64>>,
     pub(super) type_attribute: Option<String>,
     pub(super) ttl_attribute: Option<String>,
     pub(super) on_key_clash: Option<Spanned<String>>,
@@ -137,7 +140,7 @@ pub fn parse_spec(
         line,
         message,
     };
-    let raw: RawSpec = toml::from_str(text).map_err(|e| {
+    let mut raw: RawSpec = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |s| lines.at(s.start));
         error(line, e.message().trim().to_string())
     })?;
@@ -146,7 +149,15 @@ pub fn parse_spec(
         .unwrap_or(Path::new("."))
         .join(raw.source.get_ref());
     let schema = load_schema(&schema_path).map_err(|m| error(lines.of(&raw.source), m))?;
-    let (table, defaults) = table_spec(&raw.table, &lines).map_err(|(l, m)| error(l, m))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    workbench::apply(&mut raw, dir, &lines).map_err(|(l, m)| error(l, m))?;
+    let Some(raw_table) = &raw.table else {
+        return Err(error(
+            1,
+            "the spec has no [table]; describe the table there, or name a NoSQL Workbench model: workbench = \"model.json\"".into(),
+        ));
+    };
+    let (table, defaults) = table_spec(raw_table, &lines).map_err(|(l, m)| error(l, m))?;
     let mut items: Vec<ItemSpec> = Vec::new();
     for raw_item in &raw.items {
         let item = item_spec(raw_item, &table, &schema, &defaults, &items, &lines)

@@ -38,11 +38,29 @@ pub(super) fn key_attr(raw: &Spanned<Toml>, lines: &Lines) -> Located<KeyAttr> {
     Ok(KeyAttr { name, ty })
 }
 
-pub(super) fn table_spec(raw: &RawTable, lines: &Lines) -> Located<(TableSpec, Defaults)> {
+pub(super) fn table_spec(
+    spanned: &Spanned<RawTable>,
+    lines: &Lines,
+) -> Located<(TableSpec, Defaults)> {
+    let raw = spanned.get_ref();
+    let needs = |what: &str| {
+        (
+            lines.of(spanned),
+            format!("[table] needs {what} (or name a NoSQL Workbench model: workbench = \"model.json\")"),
+        )
+    };
+    let name = raw.name.as_ref().ok_or_else(|| needs("a name"))?;
+    let partition_key = raw
+        .partition_key
+        .as_ref()
+        .ok_or_else(|| needs("a partition_key"))?;
     let billing = match raw.billing.as_ref().map(|b| (b.get_ref().as_str(), b)) {
         None | Some(("on-demand", _)) => Billing::OnDemand,
-        Some(("provisioned", b)) => match (raw.read_capacity, raw.write_capacity) {
-            (Some(read), Some(write)) => Billing::Provisioned { read, write },
+        Some(("provisioned", b)) => match (&raw.read_capacity, &raw.write_capacity) {
+            (Some(read), Some(write)) => Billing::Provisioned {
+                read: *read.get_ref(),
+                write: *write.get_ref(),
+            },
             _ => {
                 return Err((
                     lines.of(b),
@@ -161,8 +179,8 @@ pub(super) fn table_spec(raw: &RawTable, lines: &Lines) -> Located<(TableSpec, D
         }
     };
     let table = TableSpec {
-        name: raw.name.clone(),
-        partition_key: key_attr(&raw.partition_key, lines)?,
+        name: name.get_ref().clone(),
+        partition_key: key_attr(partition_key, lines)?,
         sort_key,
         indexes,
         billing,
