@@ -574,3 +574,28 @@ fn on_key_clash_needs_a_number_sort_key_and_moves_only_whole_numbers() {
         "T pk=T#a, sk=7.5 (table t, row id=2): another item has this key, and on_key_clash = \"next-sort-key\" moves only whole-number sort keys (7.5 is not one); make the sort key a whole number (an epoch time) or the keys unique",
     );
 }
+
+#[test]
+fn required_and_enum_columns_name_the_row() {
+    let spec = GOOD_SPEC.replace(
+        "note = { column = \"note\" }",
+        "note = { column = \"note\", required = true, enum = [\"x\", \"y\"] }",
+    );
+    let items = planned_items(&spec, "1,a,1,x\n2,b,2,y\n");
+    assert_eq!(items.lines().count(), 2);
+    let dir = design(&spec, "1,a,1,x\n2,b,2,\n");
+    assert_error(
+        dir.path(),
+        "table t, row id=2: T's attribute note: column note is NULL, but the attribute is required; fill it or filter such rows out in the spec",
+    );
+    let dir = design(&spec, "1,a,1,x\n2,b,2,verbose\n");
+    assert_error(
+        dir.path(),
+        "table t, row id=2: T's attribute note: column note is \"verbose\", which is not one of x, y; fix the row or the spec's enum",
+    );
+    spec_error(
+        &GOOD_SPEC.replace("T#{k}", "T#{k:ulid}"),
+        17,
+        "template \"T#{k:ulid}\": k:ulid makes a ULID from a time, but column k is not a date or timestamp",
+    );
+}

@@ -153,8 +153,11 @@ pub enum TimeFormat {
     /// `2022-02-15T05:45:18.740Z`, always three fractional digits: JavaScript's
     /// `toISOString()` for time-zone-aware values.
     Iso8601Millis,
-    /// Seconds since 1970 as a number.
+    /// Seconds since 1970 as a number, rounded down.
     EpochSeconds,
+    /// Seconds since 1970 as a number, rounded up: a TTL that never expires an item before
+    /// its time (OneTable writes `ttl` fields so, with `Math.ceil`).
+    EpochSecondsCeil,
     /// Milliseconds since 1970 as a number.
     EpochMillis,
     /// A chrono pattern such as `%Y-%m-%d %H:%M:%S%.6f`, checked when the spec loads.
@@ -335,6 +338,10 @@ pub enum Expr {
         format: Option<TimeFormat>,
         join: Option<String>,
         nulls: NullPolicy,
+        /// A NULL is an error naming the row, not a NULL or absent attribute.
+        required: bool,
+        /// When set, a value whose text is not one of these is an error naming the row.
+        allowed: Option<Vec<String>>,
     },
     /// A constant.
     Const(AttrValue),

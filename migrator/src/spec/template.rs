@@ -1,14 +1,21 @@
 //! Value templates such as `WORD#{word_id}` or `USER#{submitted_by_user_email|anonymous}`.
 //!
 //! `{name}` is a field of the current row (`{table.column}` when two tables of the scope share
-//! a column name); `{name|text}` gives `text` when the field is NULL; `{{` and `}}` are literal
-//! braces. A template always makes a string.
+//! a column name); `{name|text}` gives `text` when the field is NULL; `{name:ulid}` gives a
+//! ULID whose time is the field's (a timestamp) and whose other 80 bits come from the field's
+//! row (so the same row gives the same ULID on every run); `{{` and `}}` are literal braces. A
+//! template always makes a string.
 
 /// One piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece<F> {
     Literal(String),
-    Field { field: F, default: Option<String> },
+    Field {
+        field: F,
+        default: Option<String>,
+        /// `{name:ulid}`: the field's time as a ULID made from its row.
+        ulid: bool,
+    },
 }
 
 /// A parsed template whose fields are `F` (names when parsed, resolved references later).
@@ -50,6 +57,10 @@ impl Template<String> {
                         Some((n, d)) => (n.trim(), Some(d.to_string())),
                         None => (inner.trim(), None),
                     };
+                    let (name, ulid) = match name.strip_suffix(":ulid") {
+                        Some(name) => (name.trim(), true),
+                        None => (name, false),
+                    };
                     if name.is_empty() {
                         return Err(format!("template \"{text}\" has an empty {{}}"));
                     }
@@ -59,6 +70,7 @@ impl Template<String> {
                     pieces.push(Piece::Field {
                         field: name.to_string(),
                         default,
+                        ulid,
                     });
                 }
                 '}' => return Err(format!("template \"{text}\" closes }} without opening it")),
@@ -83,9 +95,14 @@ impl<F> Template<F> {
             .iter()
             .map(|p| match p {
                 Piece::Literal(s) => Ok(Piece::Literal(s.clone())),
-                Piece::Field { field, default } => Ok(Piece::Field {
+                Piece::Field {
+                    field,
+                    default,
+                    ulid,
+                } => Ok(Piece::Field {
                     field: resolve(field)?,
                     default: default.clone(),
+                    ulid: *ulid,
                 }),
             })
             .collect::<Result<_, E>>()?;
@@ -114,10 +131,19 @@ mod tests {
                 Piece::Literal("USER#".into()),
                 Piece::Field {
                     field: "email".into(),
-                    default: Some("anonymous".into())
+                    default: Some("anonymous".into()),
+                    ulid: false
                 },
                 Piece::Literal("#{x}".into()),
             ]
+        );
+        assert_eq!(
+            Template::parse("fault#{timestamp:ulid}").unwrap().pieces[1],
+            Piece::Field {
+                field: "timestamp".into(),
+                default: None,
+                ulid: true
+            }
         );
         assert_eq!(Template::parse("WORD").unwrap().fields().count(), 0);
     }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::item::{AttrValue, Number, NumberError};
-use crate::source::Value;
+use crate::source::{Row, TableShape, Value};
 use crate::spec::{Cast, TimeFormat};
 
 /// Why a value could not become an attribute; the caller adds where.
@@ -44,6 +44,11 @@ fn time(t: &NaiveDateTime, zoned: bool, format: &TimeFormat) -> AttrValue {
             AttrValue::S(text)
         }
         TimeFormat::EpochSeconds => AttrValue::N(Number::from(t.and_utc().timestamp())),
+        TimeFormat::EpochSecondsCeil => {
+            let t = t.and_utc();
+            let whole = t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0);
+            AttrValue::N(Number::from(whole))
+        }
         TimeFormat::EpochMillis => AttrValue::N(Number::from(t.and_utc().timestamp_millis())),
         TimeFormat::Pattern(p) => {
             let mut text = String::new();
@@ -177,6 +182,54 @@ pub fn push_text(value: &Value, format: &TimeFormat, out: &mut String) {
     }
 }
 
+/// A ULID (26 characters of Crockford's base 32) whose time part is `time`'s millisecond
+/// and whose other 80 bits are the first of the SHA-256 of `row`'s identity in its table
+/// (its primary key, every column without one): valid, ordered by time, and the same for the
+/// same row on every run.
+pub fn row_ulid(time: &Value, shape: &TableShape, row: &Row) -> Result<String, String> {
+    let millis = match time {
+        Value::TimestampTz(t) => t.timestamp_millis(),
+        Value::Timestamp(t) => t.and_utc().timestamp_millis(),
+        Value::Date(d) => d
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_millis(),
+        other => {
+            return Err(format!(
+                "a ULID's time must be a timestamp or a date, not {other:?}"
+            ))
+        }
+    };
+    let millis = u64::try_from(millis)
+        .ok()
+        .filter(|m| *m < 1 << 48)
+        .ok_or(format!(
+            "a ULID's time must fall between 1970 and 10889, not {millis} ms"
+        ))?;
+    let columns: Vec<usize> = if shape.primary_key.is_empty() {
+        (0..shape.columns.len()).collect()
+    } else {
+        shape.primary_key.clone()
+    };
+    let mut identity = shape.name.clone();
+    for c in columns {
+        identity.push('\u{1f}');
+        identity.push_str(&text(&row.values[c], &TimeFormat::Iso8601));
+    }
+    let random = crate::item::line_hash(&identity) >> 48;
+    Ok(ulid(millis, random))
+}
+
+/// Encodes a ULID: 48 bits of milliseconds, then 80 bits, in Crockford's base 32.
+fn ulid(millis: u64, random: u128) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let value = (u128::from(millis) << 80) | (random & ((1 << 80) - 1));
+    (0..26)
+        .rev()
+        .map(|i| char::from(ALPHABET[((value >> (i * 5)) & 31) as usize]))
+        .collect()
+}
+
 /// Orders two values of one column: NULLs last, as SQL's ascending order puts them.
 pub fn compare(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
@@ -228,6 +281,20 @@ mod tests {
             to_attr(&zoned, None, &TimeFormat::Iso8601Millis, None),
             Ok(AttrValue::S("2022-08-01T10:00:00.250Z".into()))
         );
+        for (format, seconds) in [
+            (TimeFormat::EpochSeconds, 1_659_348_000),
+            (TimeFormat::EpochSecondsCeil, 1_659_348_001),
+        ] {
+            assert_eq!(
+                to_attr(&zoned, None, &format, None),
+                Ok(AttrValue::N(Number::from(seconds)))
+            );
+        }
+        assert_eq!(
+            to_attr(&v, None, &TimeFormat::EpochSecondsCeil, None),
+            Ok(AttrValue::N(Number::from(1_659_348_000))),
+            "a whole second stays"
+        );
     }
 
     #[test]
@@ -249,5 +316,30 @@ mod tests {
             "NaN is not a number DynamoDB can store (NaN and infinities are not)"
         );
         assert_eq!(compare(&Value::Null, &Value::Int(1)), Ordering::Greater);
+    }
+
+    #[test]
+    fn ulids_carry_the_time_and_the_row() {
+        // The ULID specification's example: 1469918176385 ms is 01ARYZ6S41.
+        assert!(ulid(1_469_918_176_385, 0).starts_with("01ARYZ6S41"));
+        assert_eq!(ulid(1_469_918_176_385, 0).len(), 26);
+        let shape = TableShape {
+            name: "faults".into(),
+            namespace: None,
+            columns: vec![],
+            primary_key: vec![0],
+        };
+        let row = |id| Row {
+            values: vec![Value::Int(id)],
+        };
+        let time = Value::TimestampTz("2016-07-30T22:36:16.385Z".parse().unwrap());
+        let first = row_ulid(&time, &shape, &row(1)).unwrap();
+        assert_eq!(first, row_ulid(&time, &shape, &row(1)).unwrap());
+        assert_ne!(first, row_ulid(&time, &shape, &row(2)).unwrap());
+        assert_eq!(&first[..10], "01ARYZ6S41");
+        assert_eq!(
+            row_ulid(&Value::Int(3), &shape, &row(1)).unwrap_err(),
+            "a ULID's time must be a timestamp or a date, not Int(3)"
+        );
     }
 }

@@ -61,7 +61,7 @@ impl Example<'_> {
             .iter()
             .map(|p| match p {
                 Piece::Literal(s) => s.clone(),
-                Piece::Field { field, default } => self
+                Piece::Field { field, default, .. } => self
                     .values
                     .get(field.as_str())
                     .map(|v| v.to_string())

@@ -9,7 +9,6 @@ use super::table::{null_policy, time_format};
 use super::Defaults;
 use crate::item::{AttrValue, Number};
 use crate::source::Schema;
-use crate::spec::template::Template;
 use crate::spec::{
     Cast, DistinctAcross, Expr, Missing, NullPolicy, Relation, RowSource, TimeFormat,
 };
@@ -30,9 +29,8 @@ pub(super) fn expr<'s>(
     }
     let table = match value {
         Toml::String(text) => {
-            let template = Template::parse(text)?;
             return Ok(Expr::Template {
-                template: template.resolve(|f| scope.resolve(f))?,
+                template: scope.template(text)?,
                 omit_if_null: false,
             });
         }
@@ -150,14 +148,16 @@ impl Settings<'_> {
             .as_str()
             .ok_or(format!("{}: template must be a string", self.rule))?;
         Ok(Expr::Template {
-            template: Template::parse(text)?.resolve(|f| scope.resolve(f))?,
+            template: scope.template(text)?,
             omit_if_null: self.table.get("nulls").is_some() && self.nulls()? == NullPolicy::Omit,
         })
     }
 
     /// `{ column = "c", cast, format, join, nulls }`.
     fn column(&self, scope: &Scope) -> Result<Expr, String> {
-        self.allow(&["column", "cast", "format", "join", "nulls"])?;
+        self.allow(&[
+            "column", "cast", "format", "join", "nulls", "required", "enum",
+        ])?;
         let name = self.table["column"]
             .as_str()
             .ok_or(format!("{}: column must be a column name", self.rule))?;
@@ -172,12 +172,38 @@ impl Settings<'_> {
                 ))
             }
         };
+        let required = match self.table.get("required") {
+            None => false,
+            Some(Toml::Boolean(b)) => *b,
+            Some(_) => return Err(format!("{}: required must be true or false", self.rule)),
+        };
+        let allowed = match self.table.get("enum") {
+            None => None,
+            Some(Toml::Array(values)) if !values.is_empty() => Some(
+                values
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or(format!(
+                        "{}: enum lists the allowed values as strings",
+                        self.rule
+                    ))?,
+            ),
+            Some(_) => {
+                return Err(format!(
+                    "{}: enum lists the allowed values as strings, such as [\"info\", \"warn\"]",
+                    self.rule
+                ))
+            }
+        };
         Ok(Expr::Column {
             field: scope.resolve(name)?,
             cast,
             format: self.format()?,
             join: self.text("join")?,
             nulls: self.nulls()?,
+            required,
+            allowed,
         })
     }
 
@@ -222,6 +248,8 @@ impl Settings<'_> {
                     format: format.clone(),
                     join: None,
                     nulls,
+                    required: false,
+                    allowed: None,
                 },
             ));
         }

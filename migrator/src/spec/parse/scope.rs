@@ -7,7 +7,7 @@ use toml::Value as Toml;
 
 use crate::source::{ColumnType, Schema, TableShape};
 use crate::spec::condition::{Comparison, ConditionText};
-use crate::spec::{Against, Condition, FieldRef, Join, Test};
+use crate::spec::{Against, Condition, FieldRef, Join, Piece, Template, Test};
 
 /// One level of rows in scope: its tables (by the name fields use: the table's, or a join's
 /// alias) and whether it stands for a group of rows (so `list = "@group"` may read them).
@@ -83,6 +83,30 @@ impl<'a> Scope<'a> {
         Err(format!(
             "names column {name}, which {which}; check the column name"
         ))
+    }
+
+    /// Parses template `text` and resolves its fields; a `{field:ulid}` must name a date or a
+    /// timestamp.
+    pub(super) fn template(&self, text: &str) -> Result<Template<FieldRef>, String> {
+        let template = Template::parse(text)?.resolve(|f| self.resolve(f))?;
+        for piece in &template.pieces {
+            if let Piece::Field {
+                field, ulid: true, ..
+            } = piece
+            {
+                let column = &self.levels[field.level].slots[field.slot].1.columns[field.column];
+                if !matches!(
+                    column.ty,
+                    ColumnType::Timestamp | ColumnType::TimestampTz | ColumnType::Date
+                ) {
+                    return Err(format!(
+                        "template \"{text}\": {}:ulid makes a ULID from a time, but column {} is not a date or timestamp",
+                        column.name, column.name
+                    ));
+                }
+            }
+        }
+        Ok(template)
     }
 
     pub(super) fn condition(&self, text: &str) -> Result<Condition, String> {

@@ -205,6 +205,7 @@ pub(super) fn time_format(text: &str) -> Result<TimeFormat, String> {
         "iso8601" => TimeFormat::Iso8601,
         "iso8601-millis" => TimeFormat::Iso8601Millis,
         "epoch-seconds" => TimeFormat::EpochSeconds,
+        "epoch-seconds-ceil" => TimeFormat::EpochSecondsCeil,
         "epoch-millis" => TimeFormat::EpochMillis,
         pattern => TimeFormat::Pattern(TimePattern::parse(pattern)?),
     })

@@ -29,6 +29,12 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The column `field` reads, as messages name it.
+    pub(super) fn column_name(&self, field: &FieldRef, scope: &Scope<'a>) -> String {
+        let (data, _) = scope[field.level].slots[field.slot];
+        data.shape.columns[field.column].name.clone()
+    }
+
     pub(super) fn value_error(
         &self,
         scope: &Scope<'a>,

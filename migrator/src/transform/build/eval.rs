@@ -6,7 +6,7 @@ use super::{Attribute, Builder, Built, Group, Keys, Level, Scope, NO_ROW};
 use crate::item::{write_json_string, write_number_value, write_string_value, AttrValue, Number};
 use crate::source::Value;
 use crate::spec::{Against, Cast, Condition, Expr, NullPolicy, Piece, Test};
-use crate::transform::convert::{compare, push_text, text, to_attr};
+use crate::transform::convert::{compare, push_text, row_ulid, text, to_attr};
 use crate::transform::TransformError;
 
 impl<'a> Builder<'a> {
@@ -131,12 +131,22 @@ impl<'a> Builder<'a> {
                 for piece in &template.pieces {
                     match piece {
                         Piece::Literal(s) => out.push_str(s),
-                        Piece::Field { field, default } => match self.value(field, scope) {
+                        Piece::Field {
+                            field,
+                            default,
+                            ulid,
+                        } => match self.value(field, scope) {
                             Value::Null => match default {
                                 Some(d) => out.push_str(d),
                                 None if *omit_if_null => return Ok(None),
                                 None => return Err(self.null_error(field, scope, at)),
                             },
+                            v if *ulid => {
+                                let (data, row) = scope[field.level].slots[field.slot];
+                                let made = row_ulid(v, &data.shape, &data.rows[row])
+                                    .map_err(|m| self.value_error(scope, at, m))?;
+                                out.push_str(&made);
+                            }
                             v => push_text(v, &self.spec.timestamps, &mut out),
                         },
                     }
@@ -149,10 +159,28 @@ impl<'a> Builder<'a> {
                 format,
                 join,
                 nulls,
+                required,
+                allowed,
             } => match self.value(field, scope) {
+                Value::Null if *required => {
+                    let column = self.column_name(field, scope);
+                    let message = format!("column {column} is NULL, but the attribute is required; fill it or filter such rows out in the spec");
+                    Err(self.value_error(scope, at, message))
+                }
                 Value::Null => Ok(null(*nulls)),
                 v => {
                     let format = format.as_ref().unwrap_or(&self.spec.timestamps);
+                    if let Some(allowed) = allowed {
+                        let found = text(v, format);
+                        if !allowed.contains(&found) {
+                            let column = self.column_name(field, scope);
+                            let message = format!(
+                                "column {column} is \"{found}\", which is not one of {}; fix the row or the spec's enum",
+                                allowed.join(", ")
+                            );
+                            return Err(self.value_error(scope, at, message));
+                        }
+                    }
                     to_attr(v, *cast, format, join.as_deref())
                         .map(Some)
                         .map_err(|e| self.value_error(scope, at, e.to_string()))
@@ -235,7 +263,13 @@ impl<'a> Builder<'a> {
                 }
             }
             // Text and whole numbers, the most common values, written as they are, no copy.
-            Expr::Column { field, cast, .. } => match (self.value(field, scope), cast) {
+            Expr::Column {
+                field,
+                cast,
+                required: false,
+                allowed: None,
+                ..
+            } => match (self.value(field, scope), cast) {
                 (Value::Text(text) | Value::Enum(text), None | Some(Cast::String)) => {
                     Ok(Some(write_string_value(out, text)))
                 }
@@ -245,7 +279,8 @@ impl<'a> Builder<'a> {
                 ))),
                 _ => Ok(self.scalar(expr, scope, at)?.map(|value| leaf(&value, out))),
             },
-            Expr::Template { .. } | Expr::Const(_) => {
+            // A template, a constant, or a column whose value is checked.
+            Expr::Template { .. } | Expr::Const(_) | Expr::Column { .. } => {
                 Ok(self.scalar(expr, scope, at)?.map(|value| leaf(&value, out)))
             }
         }
