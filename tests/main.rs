@@ -8,6 +8,7 @@ mod exits;
 mod extract;
 mod forum;
 mod generate;
+mod ioto;
 mod load_faults;
 mod migrate;
 mod outputs;

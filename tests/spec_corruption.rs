@@ -134,7 +134,11 @@ async fn corrupt_every_value(design: &str, sample: &str) {
         original.contains(&relative),
         "{design} names its schema as expected"
     );
-    let text = original.replace(&relative, &format!("\"{}\"", schema.display()));
+    // A OneTable schema beside the spec is named by its full path too.
+    let onetable = spec_dir.join("schema.js");
+    let text = original
+        .replace(&relative, &format!("\"{}\"", schema.display()))
+        .replace("\"schema.js\"", &format!("\"{}\"", onetable.display()));
 
     let spec = spec::load(&spec_dir).unwrap();
     let location: SourceLocation = repo_root().join(sample).to_str().unwrap().parse().unwrap();
@@ -194,4 +198,9 @@ async fn every_value_of_the_planning_poker_spec_corrupted_in_turn() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_value_of_the_forum_spec_corrupted_in_turn() {
     corrupt_every_value("forum", "sql/forum/sample").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_value_of_the_ioto_spec_corrupted_in_turn() {
+    corrupt_every_value("ioto", "sql/ioto/sample").await;
 }

@@ -230,7 +230,15 @@ pub async fn check_patterns(
                 .collect::<Result<_, PatternError>>()?;
             sql.push(Answer { key, attributes });
         }
-        let dynamo: Vec<Answer> = items
+        // A sort key the SQL cannot make (a ULID the migration generates) is NULL in every
+        // row: the items are told apart by their attributes instead.
+        let by_attributes = !pk_only
+            && !attribute_names.is_empty()
+            && !sql.is_empty()
+            && rows
+                .iter()
+                .all(|r| matches!(r.try_get::<Option<String>, _>(1), Ok(None)));
+        let mut dynamo: Vec<Answer> = items
             .iter()
             .map(|item| Answer {
                 key: (
@@ -247,6 +255,16 @@ pub async fn check_patterns(
                     .collect(),
             })
             .collect();
+        if by_attributes {
+            for answer in sql.iter_mut().chain(dynamo.iter_mut()) {
+                let shown: Vec<String> = answer
+                    .attributes
+                    .iter()
+                    .map(|(n, v)| format!("{n}={}", v.as_deref().unwrap_or("nothing")))
+                    .collect();
+                answer.key.1 = format!("{{{}}}", shown.join(", "));
+            }
+        }
         let would_write = match (&pattern.condition, pattern.operation.writes()) {
             (Some(condition), true) => Some(holds(condition, items.first())),
             _ => None,

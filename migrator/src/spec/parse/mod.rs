@@ -7,6 +7,7 @@
 
 mod expr;
 mod item;
+mod onetable;
 mod pattern;
 mod scope;
 mod table;
@@ -35,6 +36,8 @@ pub(super) struct RawSpec {
     pub(super) postgres_schemas: Vec<String>,
     /// A NoSQL Workbench model the table and the item types' table keys come from.
     pub(super) workbench: Option<Spanned<String>>,
+    /// A OneTable schema the table's keys and the item types' fields come from.
+    pub(super) onetable: Option<Spanned<String>>,
     pub(super) table: Option<Spanned<RawTable>>,
     #[serde(default)]
     pub(super) items: Vec<RawItem>,
@@ -87,6 +90,7 @@ pub(super) struct RawItem {
     pub(super) group_by: Vec<String>,
     #[serde(default)]
     pub(super) order: Vec<String>,
+    #[serde(default)]
     pub(super) keys: BTreeMap<String, Spanned<Toml>>,
     #[serde(default)]
     pub(super) attributes: BTreeMap<String, Spanned<Toml>>,
@@ -150,7 +154,14 @@ pub fn parse_spec(
         .join(raw.source.get_ref());
     let schema = load_schema(&schema_path).map_err(|m| error(lines.of(&raw.source), m))?;
     let dir = path.parent().unwrap_or(Path::new("."));
+    if let (Some(_), Some(onetable)) = (&raw.workbench, &raw.onetable) {
+        return Err(error(
+            lines.of(onetable),
+            "the spec names both a Workbench model and a OneTable schema; keep one".into(),
+        ));
+    }
     workbench::apply(&mut raw, dir, &lines).map_err(|(l, m)| error(l, m))?;
+    onetable::apply(&mut raw, dir, &lines).map_err(|(l, m)| error(l, m))?;
     let Some(raw_table) = &raw.table else {
         return Err(error(
             1,
