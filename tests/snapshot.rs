@@ -82,3 +82,120 @@ async fn parallel_extraction_sees_exactly_its_snapshot() {
     assert_eq!(all_rows(&after, "word_defs").await.len(), 16);
     assert_eq!(all_rows(&after, "words").await.len(), 16 + written as usize);
 }
+
+/// `migrator snapshot` holds one moment for later commands (`--snapshot ID`), however the
+/// database changes; once it stops, reading on its id is a one-line error.
+#[tokio::test]
+async fn a_held_snapshot_is_read_by_later_commands_until_its_holder_stops() {
+    use std::io::BufRead;
+
+    let url = loaded_database("snapshot_held", &sample_dir()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let id_file = dir.path().join("snapshot-id");
+    let mut holder = crate::support::migrator_command(&[
+        "snapshot",
+        "--source",
+        &url,
+        "--out",
+        id_file.to_str().unwrap(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut id = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut id)
+        .unwrap();
+    let id = id.trim().to_string();
+    assert_eq!(
+        std::fs::read_to_string(&id_file).unwrap(),
+        format!("{id}\n")
+    );
+
+    let mut writer = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO users (email, is_admin) VALUES ('late@example.com', false)")
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    let plan = |extra: &[&str]| {
+        let out = tempfile::tempdir().unwrap();
+        crate::support::plan_with("access-patterns/rootski", &url, out.path(), extra)
+    };
+    let before = plan(&["--snapshot", &id]);
+    let from_csv = {
+        let out = tempfile::tempdir().unwrap();
+        crate::support::plan("access-patterns/rootski", "sql/rootski/sample", out.path())
+    };
+    assert_eq!(before, from_csv, "the plan on the snapshot is the sample's");
+    assert_eq!(
+        plan(&[]).len(),
+        from_csv.len() + 1,
+        "without it, the new user"
+    );
+
+    std::process::Command::new("kill")
+        .args(["-TERM", &holder.id().to_string()])
+        .status()
+        .unwrap();
+    let ended = holder.wait_with_output().unwrap();
+    assert_eq!(ended.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&ended.stderr).ends_with("snapshot released\n"),
+        "{}",
+        String::from_utf8_lossy(&ended.stderr)
+    );
+    assert!(!id_file.exists(), "the id file goes with the snapshot");
+
+    let out = crate::support::migrator(&["extract", "--source", &url, "--snapshot", &id]);
+    assert_eq!(out.code, 2);
+    let shown = migrator::redact::Redacted::new(&url).to_string();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: Postgres at {shown}: cannot read on snapshot {id}: invalid snapshot identifier: \"{id}\"; it is held only while `migrator snapshot` runs, so start one and pass the id it prints (--snapshot ID)\n"
+        )
+    );
+}
+
+/// A holder whose transaction is ended under it (a terminated backend, a restarted server)
+/// says so and stops with exit 2; a CSV folder has no snapshot to hold.
+#[tokio::test]
+async fn a_holder_whose_transaction_ends_says_the_snapshot_is_gone() {
+    use std::io::BufRead;
+
+    let url = loaded_database("snapshot_ended", &sample_dir()).await;
+    let mut holder = crate::support::migrator_command(&["snapshot", "--source", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut id = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut id)
+        .unwrap();
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let ended = holder.wait_with_output().unwrap();
+    assert_eq!(ended.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&ended.stderr);
+    assert!(
+        stderr.ends_with(
+            "the snapshot is gone, so start migrator snapshot again and rerun the shards on its new id\n"
+        ) && stderr.contains(&format!("the transaction holding snapshot {} ended (", id.trim())),
+        "{stderr}"
+    );
+
+    let out = crate::support::migrator(&["snapshot", "--source", "sql/rootski/sample"]);
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr,
+        "error: snapshot holds a moment of a Postgres database, but sql/rootski/sample is a folder of CSV files\n"
+    );
+}

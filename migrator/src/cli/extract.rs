@@ -32,6 +32,11 @@ pub struct ExtractArgs {
     /// Postgres connections reading in parallel, all on one snapshot.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     connections: u16,
+    /// Read on this snapshot, which `migrator snapshot` exported and holds, instead of taking
+    /// one: processes on many machines then see one moment of the database. Example:
+    /// --snapshot 00000003-0000001B-1
+    #[arg(long, value_name = "ID")]
+    snapshot: Option<String>,
     /// Also write the summary as JSON to this file. Example: extract.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -43,6 +48,7 @@ pub async fn run(args: ExtractArgs) -> anyhow::Result<Outcome> {
         schemas: args.schemas,
         schema_sql: args.schema_sql,
         tables: args.tables,
+        snapshot: args.snapshot,
         connections: args.connections,
         report: args.report,
     })

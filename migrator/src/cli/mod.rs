@@ -6,6 +6,7 @@ mod export;
 mod extract;
 mod migrate;
 mod plan;
+mod snapshot;
 
 use clap::{Parser, Subcommand};
 
@@ -57,6 +58,12 @@ enum Command {
     /// Works with relational datasets: load a CSV folder into Postgres, generate synthetic data.
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
+    /// Exports a snapshot of a Postgres database and holds it until stopped: processes on
+    /// other machines (shards) read on it with --snapshot ID and so see one moment of the
+    /// database while it changes. Prints the id on stdout (and to --out FILE).
+    ///
+    /// Example: migrator snapshot --source "$DATABASE_URL" --out snapshot-id
+    Snapshot(snapshot::SnapshotArgs),
     /// Writes the design in another tool's format: a NoSQL Workbench data model.
     #[command(subcommand)]
     Export(export::ExportCommand),
@@ -77,6 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Diff(args) => runtime.block_on(migrate::diff(args)),
         Command::Dataset(command) => runtime.block_on(dataset::run(command)),
         Command::Export(command) => runtime.block_on(export::run(command)),
+        Command::Snapshot(args) => runtime.block_on(snapshot::run(args)),
     }
 }
 

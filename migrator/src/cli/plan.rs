@@ -52,6 +52,11 @@ pub struct PlanInput {
     /// Example: --as-of 2024-05-01T12:00:00Z
     #[arg(long, value_name = "TIME", value_parser = parse_as_of)]
     pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// Read on this snapshot, which `migrator snapshot` exported and holds, instead of taking
+    /// one: processes on many machines then see one moment of the database. Example:
+    /// --snapshot 00000003-0000001B-1
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Option<String>,
 }
 
 /// Reads `--as-of`: an RFC 3339 time with its offset.
@@ -90,6 +95,7 @@ impl PlanInput {
             connections: self.connections,
             window: self.window,
             as_of: self.as_of,
+            snapshot: self.snapshot.clone(),
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct ExtractRequest {
     /// The tables to read (`schema.table` for another schema's); all when empty.
     pub tables: Vec<String>,
     pub connections: u16,
+    /// A snapshot held elsewhere to read on (`--snapshot`).
+    pub snapshot: Option<String>,
     pub report: Option<PathBuf>,
 }
 
@@ -42,6 +44,7 @@ pub async fn extract(request: ExtractRequest) -> Result<ExtractReport, Error> {
             search: request.schemas,
             also,
         },
+        snapshot: request.snapshot.clone(),
     };
     let source = Source::open(&location, options).await?;
     let names: Vec<String> = if request.tables.is_empty() {

@@ -25,6 +25,8 @@ pub struct Input {
     /// The moment `NOW` stands for in the spec's conditions (`--as-of`); when absent, the
     /// moment the spec is loaded.
     pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// A snapshot held elsewhere to read on (`--snapshot`).
+    pub snapshot: Option<String>,
 }
 
 impl Input {
@@ -57,6 +59,7 @@ impl Input {
         let options = SourceOptions {
             connections: usize::from(connections),
             schemas: self.schemas(spec),
+            snapshot: self.snapshot.clone(),
         };
         let source = Source::open(&location, options).await?;
         source.check_schema(&spec.schema, &spec.schema_path, &location)?;

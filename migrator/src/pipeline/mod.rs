@@ -1,6 +1,6 @@
 //! What each command does, from a request to a report, stage after stage: `extract.rs` reads a
 //! source; `plan.rs` plans to a file; `export.rs` writes a spec and its plan as a NoSQL
-//! Workbench model; `table.rs` creates a table, migrates into it (planning, then loading with `load.rs`)
+//! Workbench model; `snapshot.rs` holds one moment of a database for other processes; `table.rs` creates a table, migrates into it (planning, then loading with `load.rs`)
 //! and compares it with the plan (`check.rs`) for `verify` and `diff`. `target.rs` names the table and where it is; `input.rs` reads what a
 //! plan is made from the way its spec needs it, with the memory check of `memory.rs`. The CLI
 //! builds the requests and renders what comes back.
@@ -12,6 +12,7 @@ mod input;
 mod load;
 mod memory;
 mod plan;
+mod snapshot;
 mod table;
 mod target;
 
@@ -20,6 +21,7 @@ pub use export::{export_workbench, WorkbenchExport, WorkbenchRequest};
 pub use extract::{extract, ExtractRequest};
 pub use input::Input;
 pub use plan::{plan, PlanRequest};
+pub use snapshot::hold_snapshot;
 pub use table::{
     compare, create_table, migrate, CompareRequest, Created, MigrateRequest, TableRun,
 };

@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 pub use self::csv::{header_positions, CsvSource, SCHEMA_FILE};
 pub use connect::{connect_one, postgres_says};
 pub use ddl::parse_schema;
-pub use postgres::PostgresSource;
+pub use postgres::{HeldSnapshot, PostgresSource};
 pub use shape::{quote_ident, quote_table, Column, ColumnType, Schema, TableShape};
 pub use value::{parse_text, ParseError, Value};
 
@@ -98,6 +98,9 @@ pub struct SourceOptions {
     pub connections: usize,
     /// The Postgres schemas to read.
     pub schemas: Schemas,
+    /// A snapshot another transaction exported and holds (`migrator snapshot`): read on it
+    /// instead of exporting one, so processes on many machines see one moment.
+    pub snapshot: Option<String>,
 }
 
 impl Default for SourceOptions {
@@ -105,6 +108,7 @@ impl Default for SourceOptions {
         SourceOptions {
             connections: 4,
             schemas: Schemas::default(),
+            snapshot: None,
         }
     }
 }
@@ -145,7 +149,13 @@ impl Source {
     ) -> Result<Source, SourceError> {
         match location {
             SourceLocation::Postgres(url) => Ok(Source::Postgres(
-                PostgresSource::connect(url, options.connections, &options.schemas).await?,
+                PostgresSource::connect(
+                    url,
+                    options.connections,
+                    &options.schemas,
+                    options.snapshot.as_deref(),
+                )
+                .await?,
             )),
             SourceLocation::Csv { dir, schema } => {
                 Ok(Source::Csv(CsvSource::open(dir, schema.as_deref())?))

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use sqlx::postgres::PgConnection;
-use sqlx::Row as _;
+use sqlx::{Executor as _, Row as _};
 use tokio::sync::{mpsc, Mutex, Semaphore};
 
 use super::connect::{connect_one, postgres_says};
@@ -34,13 +34,57 @@ struct Inner {
     permits: Semaphore,
 }
 
+/// The error of a snapshot that cannot be adopted: gone (its holder stopped) or never exported.
+fn snapshot_gone(url: &Redacted, id: &str, error: &sqlx::Error) -> SourceError {
+    SourceError::Postgres {
+        url: url.clone(),
+        message: format!(
+            "cannot read on snapshot {id}: {}; it is held only while `migrator snapshot` runs, so start one and pass the id it prints (--snapshot ID)",
+            postgres_says(error)
+        ),
+    }
+}
+
+/// A snapshot exported by a transaction this process keeps open: other processes read on it
+/// (`--snapshot ID`) for as long as it is held.
+pub struct HeldSnapshot {
+    conn: PgConnection,
+    id: String,
+}
+
+impl HeldSnapshot {
+    /// Opens a REPEATABLE READ transaction on `url` and exports its snapshot.
+    pub async fn export(url: &Redacted) -> Result<Self, SourceError> {
+        let mut conn = connect_one(url, &[]).await?;
+        let id = snapshot::export(&mut conn)
+            .await
+            .map_err(|e| SourceError::Postgres {
+                url: url.clone(),
+                message: postgres_says(&e),
+            })?;
+        Ok(HeldSnapshot { conn, id })
+    }
+
+    /// The snapshot's id, as `SET TRANSACTION SNAPSHOT` takes it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Whether the transaction holding the snapshot is still open: a query on it answers.
+    pub async fn alive(&mut self) -> Result<(), sqlx::Error> {
+        self.conn.execute("SELECT 1").await.map(|_| ())
+    }
+}
+
 impl PostgresSource {
     /// Connects `connections` workers (at least one) on one snapshot and reads the tables of
-    /// `schemas`.
+    /// `schemas`: the snapshot `held` names (exported by another transaction that keeps it),
+    /// else one exported here.
     pub async fn connect(
         url: &Redacted,
         connections: usize,
         schemas: &Schemas,
+        held: Option<&str>,
     ) -> Result<Self, SourceError> {
         let mut coordinator = connect_one(url, &schemas.search).await?;
         let failed = |e: sqlx::Error| SourceError::Postgres {
@@ -48,7 +92,15 @@ impl PostgresSource {
             message: postgres_says(&e),
         };
         check_schemas(&mut coordinator, url, schemas).await?;
-        let snapshot_id = snapshot::export(&mut coordinator).await.map_err(failed)?;
+        let snapshot_id = match held {
+            Some(id) => {
+                snapshot::adopt(&mut coordinator, id)
+                    .await
+                    .map_err(|e| snapshot_gone(url, id, &e))?;
+                id.to_string()
+            }
+            None => snapshot::export(&mut coordinator).await.map_err(failed)?,
+        };
         let schema = read_schema(&mut coordinator, &schemas.also)
             .await
             .map_err(failed)?;
