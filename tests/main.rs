@@ -15,6 +15,7 @@ mod outputs;
 mod plan;
 mod rootski_items;
 mod schemas;
+mod shards;
 mod snapshot;
 mod spec_corruption;
 mod spec_errors;

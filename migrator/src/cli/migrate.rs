@@ -125,7 +125,8 @@ pub struct MigrateArgs {
     #[arg(long)]
     dry_run: bool,
     /// Cap on consumed write capacity, in WCU per second (1 WCU = one item of up to 1 KB),
-    /// never exceeded over any window (the load paces at 99% of it). Without it the load goes
+    /// never exceeded over any window (the load paces at 99% of it); with --shard I/N, the
+    /// table's cap: each shard takes N-th of it. Without it the load goes
     /// as fast as the table takes; either way it finds the table's capacity on its own, keeps
     /// it full and follows it up when an on-demand table grows, and paces hot keys (DynamoDB's
     /// 1,000 WCU/s per key) apart from the rest. Example: 500
@@ -133,7 +134,8 @@ pub struct MigrateArgs {
     max_wcu: Option<u32>,
     /// Where the load records the batches DynamoDB has accepted; the same command after a
     /// crash or kill continues from it. Deleted once the table is verified. Default: beside
-    /// --report (its name with .checkpoint), else TABLE.checkpoint in the current folder.
+    /// --report (its name with .checkpoint), else TABLE.checkpoint in the current folder
+    /// (TABLE.shard-I-of-N.checkpoint for a shard).
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
     #[command(flatten)]
@@ -158,7 +160,13 @@ impl MigrateArgs {
         match (&self.checkpoint, &self.report) {
             (Some(path), _) => path.clone(),
             (None, Some(report)) => report.with_extension("checkpoint"),
-            (None, None) => PathBuf::from(format!("{}.checkpoint", self.dynamo.table)),
+            (None, None) => match self.input.shard {
+                Some(shard) => PathBuf::from(format!(
+                    "{}.shard-{}-of-{}.checkpoint",
+                    self.dynamo.table, shard.index, shard.count
+                )),
+                None => PathBuf::from(format!("{}.checkpoint", self.dynamo.table)),
+            },
         }
     }
 }
@@ -208,7 +216,10 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<Outcome> {
         create_table: args.create_table,
         throughput: args.throughput.overrides(),
         dry_run: args.dry_run,
-        max_wcu: args.max_wcu,
+        // A shard takes its part of the table's cap.
+        max_wcu: args
+            .max_wcu
+            .map(|wcu| (wcu / args.input.shard.map_or(1, |s| s.count)).max(1)),
         checkpoint: args.checkpoint_path(),
         scan: args.scan.options(),
         prune: args.prune,

@@ -57,6 +57,13 @@ pub struct PlanInput {
     /// --snapshot 00000003-0000001B-1
     #[arg(long, value_name = "ID")]
     pub snapshot: Option<String>,
+    /// Plan, load and compare only shard I of N: the items whose key hashes to I, so N
+    /// processes (say, on N machines, on one --snapshot) share the work and their parts add up
+    /// to the whole plan. auto/N takes I from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or
+    /// AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job). Every shard still reads and keys every
+    /// row. Example: --shard 0/4
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::item::Shard>,
 }
 
 /// Reads `--as-of`: an RFC 3339 time with its offset.
@@ -96,6 +103,7 @@ impl PlanInput {
             window: self.window,
             as_of: self.as_of,
             snapshot: self.snapshot.clone(),
+            shard: self.shard,
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct Input {
     pub as_of: Option<chrono::DateTime<chrono::Utc>>,
     /// A snapshot held elsewhere to read on (`--snapshot`).
     pub snapshot: Option<String>,
+    /// The part of the items this run is for (`--shard`).
+    pub shard: Option<crate::item::Shard>,
 }
 
 impl Input {
@@ -36,6 +38,7 @@ impl Input {
         if let Some(as_of) = self.as_of {
             spec.as_of = as_of;
         }
+        spec.shard = self.shard;
         Ok(spec)
     }
 
@@ -86,6 +89,12 @@ impl Input {
                 "--window plans from Postgres, but {} is a folder of CSV files; plan it without --window",
                 dir.display()
             )));
+        }
+        if spec.shard.is_some() {
+            return Err(Error::Usage(
+                "--window cannot yet plan one shard (--shard); plan the shard without --window"
+                    .into(),
+            ));
         }
         if spec.table.on_key_clash != KeyClashPolicy::Error {
             return Err(Error::Usage(

@@ -536,4 +536,7 @@ pub struct Spec {
     /// The moment `NOW` stands for in conditions and `{as_of}` in access patterns' SQL: when
     /// the spec was loaded, unless the command says (`--as-of`).
     pub as_of: chrono::DateTime<chrono::Utc>,
+    /// The part of the items this run plans, loads and compares (`--shard I/N`); all when
+    /// `None`.
+    pub shard: Option<crate::item::Shard>,
 }

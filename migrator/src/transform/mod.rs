@@ -369,6 +369,13 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
             Err(failed) => return (plan, errors, failed),
         }
     }
+    if let Some(shard) = spec.shard {
+        // Every item was keyed (and moved off a shared key) as in the whole plan, so the
+        // shards' parts add up to it; only this shard's are built.
+        for entries in &mut plan.types {
+            entries.retain(|entry| shard.holds(&entry.key));
+        }
+    }
     let clashes = rules::check_unique(spec, &plan.types, |t, entry| plan.origin(t, entry));
     (plan, errors, clashes)
 }

@@ -111,6 +111,10 @@ impl<'p> Comparison<'p> {
 
     /// Takes one item read from the table.
     pub fn add(&mut self, item: ScannedItem) {
+        if self.spec.shard.is_some_and(|shard| !shard.holds(&item.key)) {
+            // Another shard's item: that shard compares it.
+            return;
+        }
         let hash = line_hash(&item.line);
         let planned = self.planned.get(&item.key).copied();
         // Without a type attribute, a table item's type is that of the planned item with its key.

@@ -199,6 +199,7 @@ pub fn parse_spec(
         schema_path,
         postgres_schemas: raw.postgres_schemas,
         as_of: std::time::SystemTime::now().into(),
+        shard: None,
     })
 }
 

@@ -1,0 +1,179 @@
+//! Shards (`--shard I/N`): N runs, each planning, loading and comparing the items whose key
+//! hashes to it, add up to the whole migration.
+
+use std::io::BufRead;
+
+use sqlx::Connection;
+
+use crate::support::dynamodb::{endpoint, table_name};
+use crate::support::{loaded_database, migrator, migrator_command, plan_with, sample_dir};
+
+const SPEC: &str = "access-patterns/rootski";
+
+fn sorted_plan(source: &str, extra: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = plan_with(SPEC, source, dir.path(), extra);
+    lines.sort();
+    lines
+}
+
+#[test]
+fn the_shards_plans_add_up_to_the_whole_plan() {
+    let whole = sorted_plan("sql/rootski/sample", &[]);
+    let mut union = Vec::new();
+    for i in 0..4 {
+        let shard = format!("{i}/4");
+        let part = sorted_plan("sql/rootski/sample", &["--shard", &shard]);
+        assert!(
+            !part.is_empty() && part.len() < whole.len(),
+            "shard {shard}: {}",
+            part.len()
+        );
+        union.extend(part);
+    }
+    union.sort();
+    assert_eq!(
+        union, whole,
+        "disjoint parts whose union is the plan, byte for byte"
+    );
+
+    let out = migrator(&[
+        "plan",
+        "--spec",
+        SPEC,
+        "--source",
+        "sql/rootski/sample",
+        "--shard",
+        "4/4",
+    ]);
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr,
+        "error: invalid value '4/4' for '--shard <I/N>': shard 4/4: the index counts from 0, so it is below 4\n\nFor more information, try '--help'.\n"
+    );
+    let out = migrator_command(&[
+        "plan",
+        "--spec",
+        SPEC,
+        "--source",
+        "sql/rootski/sample",
+        "--shard",
+        "auto/4",
+    ])
+    .env_remove("JOB_COMPLETION_INDEX")
+    .env("AWS_BATCH_JOB_ARRAY_INDEX", "2")
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Four shard processes at once on one snapshot, while the database is written to, then one
+/// verify of the whole table: it holds exactly the plan of the snapshot's moment.
+#[tokio::test]
+async fn four_shards_migrate_at_once_on_one_snapshot() {
+    let url = loaded_database("shards", &sample_dir()).await;
+    let mut holder = migrator_command(&["snapshot", "--source", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut id = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut id)
+        .unwrap();
+    let id = id.trim().to_string();
+    let table = table_name("shards");
+    let endpoint = endpoint();
+    let created = migrator(&[
+        "create-table",
+        "--spec",
+        SPEC,
+        "--table",
+        &table,
+        "--endpoint-url",
+        &endpoint,
+    ]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+
+    let dir = tempfile::tempdir().unwrap();
+    let shards: Vec<std::process::Child> = (0..4)
+        .map(|i| {
+            let shard = format!("{i}/4");
+            let checkpoint = dir.path().join(format!("{i}.checkpoint"));
+            migrator_command(&[
+                "migrate",
+                "--spec",
+                SPEC,
+                "--source",
+                &url,
+                "--snapshot",
+                &id,
+                "--shard",
+                &shard,
+                "--table",
+                &table,
+                "--endpoint-url",
+                &endpoint,
+                "--checkpoint",
+                checkpoint.to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    let mut writer = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO users (email, is_admin) VALUES ('during@example.com', false)")
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    for (i, shard) in shards.into_iter().enumerate() {
+        let out = shard.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "shard {i}: {stderr}");
+        assert!(
+            stderr.contains("the table holds exactly the planned items"),
+            "shard {i} checks its own part: {stderr}"
+        );
+    }
+    let whole = migrator(&[
+        "verify",
+        "--spec",
+        SPEC,
+        "--source",
+        &url,
+        "--snapshot",
+        &id,
+        "--table",
+        &table,
+        "--endpoint-url",
+        &endpoint,
+    ]);
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    // Without the snapshot the source has the user written during the load, and the table not.
+    let now = migrator(&[
+        "verify",
+        "--spec",
+        SPEC,
+        "--source",
+        &url,
+        "--table",
+        &table,
+        "--endpoint-url",
+        &endpoint,
+    ]);
+    assert_eq!(now.code, 1, "{}", now.stderr);
+    assert!(
+        now.stderr.contains("USER#during@example.com"),
+        "{}",
+        now.stderr
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
