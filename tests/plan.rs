@@ -428,6 +428,9 @@ body = { column = "body" }
             "warning: key KIND#hot of the table takes 75% of its writes (300 of 400 WCU, item types EVENT): at 1000 WCU/s per key value it alone takes 0.3 s, however much capacity the table has; spread it (a suffix on the key) if that matters",
             "warning: the index byall has only 1 distinct partition key value for 200 writes: at 1000 WCU/s per key value it takes at most 1000 WCU/s, less than the table quota of 40000",
             "warning: key ALL of the index byall takes 100% of its writes (200 of 200 WCU, item types EVENT): at 1000 WCU/s per key value it alone takes 0.2 s, however much capacity the table has; spread it (a suffix on the key) if that matters",
+            "BatchWriteItem: 600 write units (table and indexes), $0.00 on demand, $0.00 provisioned and fully used, at least 0.3 s at 40,000 WCU/s",
+            "ImportTable: 0.000 GB of DynamoDB JSON, $0.00, about 10 min (users' reports), a new table only",
+            "both paths cost under $1 here; BatchWriteItem (`migrator migrate`) is done sooner (at least 0.3 s against about 10 min) and fills new and existing tables alike",
         ]
     );
     let json: serde_json::Value =
@@ -438,4 +441,41 @@ body = { column = "body" }
     assert_eq!(targets[1]["name"], "index byall");
     assert_eq!(targets[1]["writes"], 200);
     assert_eq!(targets[1]["hottest"][0]["key"], "ALL");
+}
+
+#[test]
+fn the_report_prices_both_load_paths_from_the_plan_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    plan_with(
+        "access-patterns/rootski",
+        "sql/rootski/sample",
+        dir.path(),
+        &["--price-per-import-gb", "1000"],
+    );
+    let report = report_of(dir.path());
+    let paths = &report["paths"];
+    let file = std::fs::metadata(dir.path().join("items.jsonl"))
+        .unwrap()
+        .len();
+    assert_eq!(
+        paths["import_bytes"], file,
+        "ImportTable bills the file's bytes"
+    );
+    let units: u64 = report["capacity"]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["wcu"].as_u64().unwrap())
+        .sum();
+    assert_eq!(paths["write_units"], units, "the table's and every index's");
+    assert_eq!(paths["prices"]["per_import_gb"], 1000.0);
+    let gb = file as f64 / (1024.0 * 1024.0 * 1024.0);
+    assert!((paths["import_usd"].as_f64().unwrap() - 1000.0 * gb).abs() < 1e-9);
+    assert!(
+        paths["recommendation"]
+            .as_str()
+            .unwrap()
+            .starts_with("both paths cost under $1 here; BatchWriteItem"),
+        "{paths}"
+    );
 }

@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::error::Outcome;
 use crate::pipeline::{self, Input, PlanRequest};
+use crate::report::Prices;
 use crate::source::SourceLocation;
 
 /// What a plan is made from: a spec and a source.
@@ -90,6 +91,17 @@ pub struct PlanArgs {
     /// once complete; - is stdout, and a device or pipe is written in place. Example: plan.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// On-demand write price in US dollars per million write request units, for the report's
+    /// estimate of each load path (default: us-east-1's list price).
+    #[arg(long, value_name = "USD", default_value_t = Prices::default().per_million_write_units)]
+    price_per_million_writes: f64,
+    /// Provisioned write price in US dollars per WCU-hour (default: us-east-1's).
+    #[arg(long, value_name = "USD", default_value_t = Prices::default().per_wcu_hour)]
+    price_per_wcu_hour: f64,
+    /// ImportTable price in US dollars per GB of uncompressed source (default: the price users
+    /// report for us-east-1).
+    #[arg(long, value_name = "USD", default_value_t = Prices::default().per_import_gb)]
+    price_per_import_gb: f64,
 }
 
 impl PlanInput {
@@ -113,6 +125,11 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         input: args.input.to_input(),
         out: args.out,
         report: args.report,
+        prices: Prices {
+            per_million_write_units: args.price_per_million_writes,
+            per_wcu_hour: args.price_per_wcu_hour,
+            per_import_gb: args.price_per_import_gb,
+        },
     };
     let report = pipeline::plan(&request).await?;
     crate::say!(
@@ -135,6 +152,9 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     }
     for warning in report.capacity.iter().flat_map(|c| &c.warnings) {
         crate::say!("warning: {warning}");
+    }
+    for line in report.paths.iter().flat_map(|p| p.lines()) {
+        crate::say!("{line}");
     }
     Ok(Outcome::Success)
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::input::{plan_tables, Input};
 use crate::error::Error;
 use crate::output::Output;
-use crate::report::{write_errors, PlanReport};
+use crate::report::{load_paths, write_errors, PlanReport, Prices};
 use crate::transform::window::{plan_windows, WindowError};
 use crate::transform::{self, PlanErrors, Tables};
 use crate::{sink, spec};
@@ -20,6 +20,8 @@ pub struct PlanRequest {
     pub out: Option<PathBuf>,
     /// Where the report goes (JSON, Markdown beside it).
     pub report: Option<PathBuf>,
+    /// What writes and imports cost, for the load paths' estimate.
+    pub prices: Prices,
 }
 
 /// Plans the items `request` asks for and writes them and the report.
@@ -61,6 +63,7 @@ pub async fn plan(request: &PlanRequest) -> Result<PlanReport, Error> {
         &request.input.spec,
         location.to_string(),
         &plan,
+        request.prices,
         started.elapsed().as_secs_f64(),
     );
     if let Some(path) = &request.report {
@@ -151,6 +154,11 @@ async fn plan_in_windows(
         types: windowed.types,
         tables: windowed.accounts,
         events: windowed.events,
+        paths: Some(load_paths(
+            &windowed.capacity,
+            windowed.json_bytes,
+            request.prices,
+        )),
         capacity: Some(windowed.capacity),
         seconds: started.elapsed().as_secs_f64(),
     };

@@ -1,8 +1,9 @@
 //! Reports for people and programs: JSON, and Markdown beside it. `plan.rs` is the plan's,
-//! `table.rs` the one `migrate`, `verify` and `diff` share; `workbench.rs` makes a spec and its
+//! `table.rs` the one `migrate`, `verify` and `diff` share; `paths.rs` prices the two load paths; `workbench.rs` makes a spec and its
 //! plan a NoSQL Workbench model.
 
 mod extract;
+mod paths;
 mod plan;
 mod table;
 mod workbench;
@@ -12,6 +13,7 @@ use std::path::Path;
 use serde::Serialize;
 
 pub use extract::{ExtractReport, TableCount};
+pub use paths::{load_paths, LoadPaths, Prices};
 pub use plan::PlanReport;
 pub use table::{Mode, ScanFigures, TableReport};
 pub use workbench::workbench_model;

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::paths::{load_paths, LoadPaths, Prices};
 use super::write_pair;
 use crate::output::OutputError;
 use crate::spec::Spec;
@@ -23,12 +24,21 @@ pub struct PlanReport {
     pub events: Vec<(String, u64)>,
     /// What the items ask of the table's write capacity, and the least load time.
     pub capacity: Option<CapacityReport>,
+    /// The two ways to load the plan, priced.
+    pub paths: Option<LoadPaths>,
     pub seconds: f64,
 }
 
 impl PlanReport {
     /// Summarises `plan` per item type, in the spec's order.
-    pub fn new(spec: &Spec, spec_path: &Path, source: String, plan: &Plan, seconds: f64) -> Self {
+    pub fn new(
+        spec: &Spec,
+        spec_path: &Path,
+        source: String,
+        plan: &Plan,
+        prices: Prices,
+        seconds: f64,
+    ) -> Self {
         let types = spec
             .items
             .iter()
@@ -49,6 +59,10 @@ impl PlanReport {
             tables: plan.accounts.clone(),
             events: plan.events.clone(),
             capacity: plan.capacity.clone(),
+            paths: plan
+                .capacity
+                .as_ref()
+                .map(|c| load_paths(c, plan.json_bytes, prices)),
             seconds,
         }
     }
@@ -81,6 +95,12 @@ impl PlanReport {
         }
         if let Some(capacity) = &self.capacity {
             md += &capacity_markdown(capacity);
+        }
+        if let Some(paths) = &self.paths {
+            md += "\n## Load paths\n\n";
+            for line in paths.lines() {
+                md += &format!("- {line}\n");
+            }
         }
         md += "\n## Source rows\n\nEvery row is in an item, dropped by a named rule, or read by no item type.\n\n| table | rows | in items | dropped (rule: rows) | read by no item type |\n|---|---:|---:|---|---:|\n";
         for t in &self.tables {

@@ -137,6 +137,8 @@ pub struct Plan<'a> {
     pub events: Vec<(String, u64)>,
     /// Per item type, how many of its items moved off a key another item has (`on_key_clash`).
     moved: Vec<u64>,
+    /// The plan's size as a file of DynamoDB-JSON lines (ImportTable bills its source so).
+    pub json_bytes: u64,
     /// What the items ask of the table's write capacity (once the plan is whole).
     pub capacity: Option<capacity::CapacityReport>,
 }
@@ -234,6 +236,7 @@ fn plan_lines<'a>(
             for (entry, built) in plan.types[t][range].iter_mut().zip(built) {
                 match built {
                     Ok((line, writes)) => {
+                        plan.json_bytes += line.json.len() as u64 + 1;
                         entry.hash = line.hash;
                         entry.bytes = line.bytes as u32;
                         tally.add(t, &writes);
@@ -350,6 +353,7 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
         accounts: Vec::new(),
         events: Vec::new(),
         moved: Vec::new(),
+        json_bytes: 0,
         capacity: None,
     };
     if spec.table.on_key_clash == KeyClashPolicy::NextSortKey {

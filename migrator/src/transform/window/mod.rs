@@ -50,6 +50,8 @@ pub struct Windowed {
     pub accounts: Vec<TableAccount>,
     pub events: Vec<(String, u64)>,
     pub capacity: super::capacity::CapacityReport,
+    /// The plan's size as a file of DynamoDB-JSON lines.
+    pub json_bytes: u64,
 }
 
 /// What the windows of earlier item types leave to later ones.
@@ -111,6 +113,11 @@ pub async fn plan_windows(
     }
     let mut types = Vec::new();
     let mut key_files = Vec::new();
+    let mut json_bytes = 0;
+    let mut take = |chunk: Vec<PlanLine>| {
+        json_bytes += chunk.iter().map(|l| l.json.len() as u64 + 1).sum::<u64>();
+        take(chunk);
+    };
     for (t, item) in spec.items.iter().enumerate() {
         let root_rows = spec
             .schema
@@ -161,6 +168,7 @@ pub async fn plan_windows(
         accounts,
         capacity: state.tally.report(spec),
         events: state.events,
+        json_bytes,
     })
 }
 
