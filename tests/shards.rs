@@ -101,47 +101,76 @@ async fn four_shards_migrate_at_once_on_one_snapshot() {
     assert_eq!(created.code, 0, "{}", created.stderr);
 
     let dir = tempfile::tempdir().unwrap();
-    let shards: Vec<std::process::Child> = (0..4)
-        .map(|i| {
-            let shard = format!("{i}/4");
-            let checkpoint = dir.path().join(format!("{i}.checkpoint"));
-            migrator_command(&[
-                "migrate",
-                "--spec",
-                SPEC,
-                "--source",
-                &url,
-                "--snapshot",
-                &id,
-                "--shard",
-                &shard,
-                "--table",
-                &table,
-                "--endpoint-url",
-                &endpoint,
-                "--checkpoint",
-                checkpoint.to_str().unwrap(),
-            ])
+    let checkpoint = |i: usize| dir.path().join(format!("{i}.checkpoint"));
+    let shard_args = |i: usize| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "migrate",
+            "--spec",
+            SPEC,
+            "--source",
+            &url,
+            "--snapshot",
+            &id,
+            "--shard",
+            &format!("{i}/4"),
+            "--table",
+            &table,
+            "--endpoint-url",
+            &endpoint,
+            "--checkpoint",
+            checkpoint(i).to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec();
+        if i == 0 {
+            // Shard 0 writes slowly (a fourth of 40 WCU/s), so it can be killed part-way.
+            args.extend(["--max-wcu".to_string(), "40".to_string()]);
+        }
+        args
+    };
+    let spawn = |i: usize| {
+        let args = shard_args(i);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        migrator_command(&args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap()
-        })
-        .collect();
+    };
+    let mut slow = spawn(0);
+    let shards: Vec<std::process::Child> = (1..4).map(spawn).collect();
     let mut writer = sqlx::PgConnection::connect(&url).await.unwrap();
     sqlx::query("INSERT INTO users (email, is_admin) VALUES ('during@example.com', false)")
         .execute(&mut writer)
         .await
         .unwrap();
+    // Shard 0 is killed (SIGKILL) once DynamoDB has accepted one of its batches.
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(checkpoint(0)).map_or(0, |t| t.lines().count()) < 2 {
+        assert!(started.elapsed().as_secs() < 60, "shard 0 made no progress");
+        assert!(
+            slow.try_wait().unwrap().is_none(),
+            "shard 0 finished before the kill"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    slow.kill().unwrap();
+    slow.wait().unwrap();
     for (i, shard) in shards.into_iter().enumerate() {
         let out = shard.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "shard {i}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "shard {}: {stderr}", i + 1);
         assert!(
             stderr.contains("the table holds exactly the planned items"),
-            "shard {i} checks its own part: {stderr}"
+            "shard {} checks its own part: {stderr}",
+            i + 1
         );
     }
+    // Shard 0 alone again, on the same snapshot: it resumes from its checkpoint.
+    let again = spawn(0).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("; resuming from "), "{stderr}");
     let whole = migrator(&[
         "verify",
         "--spec",
