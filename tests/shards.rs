@@ -165,6 +165,10 @@ async fn four_shards_migrate_at_once_on_one_snapshot() {
             "shard {} checks its own part: {stderr}",
             i + 1
         );
+        assert!(
+            stderr.contains(&format!(", shard {}/4 (its part of the items only)", i + 1)),
+            "{stderr}"
+        );
     }
     // Shard 0 alone again, on the same snapshot: it resumes from its checkpoint.
     let again = spawn(0).wait_with_output().unwrap();

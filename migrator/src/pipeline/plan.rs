@@ -150,6 +150,7 @@ async fn plan_in_windows(
     let report = PlanReport {
         spec: request.input.spec.display().to_string(),
         source: location.to_string(),
+        shard: spec.shard.map(|s| s.to_string()),
         items: windowed.types.iter().map(|t| t.items).sum(),
         types: windowed.types,
         tables: windowed.accounts,

@@ -192,6 +192,7 @@ pub async fn migrate(request: &MigrateRequest) -> Result<TableRun, Error> {
         created_with: (created && !spec.table.throughput.describe().is_empty())
             .then(|| spec.table.throughput.describe()),
         max_wcu: request.max_wcu,
+        shard: spec.shard.map(|s| s.to_string()),
         ..TableReport::new(&target.table, describe, &location)
     };
     if let Some(checkpoint) = &checkpoint {
@@ -247,6 +248,7 @@ pub async fn compare(request: &CompareRequest, mode: Mode) -> Result<TableRun, E
     let mut in_memory = None;
     let plan = input.plan(&spec, &mut in_memory)?;
     let mut report = TableReport::new(&target.table, target.describe(), &location);
+    report.shard = spec.shard.map(|s| s.to_string());
     let search_path = request.input.schemas(&spec).search;
     let patterns = patterns_from.as_ref().map(|url| PatternSource {
         url,

@@ -17,6 +17,8 @@ use crate::transform::{Plan, TableAccount, TypeSummary, TypeTally};
 pub struct PlanReport {
     pub spec: String,
     pub source: String,
+    /// The part of the items planned (`--shard I/N`), when only a part.
+    pub shard: Option<String>,
     pub items: u64,
     pub types: Vec<TypeSummary>,
     pub tables: Vec<TableAccount>,
@@ -54,6 +56,7 @@ impl PlanReport {
         PlanReport {
             spec: spec_path.display().to_string(),
             source,
+            shard: spec.shard.map(|s| s.to_string()),
             items: plan.len() as u64,
             types,
             tables: plan.accounts.clone(),
@@ -69,8 +72,13 @@ impl PlanReport {
 
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
+        let shard = self
+            .shard
+            .as_ref()
+            .map(|s| format!(" (shard {s})"))
+            .unwrap_or_default();
         let mut md = format!(
-            "# Plan\n\nSpec `{}`, source `{}`: {} items in {:.2} s.\n\n| item type | items | bytes | largest |\n|---|---:|---:|---|\n",
+            "# Plan\n\nSpec `{}`, source `{}`: {} items{shard} in {:.2} s.\n\n| item type | items | bytes | largest |\n|---|---:|---:|---|\n",
             self.spec, self.source, self.items, self.seconds
         );
         for t in &self.types {

@@ -17,6 +17,8 @@ pub struct TableReport {
     pub table: String,
     pub target: String,
     pub source: String,
+    /// The part of the items the run was for (`--shard I/N`), when only a part.
+    pub shard: Option<String>,
     pub dry_run: bool,
     pub table_created: bool,
     /// The throughput settings a table created here was given.
@@ -70,6 +72,7 @@ impl TableReport {
             table: table.to_string(),
             target,
             source: source.to_string(),
+            shard: None,
             dry_run: false,
             table_created: false,
             created_with: None,
@@ -85,8 +88,13 @@ impl TableReport {
 
     /// The report as Markdown, titled and shaped for `mode`.
     pub fn markdown(&self, mode: Mode) -> String {
+        let shard = self
+            .shard
+            .as_ref()
+            .map(|s| format!(", shard {s} (its part of the items only)"))
+            .unwrap_or_default();
         let head = format!(
-            "# {}\n\nTable {} in {} from `{}`",
+            "# {}\n\nTable {} in {} from `{}`{shard}",
             mode.title(),
             self.table,
             self.target,
