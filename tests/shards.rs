@@ -70,6 +70,15 @@ fn the_shards_plans_add_up_to_the_whole_plan() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let out = migrator_command(&["plan", "--spec", SPEC])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: no source: give --source URL_OR_DIR (a postgres:// URL or a CSV folder) or set DATABASE_URL\n"
+    );
 }
 
 /// Four shard processes at once on one snapshot, while the database is written to, then one
@@ -102,6 +111,7 @@ async fn four_shards_migrate_at_once_on_one_snapshot() {
 
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = |i: usize| dir.path().join(format!("{i}.checkpoint"));
+    let report = |i: usize| dir.path().join(format!("shard-{i}.json"));
     let shard_args = |i: usize| -> Vec<String> {
         let mut args: Vec<String> = [
             "migrate",
@@ -119,6 +129,8 @@ async fn four_shards_migrate_at_once_on_one_snapshot() {
             &endpoint,
             "--checkpoint",
             checkpoint(i).to_str().unwrap(),
+            "--report",
+            report(i).to_str().unwrap(),
         ]
         .map(String::from)
         .to_vec();
@@ -206,6 +218,69 @@ async fn four_shards_migrate_at_once_on_one_snapshot() {
         now.stderr.contains("USER#during@example.com"),
         "{}",
         now.stderr
+    );
+
+    // The shards' reports added up against one Scan of the table: no source read again.
+    let reports: Vec<String> = (0..4)
+        .map(|i| report(i).to_str().unwrap().to_string())
+        .collect();
+    let combine = |reports: &[String]| {
+        let mut args = vec![
+            "verify",
+            "--spec",
+            SPEC,
+            "--table",
+            &table,
+            "--endpoint-url",
+            &endpoint,
+            "--combine",
+        ];
+        args.extend(reports.iter().map(String::as_str));
+        crate::support::migrator_command(&args)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let out = combine(&reports);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("the table holds exactly the shards' planned items (counts and digests per type); 122 items scanned"), "{stderr}");
+    let out = combine(&reports[..3]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: give one report per shard: 3/4 (0 reports)\n"
+    );
+    // An item of another shard lost from the table: the sum says so.
+    let sink = crate::support::dynamodb::sink(&table).await;
+    let key: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> = [
+        ("pk", "USER#admin@example.com"),
+        ("sk", "USER#admin@example.com"),
+    ]
+    .into_iter()
+    .map(|(k, v)| {
+        (
+            k.to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S(v.into()),
+        )
+    })
+    .collect();
+    sink.client()
+        .delete_item()
+        .table_name(&table)
+        .set_key(Some(key))
+        .send()
+        .await
+        .unwrap();
+    let out = combine(&reports);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("| USER | 6 | 5 |"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: table {table} differs from the shards' plans (see above)"
+        )),
+        "{stderr}"
     );
     let _ = holder.kill();
     let _ = holder.wait();

@@ -35,7 +35,7 @@ pub struct WorkbenchArgs {
 pub async fn run(command: ExportCommand) -> anyhow::Result<Outcome> {
     let ExportCommand::Workbench(args) = command;
     let request = WorkbenchRequest {
-        input: args.input.to_input(),
+        input: args.input.to_input()?,
         out: args.out,
         samples: args.samples,
     };

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::Outcome;
-use crate::pipeline::{self, CompareRequest, MigrateRequest, ScanOptions, TableRun, Target};
+use crate::error::{Error, Outcome};
+use crate::pipeline::{
+    self, CombineRequest, CompareRequest, MigrateRequest, ScanOptions, TableRun, Target,
+};
 use crate::report::Mode;
 use crate::sink::dynamodb::DynamoConfig;
 use crate::spec::Throughput;
@@ -184,6 +186,12 @@ pub struct VerifyArgs {
     dynamo: DynamoArgs,
     #[command(flatten)]
     scan: ScanArgs,
+    /// Instead of planning from the source: add up these reports of the N shards of one
+    /// sharded run (migrate or verify with --shard I/N, one report per shard) and compare
+    /// their counts and digests per item type with one Scan of the whole table. No source is
+    /// read. Example: --combine shard-0.json shard-1.json shard-2.json shard-3.json
+    #[arg(long, value_name = "REPORT", num_args = 1.., conflicts_with = "patterns")]
+    combine: Vec<PathBuf>,
     /// Where to write the report (JSON; Markdown beside it with .md). A file is replaced only
     /// once complete; - is stdout, and a device or pipe is written in place. Example: verify.json
     #[arg(long, value_name = "FILE")]
@@ -211,7 +219,7 @@ pub async fn create_table(args: CreateTableArgs) -> anyhow::Result<Outcome> {
 
 pub async fn migrate(args: MigrateArgs) -> anyhow::Result<Outcome> {
     let request = MigrateRequest {
-        input: args.input.to_input(),
+        input: args.input.to_input()?,
         target: args.dynamo.target(),
         create_table: args.create_table,
         throughput: args.throughput.overrides(),
@@ -230,20 +238,51 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<Outcome> {
 }
 
 pub async fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
-    render(pipeline::compare(&compare_request(args), Mode::Verification).await?)
+    if !args.combine.is_empty() {
+        return combine(args).await;
+    }
+    render(pipeline::compare(&compare_request(args)?, Mode::Verification).await?)
 }
 
 pub async fn diff(args: VerifyArgs) -> anyhow::Result<Outcome> {
-    render(pipeline::compare(&compare_request(args), Mode::Diff).await?)
+    if !args.combine.is_empty() {
+        return Err(Error::Usage(
+            "--combine adds shards' reports up for verify; diff each shard with --shard I/N".into(),
+        )
+        .into());
+    }
+    render(pipeline::compare(&compare_request(args)?, Mode::Diff).await?)
 }
 
-fn compare_request(args: VerifyArgs) -> CompareRequest {
-    CompareRequest {
-        input: args.input.to_input(),
+fn compare_request(args: VerifyArgs) -> Result<CompareRequest, Error> {
+    Ok(CompareRequest {
+        input: args.input.to_input()?,
         target: args.dynamo.target(),
         scan: args.scan.options(),
         patterns: args.patterns,
         report: args.report,
+    })
+}
+
+/// `verify --combine`: the shards' reports added up against one Scan of the table.
+async fn combine(args: VerifyArgs) -> anyhow::Result<Outcome> {
+    let request = CombineRequest {
+        spec: args.input.spec,
+        reports: args.combine,
+        target: args.dynamo.target(),
+        scan: args.scan.options(),
+        report: args.report,
+    };
+    let combined = pipeline::combine(&request).await?;
+    crate::say!("{}", combined.markdown().trim_end());
+    if combined.matches {
+        Ok(Outcome::Success)
+    } else {
+        crate::say!(
+            "error: table {} differs from the shards' plans (see above)",
+            combined.table
+        );
+        Ok(Outcome::CheckFailed)
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::Outcome;
+use crate::error::{Error, Outcome};
 use crate::pipeline::{self, Input, PlanRequest};
 use crate::report::Prices;
 use crate::source::SourceLocation;
@@ -25,7 +25,7 @@ pub struct PlanInput {
         value_name = "URL_OR_DIR",
         hide_env_values = true
     )]
-    pub source: SourceLocation,
+    pub source: Option<SourceLocation>,
     /// The Postgres schemas that hold the spec's tables, searched in order like a search_path
     /// (default: the spec's postgres_schemas, else the server's search path, usually public).
     /// Access patterns' SQL runs with the same search path; a table qualified in the spec's
@@ -106,23 +106,31 @@ pub struct PlanArgs {
 
 impl PlanInput {
     /// The input as the pipeline takes it.
-    pub fn to_input(&self) -> Input {
-        Input {
+    ///
+    /// # Errors
+    /// No source given (neither `--source` nor `DATABASE_URL`).
+    pub fn to_input(&self) -> Result<Input, Error> {
+        let source = self.source.clone().ok_or_else(|| {
+            Error::Usage(
+                "no source: give --source URL_OR_DIR (a postgres:// URL or a CSV folder) or set DATABASE_URL".into(),
+            )
+        })?;
+        Ok(Input {
             spec: self.spec.clone(),
-            source: self.source.clone(),
+            source,
             schemas: self.schemas.clone(),
             connections: self.connections,
             window: self.window,
             as_of: self.as_of,
             snapshot: self.snapshot.clone(),
             shard: self.shard,
-        }
+        })
     }
 }
 
 pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let request = PlanRequest {
-        input: args.input.to_input(),
+        input: args.input.to_input()?,
         out: args.out,
         report: args.report,
         prices: Prices {

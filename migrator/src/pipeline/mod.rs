@@ -1,11 +1,12 @@
 //! What each command does, from a request to a report, stage after stage: `extract.rs` reads a
 //! source; `plan.rs` plans to a file; `export.rs` writes a spec and its plan as a NoSQL
-//! Workbench model; `snapshot.rs` holds one moment of a database for other processes; `table.rs` creates a table, migrates into it (planning, then loading with `load.rs`)
+//! Workbench model; `snapshot.rs` holds one moment of a database for other processes; `combine.rs` adds shards' reports and compares them with the table (`verify --combine`); `table.rs` creates a table, migrates into it (planning, then loading with `load.rs`)
 //! and compares it with the plan (`check.rs`) for `verify` and `diff`. `target.rs` names the table and where it is; `input.rs` reads what a
 //! plan is made from the way its spec needs it, with the memory check of `memory.rs`. The CLI
 //! builds the requests and renders what comes back.
 
 mod check;
+mod combine;
 mod export;
 mod extract;
 mod input;
@@ -17,6 +18,7 @@ mod table;
 mod target;
 
 pub use check::ScanOptions;
+pub use combine::{combine, CombineRequest, Combined};
 pub use export::{export_workbench, WorkbenchExport, WorkbenchRequest};
 pub use extract::{extract, ExtractRequest};
 pub use input::Input;
