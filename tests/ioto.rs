@@ -4,7 +4,7 @@
 
 use sqlx::Connection;
 
-use crate::support::dynamodb::{endpoint, table_name};
+use crate::support::dynamodb::{endpoint, migrate_new, table_name};
 use crate::support::{migrator, plan_with, repo_root};
 
 const SPEC: &str = "access-patterns/ioto";
@@ -15,19 +15,7 @@ async fn the_sample_migrates_and_its_patterns_agree() {
     let design = repo_root().join("sql/ioto");
     let url = crate::support::loaded_database_of("ioto", &design, &design.join("sample")).await;
     let table = table_name("ioto");
-    let out = migrator(&[
-        "migrate",
-        "--spec",
-        SPEC,
-        "--source",
-        &url,
-        "--table",
-        &table,
-        "--endpoint-url",
-        &endpoint(),
-        "--create-table",
-        "--patterns",
-    ]);
+    let out = migrate_new(SPEC, &url, &table, &["--patterns"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     for line in [
         "| faults of a device | 3 | 3 | ok |",
@@ -256,18 +244,7 @@ async fn onetable_reads_every_entity_as_its_row_says() {
     let url =
         crate::support::loaded_database_of("ioto_onetable", &design, &design.join("sample")).await;
     let table = table_name("ioto-onetable");
-    let out = migrator(&[
-        "migrate",
-        "--spec",
-        SPEC,
-        "--source",
-        &url,
-        "--table",
-        &table,
-        "--endpoint-url",
-        &endpoint(),
-        "--create-table",
-    ]);
+    let out = migrate_new(SPEC, &url, &table, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let mut read = read_with_onetable(&table, &["d-01", "d-02", "d-03"]);
     let expected = entities_from_sql(&url).await;

@@ -1,12 +1,12 @@
 //! Shards (`--shard I/N`): N runs, each planning, loading and comparing the items whose key
 //! hashes to it, add up to the whole migration.
 
-use std::io::BufRead;
-
 use sqlx::Connection;
 
 use crate::support::dynamodb::{endpoint, table_name};
-use crate::support::{loaded_database, migrator, migrator_command, plan_with, sample_dir};
+use crate::support::{
+    hold_snapshot, loaded_database, migrator, migrator_command, plan_with, sample_dir,
+};
 
 const SPEC: &str = "access-patterns/rootski";
 
@@ -86,16 +86,7 @@ fn the_shards_plans_add_up_to_the_whole_plan() {
 #[tokio::test]
 async fn four_shards_migrate_at_once_on_one_snapshot() {
     let url = loaded_database("shards", &sample_dir()).await;
-    let mut holder = migrator_command(&["snapshot", "--source", &url])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut id = String::new();
-    std::io::BufReader::new(holder.stdout.take().unwrap())
-        .read_line(&mut id)
-        .unwrap();
-    let id = id.trim().to_string();
+    let (mut holder, id) = hold_snapshot(&["--source", &url]);
     let table = table_name("shards");
     let endpoint = endpoint();
     let created = migrator(&[

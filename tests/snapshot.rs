@@ -87,27 +87,11 @@ async fn parallel_extraction_sees_exactly_its_snapshot() {
 /// database changes; once it stops, reading on its id is a one-line error.
 #[tokio::test]
 async fn a_held_snapshot_is_read_by_later_commands_until_its_holder_stops() {
-    use std::io::BufRead;
-
     let url = loaded_database("snapshot_held", &sample_dir()).await;
     let dir = tempfile::tempdir().unwrap();
     let id_file = dir.path().join("snapshot-id");
-    let mut holder = crate::support::migrator_command(&[
-        "snapshot",
-        "--source",
-        &url,
-        "--out",
-        id_file.to_str().unwrap(),
-    ])
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut id = String::new();
-    std::io::BufReader::new(holder.stdout.take().unwrap())
-        .read_line(&mut id)
-        .unwrap();
-    let id = id.trim().to_string();
+    let (holder, id) =
+        crate::support::hold_snapshot(&["--source", &url, "--out", id_file.to_str().unwrap()]);
     assert_eq!(
         std::fs::read_to_string(&id_file).unwrap(),
         format!("{id}\n")
@@ -162,18 +146,8 @@ async fn a_held_snapshot_is_read_by_later_commands_until_its_holder_stops() {
 /// says so and stops with exit 2; a CSV folder has no snapshot to hold.
 #[tokio::test]
 async fn a_holder_whose_transaction_ends_says_the_snapshot_is_gone() {
-    use std::io::BufRead;
-
     let url = loaded_database("snapshot_ended", &sample_dir()).await;
-    let mut holder = crate::support::migrator_command(&["snapshot", "--source", &url])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut id = String::new();
-    std::io::BufReader::new(holder.stdout.take().unwrap())
-        .read_line(&mut id)
-        .unwrap();
+    let (holder, id) = crate::support::hold_snapshot(&["--source", &url]);
     let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
     sqlx::query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity

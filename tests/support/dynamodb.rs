@@ -114,3 +114,23 @@ pub fn migrate_args<'a>(
         report,
     ]
 }
+
+/// `migrate` of `spec` from `source` into a new table `table` at the local endpoint, with
+/// `extra` options.
+pub fn migrate_new(spec: &str, source: &str, table: &str, extra: &[&str]) -> super::Outcome {
+    let endpoint = endpoint();
+    let mut args = vec![
+        "migrate",
+        "--spec",
+        spec,
+        "--source",
+        source,
+        "--table",
+        table,
+        "--endpoint-url",
+        &endpoint,
+        "--create-table",
+    ];
+    args.extend(extra);
+    super::migrator(&args)
+}

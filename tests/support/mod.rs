@@ -215,3 +215,22 @@ pub fn plan_with(spec: &str, source: &str, dir: &Path, options: &[&str]) -> Vec<
         .map(str::to_string)
         .collect()
 }
+
+/// Starts `migrator snapshot` with `args` (after `snapshot`) and returns the running holder
+/// and the snapshot id it printed.
+pub fn hold_snapshot(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+
+    let mut command = vec!["snapshot"];
+    command.extend(args);
+    let mut holder = migrator_command(&command)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start migrator snapshot");
+    let mut id = String::new();
+    std::io::BufReader::new(holder.stdout.take().expect("piped stdout"))
+        .read_line(&mut id)
+        .expect("the snapshot id");
+    (holder, id.trim().to_string())
+}

@@ -128,18 +128,24 @@ pub fn check_item(
 
 /// Every primary key two items of the plan share, as errors naming both items' origins.
 /// `types` holds each item type's entries in key order; `origin` says where one came from.
-pub fn check_unique(
-    spec: &Spec,
-    types: &[Vec<Entry>],
-    origin: impl Fn(usize, &Entry) -> Origin,
-) -> Vec<TransformError> {
-    let mut clashes = Vec::new();
+/// Every item's key with its item type and place, in key order: equal keys side by side.
+pub(super) fn sorted_keys(types: &[Vec<Entry>]) -> Vec<(&(String, String), usize, usize)> {
     let mut keys: Vec<(&(String, String), usize, usize)> = types
         .iter()
         .enumerate()
         .flat_map(|(t, entries)| entries.iter().enumerate().map(move |(i, e)| (&e.key, t, i)))
         .collect();
     keys.sort_unstable();
+    keys
+}
+
+pub fn check_unique(
+    spec: &Spec,
+    types: &[Vec<Entry>],
+    origin: impl Fn(usize, &Entry) -> Origin,
+) -> Vec<TransformError> {
+    let mut clashes = Vec::new();
+    let keys = sorted_keys(types);
     for pair in keys.windows(2) {
         if pair[0].0 == pair[1].0 {
             let (first, second) = (&types[pair[0].1][pair[0].2], &types[pair[1].1][pair[1].2]);

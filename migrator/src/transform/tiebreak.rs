@@ -20,12 +20,7 @@ pub(super) fn next_sort_keys(
     before: impl Fn((usize, &Entry), (usize, &Entry)) -> Ordering,
     origin: impl Fn(usize, &Entry) -> Origin,
 ) -> Result<Vec<u64>, Vec<TransformError>> {
-    let mut keys: Vec<(&(String, String), usize, usize)> = types
-        .iter()
-        .enumerate()
-        .flat_map(|(t, entries)| entries.iter().enumerate().map(move |(i, e)| (&e.key, t, i)))
-        .collect();
-    keys.sort_unstable();
+    let keys = super::rules::sorted_keys(types);
     let mut taken: HashSet<(&str, i128)> = HashSet::new();
     let mut moves: Vec<(usize, usize, i128)> = Vec::new();
     let mut errors = Vec::new();
