@@ -236,6 +236,49 @@ async fn four_shards_migrate_at_once_on_one_snapshot() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("the table holds exactly the shards' planned items (counts and digests per type); 122 items scanned"), "{stderr}");
+    // The Scan shared by two machines: each reads one segment into a report of its part; the
+    // shards' reports and the two parts then compare without a Scan.
+    for part in 0..2 {
+        let mut with_part = reports.clone();
+        with_part.extend([
+            "--scan-segment".to_string(),
+            format!("{part}/2"),
+            "--report".to_string(),
+            dir.path()
+                .join(format!("part-{part}.json"))
+                .to_str()
+                .unwrap()
+                .to_string(),
+        ]);
+        let out = combine(&with_part);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("# Scan segment {part}/2 of table {table}")),
+            "{stderr}"
+        );
+    }
+    let part = |p: usize| {
+        dir.path()
+            .join(format!("part-{p}.json"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let mut all = reports.clone();
+    all.extend([part(0), part(1)]);
+    let out = combine(&all);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("the table holds exactly the shards' planned items (counts and digests per type); 122 items scanned"), "{stderr}");
+    let mut half = reports.clone();
+    half.push(part(0));
+    let out = combine(&half);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: give one report per Scan segment: 1/2 (0 reports)\n"
+    );
     let out = combine(&reports[..3]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(

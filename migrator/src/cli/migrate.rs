@@ -192,6 +192,12 @@ pub struct VerifyArgs {
     /// read. Example: --combine shard-0.json shard-1.json shard-2.json shard-3.json
     #[arg(long, value_name = "REPORT", num_args = 1.., conflicts_with = "patterns")]
     combine: Vec<PathBuf>,
+    /// With --combine: read only segment I of a Scan in N segments (auto/N: I from
+    /// JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX) and report that part, so N machines
+    /// share the Scan; a last --combine of the shards' and the N parts' reports compares
+    /// the sums without scanning. Example: --scan-segment 0/8
+    #[arg(long, value_name = "I/N", requires = "combine")]
+    scan_segment: Option<crate::item::Shard>,
     /// Where to write the report (JSON; Markdown beside it with .md). A file is replaced only
     /// once complete; - is stdout, and a device or pipe is written in place. Example: verify.json
     #[arg(long, value_name = "FILE")]
@@ -271,11 +277,12 @@ async fn combine(args: VerifyArgs) -> anyhow::Result<Outcome> {
         reports: args.combine,
         target: args.dynamo.target(),
         scan: args.scan.options(),
+        scan_segment: args.scan_segment,
         report: args.report,
     };
     let combined = pipeline::combine(&request).await?;
     crate::say!("{}", combined.markdown().trim_end());
-    if combined.matches {
+    if !combined.is_whole() || combined.matches {
         Ok(Outcome::Success)
     } else {
         crate::say!(

@@ -1,6 +1,8 @@
 //! `verify --combine`: the reports of N shards (`--shard I/N`) added up and compared with one
 //! Scan of the whole table. The digests are sums, so the shards' planned digests add up to the
-//! whole plan's; no source is read again.
+//! whole plan's; no source is read again. The Scan may itself run on many machines: each reads
+//! one segment (`--scan-segment I/M`) into a report of its part, and a last `--combine` of the
+//! shards' and the parts' reports compares the sums without scanning.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,8 @@ pub struct CombineRequest {
     pub reports: Vec<PathBuf>,
     pub target: Target,
     pub scan: ScanOptions,
+    /// Scan only this segment of a Scan in as many segments (one machine's part).
+    pub scan_segment: Option<crate::item::Shard>,
     pub report: Option<PathBuf>,
 }
 
@@ -31,6 +35,9 @@ pub struct Combined {
     pub table: String,
     pub target: String,
     pub shards: u32,
+    /// The segment of the Scan this report read, when it read only one (`I/M`): its table side
+    /// is a part, compared once every part is combined.
+    pub scan_segment: Option<String>,
     pub types: Vec<CombinedType>,
     pub scanned: u64,
     pub matches: bool,
@@ -55,18 +62,61 @@ struct ShardReport {
     types: Vec<(String, u64, u128)>,
 }
 
+/// A report of one segment of the Scan (`verify --combine … --scan-segment I/M`): per item
+/// type, the count and digest of the table's items in that segment.
+struct PartReport {
+    index: u32,
+    count: u32,
+    types: Vec<(String, u64, u128)>,
+}
+
+/// Reads one report: a shard's, or a Scan segment's.
+fn read_any(path: &Path) -> Result<Result<ShardReport, PartReport>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let report: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+        Error::Usage(format!(
+            "{}: not a JSON report; combine the JSON reports of migrate or verify run with --shard I/N",
+            path.display()
+        ))
+    })?;
+    let Some(segment) = report["scan_segment"].as_str() else {
+        return read_report(path, &report).map(Ok);
+    };
+    let part = (|| {
+        let segment: crate::item::Shard = segment.parse().ok()?;
+        let types = report["types"]
+            .as_array()?
+            .iter()
+            .map(|t| {
+                let name = t["item_type"].as_str()?.to_string();
+                let count = t["in_table"].as_u64()?;
+                let digest = u128::from_str_radix(t["table_digest"].as_str()?, 16).ok()?;
+                Some((name, count, digest))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(PartReport {
+            index: segment.index,
+            count: segment.count,
+            types,
+        })
+    })();
+    part.map(Err).ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: a Scan segment's report without its counts and digests per item type",
+            path.display()
+        ))
+    })
+}
+
 /// Reads one shard's report.
-fn read_report(path: &Path) -> Result<ShardReport, Error> {
+fn read_report(path: &Path, report: &serde_json::Value) -> Result<ShardReport, Error> {
     let bad = |why: &str| {
         Error::Usage(format!(
             "{}: {why}; combine the JSON reports of migrate or verify run with --shard I/N",
             path.display()
         ))
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let report: serde_json::Value =
-        serde_json::from_str(&text).map_err(|_| bad("not a JSON report"))?;
     let shard: crate::item::Shard = report["shard"]
         .as_str()
         .ok_or_else(|| bad("not a shard's report (it names no shard)"))?
@@ -99,32 +149,20 @@ fn read_report(path: &Path) -> Result<ShardReport, Error> {
 pub async fn combine(request: &CombineRequest) -> Result<Combined, Error> {
     let started = Instant::now();
     let spec = crate::spec::load(&request.spec)?;
-    let reports = request
-        .reports
-        .iter()
-        .map(|p| read_report(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let count = reports[0].count;
-    let mut seen = vec![0; count as usize];
-    for report in &reports {
-        if report.count != count {
-            return Err(Error::Usage(format!(
-                "the reports are of {count} shards and of {} shards; combine the reports of one sharded run",
-                report.count
-            )));
+    let (mut reports, mut parts) = (Vec::new(), Vec::new());
+    for path in &request.reports {
+        match read_any(path)? {
+            Ok(shard) => reports.push(shard),
+            Err(part) => parts.push(part),
         }
-        seen[report.index as usize] += 1;
     }
-    let missing: Vec<String> = (0..count)
-        .filter(|&i| seen[i as usize] != 1)
-        .map(|i| format!("{i}/{count} ({} reports)", seen[i as usize]))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::Usage(format!(
-            "give one report per shard: {}",
-            missing.join(", ")
-        )));
+    if reports.is_empty() {
+        return Err(Error::Usage(
+            "no shard's report among them; combine the reports of migrate or verify run with --shard I/N".into(),
+        ));
     }
+    let count = reports[0].count;
+    covers(reports.iter().map(|r| (r.index, r.count)), "shard")?;
     // Without a type attribute a table item's type is unknown: compare every item at once.
     let typed = spec.table.type_attribute.is_some();
     let name_of = |item_type: &str| {
@@ -142,17 +180,56 @@ pub async fn combine(request: &CombineRequest) -> Result<Combined, Error> {
             side.1 = side.1.wrapping_add(*digest);
         }
     }
-    let sink = request.target.connect().await?;
-    let scanned = each_item(&sink, &spec, &request.scan, |item| {
-        let side = sides
-            .entry(name_of(item.item_type.as_deref().unwrap_or_default()))
-            .or_default();
-        side.2 += 1;
-        side.3 = side.3.wrapping_add(crate::item::line_hash(&item.line));
-        Ok(())
-    })
-    .await
-    .map_err(|e| request.target.error(e))?;
+    let scanned = if parts.is_empty() {
+        let sink = request.target.connect().await?;
+        let mut take = |item: crate::item::ScannedItem| {
+            let side = sides
+                .entry(name_of(item.item_type.as_deref().unwrap_or_default()))
+                .or_default();
+            side.2 += 1;
+            side.3 = side.3.wrapping_add(crate::item::line_hash(&item.line));
+            Ok(())
+        };
+        match request.scan_segment {
+            Some(part) => {
+                let names = crate::sink::dynamodb::ItemNames::of(&spec.table);
+                let mut pages = sink.scan_segment(
+                    names,
+                    part.index as i32,
+                    part.count as i32,
+                    request.scan.page_size,
+                );
+                let mut items = 0;
+                while let Some(page) = pages.recv().await {
+                    for item in page.map_err(|e| request.target.error(e))? {
+                        items += 1;
+                        take(item).map_err(|e| request.target.error(e))?;
+                    }
+                }
+                items
+            }
+            None => each_item(&sink, &spec, &request.scan, take)
+                .await
+                .map_err(|e| request.target.error(e))?,
+        }
+    } else {
+        if request.scan_segment.is_some() {
+            return Err(Error::Usage(
+                "--scan-segment reads a part of the table, but these reports already hold its parts; combine without it".into(),
+            ));
+        }
+        covers(parts.iter().map(|p| (p.index, p.count)), "Scan segment")?;
+        let mut scanned = 0;
+        for part in &parts {
+            for (name, in_table, digest) in &part.types {
+                let side = sides.entry(name.clone()).or_default();
+                side.2 += in_table;
+                side.3 = side.3.wrapping_add(*digest);
+                scanned += in_table;
+            }
+        }
+        scanned
+    };
     let types: Vec<CombinedType> = sides
         .into_iter()
         .map(
@@ -170,6 +247,7 @@ pub async fn combine(request: &CombineRequest) -> Result<Combined, Error> {
         table: request.target.table.clone(),
         target: request.target.describe(),
         shards: count,
+        scan_segment: request.scan_segment.map(|s| s.to_string()),
         matches: types.iter().all(|t| t.matches),
         types,
         scanned,
@@ -181,9 +259,56 @@ pub async fn combine(request: &CombineRequest) -> Result<Combined, Error> {
     Ok(combined)
 }
 
+/// Checks that `parts` (index, count) are one each of 0..count, all of one count.
+fn covers(parts: impl Iterator<Item = (u32, u32)>, what: &str) -> Result<(), Error> {
+    let parts: Vec<(u32, u32)> = parts.collect();
+    let count = parts.first().map_or(0, |p| p.1);
+    if let Some((_, other)) = parts.iter().find(|p| p.1 != count) {
+        return Err(Error::Usage(format!(
+            "the reports are of {count} and of {other} {what}s; combine the reports of one run"
+        )));
+    }
+    let mut seen = vec![0; count as usize];
+    for (index, _) in &parts {
+        seen[*index as usize] += 1;
+    }
+    let missing: Vec<String> = (0..count)
+        .filter(|&i| seen[i as usize] != 1)
+        .map(|i| format!("{i}/{count} ({} reports)", seen[i as usize]))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "give one report per {what}: {}",
+            missing.join(", ")
+        )))
+    }
+}
+
 impl Combined {
+    /// Whether this report compares the whole table (not one segment of its Scan).
+    pub fn is_whole(&self) -> bool {
+        self.scan_segment.is_none()
+    }
+
     /// The comparison as Markdown.
     pub fn markdown(&self) -> String {
+        if let Some(segment) = &self.scan_segment {
+            let mut md = format!(
+                "# Scan segment {segment} of table {}\n\n{} items read in {:.2} s: this part's counts and digests per item type, to combine with the other segments' reports and the shards' (`verify --combine`).\n\n| item type | in this segment | digest |\n|---|---:|---|\n",
+                self.table, self.scanned, self.seconds
+            );
+            for t in self.types.iter().filter(|t| t.in_table > 0) {
+                md += &format!(
+                    "| {} | {} | `{}` |\n",
+                    t.item_type,
+                    t.in_table,
+                    &t.table_digest[..12]
+                );
+            }
+            return md;
+        }
         let verdict = if self.matches {
             "the table holds exactly the shards' planned items (counts and digests per type)"
         } else {

@@ -178,6 +178,24 @@ impl DynamoSink {
         scan::scan(&self.client, &self.table, names, segments, page_size)
     }
 
+    /// Reads segment `segment` of a Scan in `total` segments (see [`scan::scan_segments`]).
+    pub fn scan_segment(
+        &self,
+        names: ItemNames,
+        segment: i32,
+        total: i32,
+        page_size: Option<i32>,
+    ) -> tokio::sync::mpsc::Receiver<ScanPage> {
+        scan::scan_segments(
+            &self.client,
+            &self.table,
+            names,
+            vec![segment],
+            total,
+            page_size,
+        )
+    }
+
     /// Every item of the table as a canonical `{"Item": …}` line, sorted.
     pub async fn scan_lines(
         &self,

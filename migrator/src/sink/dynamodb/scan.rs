@@ -79,14 +79,34 @@ pub fn scan(
     segments: i32,
     page_size: Option<i32>,
 ) -> mpsc::Receiver<ScanPage> {
-    let (tx, rx) = mpsc::channel(segments.max(1) as usize * 2);
+    scan_segments(
+        client,
+        table,
+        names,
+        (0..segments).collect(),
+        segments,
+        page_size,
+    )
+}
+
+/// Like [`scan`], but only `parts` of a Scan in `total` segments: one machine's share of a
+/// Scan that many run.
+pub fn scan_segments(
+    client: &Client,
+    table: &str,
+    names: ItemNames,
+    parts: Vec<i32>,
+    total: i32,
+    page_size: Option<i32>,
+) -> mpsc::Receiver<ScanPage> {
+    let (tx, rx) = mpsc::channel(parts.len().max(1) * 2);
     let names = Arc::new(names);
-    for segment in 0..segments {
+    for segment in parts {
         let request = client
             .scan()
             .table_name(table)
             .segment(segment)
-            .total_segments(segments)
+            .total_segments(total)
             .set_limit(page_size);
         let (tx, names) = (tx.clone(), names.clone());
         tokio::spawn(async move {
