@@ -2,7 +2,7 @@
 //! millisecond take the keys the spec's tie-break documents, subscriptions are those alive at
 //! the plan's moment, and the access patterns answer as the SQL does.
 
-use crate::support::dynamodb::{migrate_new, sink, table_name};
+use crate::support::dynamodb::{migrate, sink, table_name};
 use crate::support::{migrator, plan_with, repo_root};
 
 const SPEC: &str = "access-patterns/forum";
@@ -28,7 +28,12 @@ async fn same_millisecond_events_take_the_next_free_millisecond_and_the_patterns
     let design = repo_root().join("sql/forum");
     let url = crate::support::loaded_database_of("forum", &design, &design.join("sample")).await;
     let table = table_name("forum");
-    let out = migrate_new(SPEC, &url, &table, &["--patterns", "--as-of", AS_OF]);
+    let out = migrate(
+        SPEC,
+        &url,
+        &table,
+        &["--create-table", "--patterns", "--as-of", AS_OF],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     for line in [
         "| events of a thread | 10 | 10 | ok, in order |",

@@ -4,7 +4,7 @@
 
 use sqlx::Connection;
 
-use crate::support::dynamodb::{endpoint, migrate_new, table_name};
+use crate::support::dynamodb::{endpoint, migrate, table_name};
 use crate::support::{migrator, plan_with, repo_root};
 
 const SPEC: &str = "access-patterns/ioto";
@@ -15,7 +15,7 @@ async fn the_sample_migrates_and_its_patterns_agree() {
     let design = repo_root().join("sql/ioto");
     let url = crate::support::loaded_database_of("ioto", &design, &design.join("sample")).await;
     let table = table_name("ioto");
-    let out = migrate_new(SPEC, &url, &table, &["--patterns"]);
+    let out = migrate(SPEC, &url, &table, &["--create-table", "--patterns"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     for line in [
         "| faults of a device | 3 | 3 | ok |",
@@ -138,18 +138,22 @@ fn a_severity_outside_the_enum_and_a_field_the_model_lacks() {
     let spec_dir = dir.path().join("spec");
     std::fs::create_dir(&spec_dir).unwrap();
     let line = |text: &str, what: &str| text.lines().position(|l| l.contains(what)).unwrap() + 1;
+    // Plans the spec with one value changed, from the spec's own folder copy.
+    let plan_broken = |broken: &str| {
+        std::fs::write(spec_dir.join("spec.toml"), broken).unwrap();
+        migrator(&[
+            "plan",
+            "--spec",
+            spec_dir.to_str().unwrap(),
+            "--source",
+            SAMPLE,
+        ])
+    };
     let broken = spec.replace(
         "subject = { column = \"subject\" }",
         "title = { column = \"subject\" }",
     );
-    std::fs::write(spec_dir.join("spec.toml"), &broken).unwrap();
-    let out = migrator(&[
-        "plan",
-        "--spec",
-        spec_dir.to_str().unwrap(),
-        "--source",
-        SAMPLE,
-    ]);
+    let out = plan_broken(&broken);
     assert_eq!(
         out.stderr,
         format!(
@@ -159,14 +163,7 @@ fn a_severity_outside_the_enum_and_a_field_the_model_lacks() {
         )
     );
     let broken = spec.replace("type = \"Status\"", "type = \"Health\"");
-    std::fs::write(spec_dir.join("spec.toml"), &broken).unwrap();
-    let out = migrator(&[
-        "plan",
-        "--spec",
-        spec_dir.to_str().unwrap(),
-        "--source",
-        SAMPLE,
-    ]);
+    let out = plan_broken(&broken);
     assert_eq!(
         out.stderr,
         format!(
@@ -244,7 +241,7 @@ async fn onetable_reads_every_entity_as_its_row_says() {
     let url =
         crate::support::loaded_database_of("ioto_onetable", &design, &design.join("sample")).await;
     let table = table_name("ioto-onetable");
-    let out = migrate_new(SPEC, &url, &table, &[]);
+    let out = migrate(SPEC, &url, &table, &["--create-table"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let mut read = read_with_onetable(&table, &["d-01", "d-02", "d-03"]);
     let expected = entities_from_sql(&url).await;

@@ -3,25 +3,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use migrator::item::line_to_item;
 
-use crate::support::dynamodb::{endpoint, sink, table_name};
+use crate::support::dynamodb::{endpoint, migrate, sink, table_name};
 use crate::support::{migrator, plan};
-
-fn migrate(spec: &str, source: &str, table: &str, extra: &[&str]) -> crate::support::Outcome {
-    let endpoint = endpoint();
-    let mut args = vec![
-        "migrate",
-        "--spec",
-        spec,
-        "--source",
-        source,
-        "--table",
-        table,
-        "--endpoint-url",
-        &endpoint,
-    ];
-    args.extend_from_slice(extra);
-    migrator(&args)
-}
 
 fn planned_lines(spec: &str, source: &str) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();

@@ -115,9 +115,9 @@ pub fn migrate_args<'a>(
     ]
 }
 
-/// `migrate` of `spec` from `source` into a new table `table` at the local endpoint, with
-/// `extra` options.
-pub fn migrate_new(spec: &str, source: &str, table: &str, extra: &[&str]) -> super::Outcome {
+/// `migrate` of `spec` from `source` into `table` at the local endpoint, with `extra` options
+/// (`--create-table` for a new table).
+pub fn migrate(spec: &str, source: &str, table: &str, extra: &[&str]) -> super::Outcome {
     let endpoint = endpoint();
     let mut args = vec![
         "migrate",
@@ -129,8 +129,7 @@ pub fn migrate_new(spec: &str, source: &str, table: &str, extra: &[&str]) -> sup
         table,
         "--endpoint-url",
         &endpoint,
-        "--create-table",
     ];
-    args.extend(extra);
+    args.extend_from_slice(extra);
     super::migrator(&args)
 }
