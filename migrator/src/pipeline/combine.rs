@@ -14,6 +14,7 @@ use super::check::{each_item, ScanOptions};
 use super::target::Target;
 use crate::error::Error;
 use crate::report::{to_json, write_pair};
+use crate::verify::TypeCheck;
 
 /// What `verify --combine` is asked to do.
 #[derive(Debug, Clone)]
@@ -38,21 +39,11 @@ pub struct Combined {
     /// The segment of the Scan this report read, when it read only one (`I/M`): its table side
     /// is a part, compared once every part is combined.
     pub scan_segment: Option<String>,
-    pub types: Vec<CombinedType>,
+    /// Per item type (or `(every item)` when the table's items carry no type).
+    pub types: Vec<TypeCheck>,
     pub scanned: u64,
     pub matches: bool,
     pub seconds: f64,
-}
-
-/// One item type (or every item, when the table's items carry no type).
-#[derive(Debug, Serialize)]
-pub struct CombinedType {
-    pub item_type: String,
-    pub planned: u64,
-    pub in_table: u64,
-    pub planned_digest: String,
-    pub table_digest: String,
-    pub matches: bool,
 }
 
 /// A shard report's planned side: its shard, and per item type its count and digest.
@@ -230,10 +221,10 @@ pub async fn combine(request: &CombineRequest) -> Result<Combined, Error> {
         }
         scanned
     };
-    let types: Vec<CombinedType> = sides
+    let types: Vec<TypeCheck> = sides
         .into_iter()
         .map(
-            |(item_type, (planned, plan_digest, in_table, table_digest))| CombinedType {
+            |(item_type, (planned, plan_digest, in_table, table_digest))| TypeCheck {
                 item_type,
                 planned,
                 in_table,

@@ -70,6 +70,15 @@ pub struct TableShape {
 }
 
 impl TableShape {
+    /// The columns that tell the table's rows apart: its primary key, else every column.
+    pub fn key_columns(&self) -> std::borrow::Cow<'_, [usize]> {
+        if self.primary_key.is_empty() {
+            std::borrow::Cow::Owned((0..self.columns.len()).collect())
+        } else {
+            std::borrow::Cow::Borrowed(&self.primary_key)
+        }
+    }
+
     /// Returns the index of the column called `name`.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)

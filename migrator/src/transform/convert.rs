@@ -206,13 +206,8 @@ pub fn row_ulid(time: &Value, shape: &TableShape, row: &Row) -> Result<String, S
         .ok_or(format!(
             "a ULID's time must fall between 1970 and 10889, not {millis} ms"
         ))?;
-    let columns: Vec<usize> = if shape.primary_key.is_empty() {
-        (0..shape.columns.len()).collect()
-    } else {
-        shape.primary_key.clone()
-    };
     let mut identity = shape.name.clone();
-    for c in columns {
+    for &c in shape.key_columns().iter() {
         identity.push('\u{1f}');
         identity.push_str(&text(&row.values[c], &TimeFormat::Iso8601));
     }

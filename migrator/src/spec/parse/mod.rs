@@ -204,3 +204,20 @@ pub fn parse_spec(
 }
 
 pub(super) type Located<T> = Result<T, (usize, String)>;
+
+/// `value` as if the spec said it at `span` (where the setting that brings it in is).
+pub(super) fn at<T>(span: &std::ops::Range<usize>, value: T) -> Spanned<T> {
+    Spanned::new(span.clone(), value)
+}
+
+/// Refuses a `[table]` that says again what `from` (a model or schema file) holds: `said`
+/// lists each such setting with the line it is said on, when it is.
+pub(super) fn said_elsewhere(said: &[(&str, Option<usize>)], from: &str) -> Located<()> {
+    match said.iter().find_map(|(name, line)| Some((name, (*line)?))) {
+        Some((name, line)) => Err((
+            line,
+            format!("[table] says {name}, which comes from the {from}; remove it from [table]"),
+        )),
+        None => Ok(()),
+    }
+}

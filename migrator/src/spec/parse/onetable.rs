@@ -6,13 +6,12 @@
 //! (`typeField`, `_type`) and `timestamps` (`created`, `updated`); a `ttl` field is written in
 //! epoch seconds rounded up, as OneTable does; `required` and `enum` are checked on every row.
 
-use std::ops::Range;
 use std::path::Path;
 
 use serde_json::Value as Json;
 use toml::{Spanned, Value as Toml};
 
-use super::{Lines, Located, RawIndex, RawItem, RawSpec};
+use super::{at, said_elsewhere, Lines, Located, RawIndex, RawItem, RawSpec};
 
 /// Fills `raw` from the OneTable schema it names, if any; `dir` is the spec's folder.
 pub(super) fn apply(raw: &mut RawSpec, dir: &Path, lines: &Lines) -> Located<()> {
@@ -50,6 +49,7 @@ pub(super) fn apply(raw: &mut RawSpec, dir: &Path, lines: &Lines) -> Located<()>
         .ok_or((line, format!("a OneTable schema has no table name; name it in [table]: name = \"…\" (the schema {name} gives the rest)")))?;
     let table_line = lines.of(table);
     let table = table.get_mut();
+    // Not every setting has a line of its own: each is named at the [table] line.
     let said = [
         ("partition_key", table.partition_key.is_some()),
         ("sort_key", table.sort_key.is_some()),
@@ -57,13 +57,9 @@ pub(super) fn apply(raw: &mut RawSpec, dir: &Path, lines: &Lines) -> Located<()>
         ("type_attribute", table.type_attribute.is_some()),
         ("ttl_attribute", table.ttl_attribute.is_some()),
         ("timestamp_format", table.timestamp_format.is_some()),
-    ];
-    if let Some((setting, _)) = said.iter().find(|(_, said)| *said) {
-        return Err((
-            table_line,
-            format!("[table] says {setting}, which comes from the OneTable schema {name}; remove it from [table]"),
-        ));
-    }
+    ]
+    .map(|(setting, said)| (setting, said.then_some(table_line)));
+    said_elsewhere(&said, &format!("OneTable schema {name}"))?;
     let indexes = schema["indexes"]
         .as_object()
         .ok_or((line, format!("the OneTable schema {name} has no indexes")))?;
@@ -335,9 +331,4 @@ fn read(path: &Path) -> Result<Json, String> {
             other.unwrap_or("nothing")
         )),
     }
-}
-
-/// `value` as if written where the `onetable` setting is.
-fn at<T>(span: &Range<usize>, value: T) -> Spanned<T> {
-    Spanned::new(span.clone(), value)
 }

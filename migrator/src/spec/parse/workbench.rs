@@ -8,7 +8,7 @@ use std::path::Path;
 
 use toml::{Spanned, Value as Toml};
 
-use super::{Lines, Located, RawIndex, RawSpec, RawTable};
+use super::{at, said_elsewhere, Lines, Located, RawIndex, RawSpec, RawTable};
 use crate::spec::workbench::{alias_value, read_table, Attribute, ModelTable};
 
 /// Fills `raw` from the Workbench model it names, if any; `dir` is the spec's folder.
@@ -46,15 +46,7 @@ pub(super) fn apply(raw: &mut RawSpec, dir: &Path, lines: &Lines) -> Located<()>
             table.write_capacity.as_ref().map(|v| lines.of(v)),
         ),
     ];
-    if let Some((name, Some(at))) = said.iter().find(|(_, line)| line.is_some()) {
-        return Err((
-            *at,
-            format!(
-                "[table] says {name}, which comes from the Workbench model {}; remove it from [table]",
-                setting.get_ref()
-            ),
-        ));
-    }
+    said_elsewhere(&said, &format!("Workbench model {}", setting.get_ref()))?;
     table.name = Some(at(&span, model.table_name.clone()));
     table.partition_key = Some(at(&span, key(&model.key_attributes.partition_key)));
     table.sort_key = model
@@ -134,11 +126,6 @@ pub(super) fn apply(raw: &mut RawSpec, dir: &Path, lines: &Lines) -> Located<()>
         }
     }
     Ok(())
-}
-
-/// `value` as if written where the `workbench` setting is.
-fn at<T>(span: &Range<usize>, value: T) -> Spanned<T> {
-    Spanned::new(span.clone(), value)
 }
 
 /// A model's key attribute as a spec's key: `{ name, type }`.

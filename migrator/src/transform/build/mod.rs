@@ -310,12 +310,8 @@ impl<'a> Builder<'a> {
     pub fn root_order(&self, a: &Group<'a>, b: &Group<'a>) -> std::cmp::Ordering {
         let ((da, ra), (db, rb)) = (a[0][0], b[0][0]);
         let (va, vb) = (&da.rows[ra].values, &db.rows[rb].values);
-        let columns: Vec<usize> = if da.shape.primary_key.is_empty() {
-            (0..va.len()).collect()
-        } else {
-            da.shape.primary_key.clone()
-        };
-        columns
+        da.shape
+            .key_columns()
             .iter()
             .map(|&c| compare(&va[c], &vb[c]))
             .find(|o| o.is_ne())

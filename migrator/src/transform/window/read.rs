@@ -1,7 +1,6 @@
 //! A window's rows: every path query of an item type read in step, cut after at least N root
 //! groups at a group boundary, each table's rows kept once (by primary key).
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
@@ -69,16 +68,7 @@ fn window_key(spec: &Spec, item: &ItemSpec) -> Vec<usize> {
     if !item.group_by.is_empty() && item.group_by.iter().all(|f| f.level == 0 && f.slot == 0) {
         item.group_by.iter().map(|f| f.column).collect()
     } else {
-        key_columns(root).into_owned()
-    }
-}
-
-/// The columns that tell a table's rows apart: its primary key, else every column.
-fn key_columns(shape: &TableShape) -> Cow<'_, [usize]> {
-    if shape.primary_key.is_empty() {
-        Cow::Owned((0..shape.columns.len()).collect())
-    } else {
-        Cow::Borrowed(&shape.primary_key)
+        root.key_columns().into_owned()
     }
 }
 
@@ -97,7 +87,8 @@ pub fn identity(shape: &TableShape, row: &Row, format: &TimeFormat) -> RowId {
             return RowId::Int(id);
         }
     }
-    let texts: Vec<String> = key_columns(shape)
+    let texts: Vec<String> = shape
+        .key_columns()
         .iter()
         .map(|&c| convert::text(&row.values[c], format))
         .collect();
