@@ -14,6 +14,7 @@ mod migrate;
 mod outputs;
 mod plan;
 mod rootski_items;
+mod s3_import;
 mod schemas;
 mod shards;
 mod snapshot;

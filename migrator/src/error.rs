@@ -29,6 +29,8 @@ pub enum Error {
     Pattern(#[from] crate::verify::PatternError),
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
+    #[error(transparent)]
+    S3(#[from] crate::sink::s3::S3Error),
     /// A table's error, said with where the table is (`DynamoDB at http://…`).
     #[error("{target}: {source}")]
     Dynamo {

@@ -234,3 +234,10 @@ pub fn hold_snapshot(args: &[&str]) -> (std::process::Child, String) {
         .expect("the snapshot id");
     (holder, id.trim().to_string())
 }
+
+/// moto's server (S3, and DynamoDB with ImportTable) that `scripts/servers` started.
+pub fn moto_endpoint() -> String {
+    std::env::var("MIGRATOR_MOTO_ENDPOINT").expect(
+        "MIGRATOR_MOTO_ENDPOINT is not set: run the tests through scripts/test, which starts the servers",
+    )
+}

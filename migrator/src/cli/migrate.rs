@@ -66,7 +66,7 @@ pub struct ScanArgs {
 }
 
 impl ScanArgs {
-    fn options(&self) -> ScanOptions {
+    pub fn options(&self) -> ScanOptions {
         ScanOptions {
             segments: self.scan_segments,
             page_size: self.page_size,

@@ -4,6 +4,7 @@
 mod dataset;
 mod export;
 mod extract;
+mod import;
 mod migrate;
 mod plan;
 mod snapshot;
@@ -64,9 +65,20 @@ enum Command {
     ///
     /// Example: migrator snapshot --source "$DATABASE_URL" --out snapshot-id
     Snapshot(snapshot::SnapshotArgs),
-    /// Writes the design in another tool's format: a NoSQL Workbench data model.
+    /// Writes the design in another tool's format (a NoSQL Workbench data model), or the plan
+    /// to S3 in the layout DynamoDB's ImportTable reads.
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Builds a new table from what `export s3` wrote, with DynamoDB's ImportTable (no write
+    /// capacity used; billed per GB of source): checks the export is whole (every shard's
+    /// manifest, no stray object under its data prefix), starts the import with the spec's
+    /// keys, indexes and billing, follows it to its end, then compares the table with the
+    /// manifests (counts and digests per item type) and, when they differ, names every line of
+    /// the objects the table lacks. Exit 1 when the import had errors or the table differs.
+    /// Rerunning the same command within 8 hours finds the import it started.
+    ///
+    /// Example: migrator import --from s3://my-bucket/migrations/rootski --spec access-patterns/rootski --table rootski
+    Import(import::ImportArgs),
 }
 
 /// Runs the parsed command and returns the process exit code.
@@ -84,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Diff(args) => runtime.block_on(migrate::diff(args)),
         Command::Dataset(command) => runtime.block_on(dataset::run(command)),
         Command::Export(command) => runtime.block_on(export::run(command)),
+        Command::Import(args) => runtime.block_on(import::run(args)),
         Command::Snapshot(args) => runtime.block_on(snapshot::run(args)),
     }
 }

@@ -91,6 +91,13 @@ pub struct PlanArgs {
     /// once complete; - is stdout, and a device or pipe is written in place. Example: plan.json
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    #[command(flatten)]
+    prices: PriceArgs,
+}
+
+/// What writes and imports cost, for the estimate of each load path.
+#[derive(Debug, Args)]
+pub struct PriceArgs {
     /// On-demand write price in US dollars per million write request units, for the report's
     /// estimate of each load path (default: us-east-1's list price).
     #[arg(long, value_name = "USD", default_value_t = Prices::default().per_million_write_units)]
@@ -102,6 +109,17 @@ pub struct PlanArgs {
     /// report for us-east-1).
     #[arg(long, value_name = "USD", default_value_t = Prices::default().per_import_gb)]
     price_per_import_gb: f64,
+}
+
+impl PriceArgs {
+    /// The prices as the report takes them.
+    pub fn prices(&self) -> Prices {
+        Prices {
+            per_million_write_units: self.price_per_million_writes,
+            per_wcu_hour: self.price_per_wcu_hour,
+            per_import_gb: self.price_per_import_gb,
+        }
+    }
 }
 
 impl PlanInput {
@@ -133,11 +151,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         input: args.input.to_input()?,
         out: args.out,
         report: args.report,
-        prices: Prices {
-            per_million_write_units: args.price_per_million_writes,
-            per_wcu_hour: args.price_per_wcu_hour,
-            per_import_gb: args.price_per_import_gb,
-        },
+        prices: args.prices.prices(),
     };
     let report = pipeline::plan(&request).await?;
     crate::say!(

@@ -153,32 +153,21 @@ pub async fn combine(request: &CombineRequest) -> Result<Combined, Error> {
         ));
     }
     let count = reports[0].count;
-    covers(reports.iter().map(|r| (r.index, r.count)), "shard")?;
-    // Without a type attribute a table item's type is unknown: compare every item at once.
-    let typed = spec.table.type_attribute.is_some();
-    let name_of = |item_type: &str| {
-        if typed {
-            item_type.to_string()
-        } else {
-            "(every item)".to_string()
-        }
-    };
-    let mut sides: BTreeMap<String, (u64, u128, u64, u128)> = BTreeMap::new();
+    covers(
+        reports.iter().map(|r| (r.index, r.count)),
+        "shard",
+        "report",
+    )?;
+    let mut sides = Sides::new(&spec);
     for report in &reports {
         for (name, planned, digest) in &report.types {
-            let side = sides.entry(name_of(name)).or_default();
-            side.0 += planned;
-            side.1 = side.1.wrapping_add(*digest);
+            sides.planned(name, *planned, *digest);
         }
     }
     let scanned = if parts.is_empty() {
         let sink = request.target.connect().await?;
         let mut take = |item: crate::item::ScannedItem| {
-            let side = sides
-                .entry(name_of(item.item_type.as_deref().unwrap_or_default()))
-                .or_default();
-            side.2 += 1;
-            side.3 = side.3.wrapping_add(crate::item::line_hash(&item.line));
+            sides.scanned(&item);
             Ok(())
         };
         match request.scan_segment {
@@ -209,31 +198,21 @@ pub async fn combine(request: &CombineRequest) -> Result<Combined, Error> {
                 "--scan-segment reads a part of the table, but these reports already hold its parts; combine without it".into(),
             ));
         }
-        covers(parts.iter().map(|p| (p.index, p.count)), "Scan segment")?;
+        covers(
+            parts.iter().map(|p| (p.index, p.count)),
+            "Scan segment",
+            "report",
+        )?;
         let mut scanned = 0;
         for part in &parts {
             for (name, in_table, digest) in &part.types {
-                let side = sides.entry(name.clone()).or_default();
-                side.2 += in_table;
-                side.3 = side.3.wrapping_add(*digest);
+                sides.in_table(name, *in_table, *digest);
                 scanned += in_table;
             }
         }
         scanned
     };
-    let types: Vec<TypeCheck> = sides
-        .into_iter()
-        .map(
-            |(item_type, (planned, plan_digest, in_table, table_digest))| TypeCheck {
-                item_type,
-                planned,
-                in_table,
-                planned_digest: format!("{plan_digest:032x}"),
-                table_digest: format!("{table_digest:032x}"),
-                matches: planned == in_table && plan_digest == table_digest,
-            },
-        )
-        .collect();
+    let types = sides.checks();
     let combined = Combined {
         table: request.target.table.clone(),
         target: request.target.describe(),
@@ -250,13 +229,80 @@ pub async fn combine(request: &CombineRequest) -> Result<Combined, Error> {
     Ok(combined)
 }
 
-/// Checks that `parts` (index, count) are one each of 0..count, all of one count.
-fn covers(parts: impl Iterator<Item = (u32, u32)>, what: &str) -> Result<(), Error> {
+/// Per item type, a plan's count and digest against the table's, each side added up from parts.
+pub(super) struct Sides {
+    /// Without a type attribute a table item's type is unknown: every item is compared at once.
+    typed: bool,
+    /// Planned count and digest, then the table's.
+    sides: BTreeMap<String, (u64, u128, u64, u128)>,
+}
+
+impl Sides {
+    pub(super) fn new(spec: &crate::spec::Spec) -> Self {
+        Sides {
+            typed: spec.table.type_attribute.is_some(),
+            sides: BTreeMap::new(),
+        }
+    }
+
+    fn name(&self, item_type: &str) -> String {
+        if self.typed {
+            item_type.to_string()
+        } else {
+            "(every item)".to_string()
+        }
+    }
+
+    /// Adds a part of the plan: `items` of `item_type` whose hashes add up to `digest`.
+    pub(super) fn planned(&mut self, item_type: &str, items: u64, digest: u128) {
+        let side = self.sides.entry(self.name(item_type)).or_default();
+        side.0 += items;
+        side.1 = side.1.wrapping_add(digest);
+    }
+
+    /// Adds a part of the table (a Scan segment's report).
+    pub(super) fn in_table(&mut self, item_type: &str, items: u64, digest: u128) {
+        let side = self.sides.entry(self.name(item_type)).or_default();
+        side.2 += items;
+        side.3 = side.3.wrapping_add(digest);
+    }
+
+    /// Adds one item read from the table.
+    pub(super) fn scanned(&mut self, item: &crate::item::ScannedItem) {
+        let hash = crate::item::line_hash(&item.line);
+        self.in_table(item.item_type.as_deref().unwrap_or_default(), 1, hash);
+    }
+
+    /// Per item type, the two sides compared.
+    pub(super) fn checks(self) -> Vec<TypeCheck> {
+        self.sides
+            .into_iter()
+            .map(
+                |(item_type, (planned, plan_digest, in_table, table_digest))| TypeCheck {
+                    item_type,
+                    planned,
+                    in_table,
+                    planned_digest: format!("{plan_digest:032x}"),
+                    table_digest: format!("{table_digest:032x}"),
+                    matches: planned == in_table && plan_digest == table_digest,
+                },
+            )
+            .collect()
+    }
+}
+
+/// Checks `parts` (index, count) are each of one count, once: `what` names a part (shard, Scan
+/// segment) and `given` what was given for it (report, manifest).
+pub(super) fn covers(
+    parts: impl Iterator<Item = (u32, u32)>,
+    what: &str,
+    given: &str,
+) -> Result<(), Error> {
     let parts: Vec<(u32, u32)> = parts.collect();
     let count = parts.first().map_or(0, |p| p.1);
     if let Some((_, other)) = parts.iter().find(|p| p.1 != count) {
         return Err(Error::Usage(format!(
-            "the reports are of {count} and of {other} {what}s; combine the reports of one run"
+            "the {given}s are of {count} and of {other} {what}s; give the {given}s of one run"
         )));
     }
     let mut seen = vec![0; count as usize];
@@ -265,13 +311,13 @@ fn covers(parts: impl Iterator<Item = (u32, u32)>, what: &str) -> Result<(), Err
     }
     let missing: Vec<String> = (0..count)
         .filter(|&i| seen[i as usize] != 1)
-        .map(|i| format!("{i}/{count} ({} reports)", seen[i as usize]))
+        .map(|i| format!("{i}/{count} ({} {given}s)", seen[i as usize]))
         .collect();
     if missing.is_empty() {
         Ok(())
     } else {
         Err(Error::Usage(format!(
-            "give one report per {what}: {}",
+            "give one {given} per {what}: {}",
             missing.join(", ")
         )))
     }
@@ -310,15 +356,7 @@ impl Combined {
             self.shards, self.table, self.target, self.scanned, self.seconds
         );
         for t in &self.types {
-            md += &format!(
-                "| {} | {} | {} | `{}` | `{}` | {} |\n",
-                t.item_type,
-                t.planned,
-                t.in_table,
-                &t.planned_digest[..12],
-                &t.table_digest[..12],
-                if t.matches { "ok" } else { "**differs**" }
-            );
+            md += &t.markdown_row();
         }
         md
     }

@@ -2,6 +2,7 @@
 //! is built, with its report; the file appears only once the whole plan is valid.
 
 use std::path::{Path, PathBuf};
+
 use std::time::Instant;
 
 use super::input::{plan_tables, Input};
@@ -38,15 +39,47 @@ pub async fn plan(request: &PlanRequest) -> Result<PlanReport, Error> {
         ));
     }
     let spec = request.input.load_spec()?;
-    if let Some(window) = request.input.window {
-        return plan_in_windows(&spec, request, window, started).await;
+    let writer = request.out.clone().map(|path| {
+        move |chunks: Chunks| -> Result<Output, Error> {
+            Ok(sink::write_items(&path, chunks.into_iter())?)
+        }
+    });
+    let (report, file) = plan_to(&spec, request, writer, started).await?;
+    if let Some(file) = file {
+        file.commit()?;
     }
-    let (location, tables) = request.input.read_tables(&spec).await?;
-    let planned = match &request.out {
-        None => plan_tables(&spec, &tables).map(|plan| (plan, None)),
-        Some(out) => tokio::task::block_in_place(|| plan_to_file(&spec, &tables, out))?,
+    if let Some(path) = &request.report {
+        report.write(path)?;
+    }
+    Ok(report)
+}
+
+/// The chunks of lines a plan hands to its writer as they are made.
+pub(super) type Chunks = std::sync::mpsc::Receiver<Vec<crate::item::PlanLine>>;
+
+/// Plans `request`'s items (in memory, or in windows with `--window`) while `writer`, on a
+/// thread of its own, takes every chunk of lines as it is made; returns the report and what
+/// the writer returned. On errors, the items that could not be made go to the request's
+/// report.
+pub(super) async fn plan_to<W, T>(
+    spec: &spec::Spec,
+    request: &PlanRequest,
+    writer: Option<W>,
+    started: Instant,
+) -> Result<(PlanReport, Option<T>), Error>
+where
+    W: FnOnce(Chunks) -> Result<T, Error> + Send + 'static,
+    T: Send + 'static,
+{
+    if let Some(window) = request.input.window {
+        return plan_in_windows(spec, request, writer, window, started).await;
+    }
+    let (location, tables) = request.input.read_tables(spec).await?;
+    let planned = match writer {
+        None => plan_tables(spec, &tables).map(|plan| (plan, None)),
+        Some(writer) => tokio::task::block_in_place(|| plan_while_writing(spec, &tables, writer))?,
     };
-    let (plan, file) = match planned {
+    let (plan, written) = match planned {
         Ok(planned) => planned,
         Err(error) => {
             if let Error::Plan(errors) = &error {
@@ -55,34 +88,31 @@ pub async fn plan(request: &PlanRequest) -> Result<PlanReport, Error> {
             return Err(error);
         }
     };
-    if let Some(file) = file {
-        file.commit()?;
-    }
     let report = PlanReport::new(
-        &spec,
+        spec,
         &request.input.spec,
         location.to_string(),
         &plan,
         request.prices,
         started.elapsed().as_secs_f64(),
     );
-    if let Some(path) = &request.report {
-        report.write(path)?;
-    }
     // The command ends soon: the system takes the rows and indexes back at exit faster than
     // freeing their millions of allocations one by one (about 0.5 s at scale 1).
     std::mem::forget(plan);
     std::mem::forget(tables);
-    Ok(report)
+    Ok((report, written))
 }
 
-/// Plans on a thread of its own (and rayon's) while this one writes each chunk of lines to
-/// `out`; the output is left uncommitted (see [`Output`]).
-fn plan_to_file<'a>(
+/// Plans on a thread of its own (and rayon's) while this one hands each chunk of lines to
+/// `writer`.
+fn plan_while_writing<'a, W, T>(
     spec: &'a spec::Spec,
     tables: &'a Tables,
-    out: &Path,
-) -> Result<Result<(transform::Plan<'a>, Option<Output>), Error>, Error> {
+    writer: W,
+) -> Result<Result<(transform::Plan<'a>, Option<T>), Error>, Error>
+where
+    W: FnOnce(Chunks) -> Result<T, Error>,
+{
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let planning = scope.spawn(move || {
@@ -91,10 +121,12 @@ fn plan_to_file<'a>(
                 let _ = tx.send(chunk);
             })
         });
-        let written = sink::write_items(out, rx.into_iter());
+        let written = writer(rx);
         let planned = planning.join().map_err(|_| Error::Stopped("planning"))?;
-        let file = written?;
-        Ok(planned.map(|plan| (plan, Some(file))).map_err(Error::from))
+        let written = written?;
+        Ok(planned
+            .map(|plan| (plan, Some(written)))
+            .map_err(Error::from))
     })
 }
 
@@ -106,28 +138,30 @@ fn report_errors(request: &PlanRequest, errors: &PlanErrors) -> Result<(), Error
     Ok(())
 }
 
-/// Plans from Postgres a window of root rows at a time (see [`transform::window`]) while a
-/// thread of its own writes the lines.
-async fn plan_in_windows(
+/// Plans from Postgres a window of root rows at a time (see [`transform::window`]) while
+/// `writer`, on a thread of its own, takes the lines.
+async fn plan_in_windows<W, T>(
     spec: &spec::Spec,
     request: &PlanRequest,
+    writer: Option<W>,
     window: usize,
     started: Instant,
-) -> Result<PlanReport, Error> {
+) -> Result<(PlanReport, Option<T>), Error>
+where
+    W: FnOnce(Chunks) -> Result<T, Error> + Send + 'static,
+    T: Send + 'static,
+{
     let (location, postgres) = request.input.open_windowed(spec).await?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let writer = request
-        .out
-        .clone()
-        .map(|path| std::thread::spawn(move || sink::write_items(&path, rx.into_iter())));
+    let writer = writer.map(|writer| std::thread::spawn(move || writer(rx)));
     let planned = plan_windows(spec, &postgres, window, |chunk| {
-        // Without --out, or with a writer that failed (its error is reported below), the lines
+        // Without a writer, or with one that failed (its error is reported below), the lines
         // go nowhere.
         let _ = tx.send(chunk);
     })
     .await;
     drop(tx);
-    let file = match writer {
+    let written = match writer {
         Some(writer) => Some(
             writer
                 .join()
@@ -144,9 +178,6 @@ async fn plan_in_windows(
             return Err(error.into());
         }
     };
-    if let Some(file) = file {
-        file.commit()?;
-    }
     let report = PlanReport {
         spec: request.input.spec.display().to_string(),
         source: location.to_string(),
@@ -163,8 +194,5 @@ async fn plan_in_windows(
         capacity: Some(windowed.capacity),
         seconds: started.elapsed().as_secs_f64(),
     };
-    if let Some(path) = &request.report {
-        report.write(path)?;
-    }
-    Ok(report)
+    Ok((report, written))
 }

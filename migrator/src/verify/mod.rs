@@ -37,6 +37,26 @@ pub struct TypeCheck {
     pub matches: bool,
 }
 
+impl TypeCheck {
+    /// The type's line of a report's Markdown table: type, both counts, both digests (their
+    /// first 12 digits) and whether they match.
+    pub fn markdown_row(&self) -> String {
+        let name = if self.item_type.is_empty() {
+            "(no type)"
+        } else {
+            &self.item_type
+        };
+        format!(
+            "| {name} | {} | {} | `{}` | `{}` | {} |\n",
+            self.planned,
+            self.in_table,
+            &self.planned_digest[..12],
+            &self.table_digest[..12],
+            if self.matches { "ok" } else { "**differs**" }
+        )
+    }
+}
+
 /// An item that differs, by key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Difference {
@@ -300,19 +320,7 @@ impl VerifyReport {
             "| item type | planned | in table | digest (plan) | digest (table) | |\n|---|---:|---:|---|---|---|\n",
         );
         for t in &self.types {
-            md += &format!(
-                "| {} | {} | {} | `{}` | `{}` | {} |\n",
-                if t.item_type.is_empty() {
-                    "(no type)"
-                } else {
-                    &t.item_type
-                },
-                t.planned,
-                t.in_table,
-                &t.planned_digest[..12],
-                &t.table_digest[..12],
-                if t.matches { "ok" } else { "**differs**" }
-            );
+            md += &t.markdown_row();
         }
         md += &self.differences_markdown([
             "Missing from the table",

@@ -6,6 +6,7 @@
 //! `--region`, `--endpoint-url`) with the SDK's standard retry mode, and cloned where needed.
 
 mod governor;
+mod import;
 mod scan;
 mod schedule;
 mod send;
@@ -23,9 +24,10 @@ use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
 pub use governor::Governor;
+pub use import::{Existing, ImportSource, ImportState};
 pub use scan::{ItemNames, ScanPage};
 pub use send::{MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
-pub use table::Ttl;
+pub use table::{spec_layout, Ttl};
 pub use write::{TypeWrites, WriteReport};
 
 use crate::item::{request_json, PlanLine, SdkItem};
@@ -71,30 +73,13 @@ impl DynamoSink {
         if config.in_flight == 0 {
             return Err(SinkError::Config("--concurrency must be at least 1".into()));
         }
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts.max(1)))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .build(),
-            );
-        if let Some(profile) = &config.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &config.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(url) = &config.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let sdk_config = loader.load().await;
-        if sdk_config.region().is_none() {
-            return Err(SinkError::Config(
-                "no AWS region: pass --region (for example us-east-1) or set AWS_REGION".into(),
-            ));
-        }
-        check_credentials(&sdk_config).await?;
+        let sdk_config = aws_settings(
+            config.endpoint_url.as_deref(),
+            config.region.as_deref(),
+            config.profile.as_deref(),
+            config.max_attempts,
+        )
+        .await?;
         let writer = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
             .retry_config(RetryConfig::disabled())
             .build();
@@ -216,10 +201,65 @@ impl DynamoSink {
         Ok(lines)
     }
 
+    /// Starts ImportTable of `source` into this sink's table, new, shaped as `spec` says.
+    pub async fn start_import(
+        &self,
+        spec: &TableSpec,
+        source: &ImportSource,
+    ) -> Result<ImportState, SinkError> {
+        import::start(&self.client, &self.table, spec, source).await
+    }
+
+    /// Whether this sink's table exists, and if so whether the import with `token` made it.
+    pub async fn existing_import(&self, token: &str) -> Result<Existing, SinkError> {
+        import::existing(&self.client, &self.table, token).await
+    }
+
+    /// How the import `arn` stands now.
+    pub async fn describe_import(&self, arn: &str) -> Result<ImportState, SinkError> {
+        import::describe(&self.client, arn).await
+    }
+
     /// The SDK client, for callers that need a request this sink does not offer.
     pub fn client(&self) -> &Client {
         &self.client
     }
+}
+
+/// The AWS settings of the standard chain (environment, profile, instance or task role) with
+/// what the command line overrides, checked to have a region and credentials: one place for
+/// every AWS client (DynamoDB, S3).
+pub async fn aws_settings(
+    endpoint_url: Option<&str>,
+    region: Option<&str>,
+    profile: Option<&str>,
+    max_attempts: u32,
+) -> Result<aws_config::SdkConfig, SinkError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts.max(1)))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        );
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region.to_string()));
+    }
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let sdk_config = loader.load().await;
+    if sdk_config.region().is_none() {
+        return Err(SinkError::Config(
+            "no AWS region: pass --region (for example us-east-1) or set AWS_REGION".into(),
+        ));
+    }
+    check_credentials(&sdk_config).await?;
+    Ok(sdk_config)
 }
 
 /// Fails with one line when the credential chain finds nothing at all, before any call: the

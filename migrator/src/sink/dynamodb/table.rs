@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     OnDemandThroughput, Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType,
-    TableStatus, TimeToLiveSpecification, TimeToLiveStatus, WarmThroughput,
+    TableDescription, TableStatus, TimeToLiveSpecification, TimeToLiveStatus, WarmThroughput,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -45,7 +45,8 @@ fn describe_keys(keys: &[(String, String)], indexes: &[(String, Vec<(String, Str
     out
 }
 
-fn spec_layout(table: &TableSpec) -> String {
+/// The spec's keys and indexes as text, as a live table's are compared with them.
+pub fn spec_layout(table: &TableSpec) -> String {
     let pair = |k: &KeyAttr| (k.name.clone(), k.ty.letter().to_string());
     let keys: Vec<(String, String)> = std::iter::once(&table.partition_key)
         .chain(&table.sort_key)
@@ -153,20 +154,19 @@ pub async fn ensure(
     Ok(created)
 }
 
+/// The table `name` as DescribeTable gives it, or `None` when there is none.
+pub async fn described(client: &Client, name: &str) -> Result<Option<TableDescription>, SinkError> {
+    match client.describe_table().table_name(name).send().await {
+        Ok(d) => Ok(d.table),
+        Err(e) => match service_error(e) {
+            SinkError::Service { code, .. } if code == "ResourceNotFoundException" => Ok(None),
+            other => Err(other),
+        },
+    }
+}
+
 async fn live_layout(client: &Client, name: &str) -> Result<Option<String>, SinkError> {
-    let described = match client.describe_table().table_name(name).send().await {
-        Ok(d) => d,
-        Err(e) => {
-            let error = service_error(e);
-            return match error {
-                SinkError::Service { ref code, .. } if code == "ResourceNotFoundException" => {
-                    Ok(None)
-                }
-                other => Err(other),
-            };
-        }
-    };
-    let Some(table) = described.table() else {
+    let Some(table) = described(client, name).await? else {
         return Ok(None);
     };
     let type_of = |attr: &str| {
@@ -198,79 +198,106 @@ async fn live_layout(client: &Client, name: &str) -> Result<Option<String>, Sink
     Ok(Some(describe_keys(&keys_of(table.key_schema()), &indexes)))
 }
 
-async fn create_table(client: &Client, name: &str, spec: &TableSpec) -> Result<(), SinkError> {
-    let mut attributes: Vec<&KeyAttr> = Vec::new();
-    for key in spec.key_attributes() {
-        if !attributes.iter().any(|a| a.name == key.name) {
-            attributes.push(key);
+/// The spec's table as CreateTable and ImportTable take it.
+pub struct Definition {
+    pub key_schema: Vec<KeySchemaElement>,
+    pub attributes: Vec<AttributeDefinition>,
+    pub billing: BillingMode,
+    pub provisioned: Option<ProvisionedThroughput>,
+    pub on_demand: Option<OnDemandThroughput>,
+    pub warm: Option<WarmThroughput>,
+    /// Each index with the table's throughput settings but warm throughput (which ImportTable
+    /// does not take: `warm` is for CreateTable to add).
+    pub indexes: Vec<GlobalSecondaryIndex>,
+}
+
+impl Definition {
+    /// The keys, attribute definitions, billing, throughput and indexes `spec` gives.
+    pub fn of(spec: &TableSpec) -> Definition {
+        let mut keys: Vec<&KeyAttr> = Vec::new();
+        for key in spec.key_attributes() {
+            if !keys.iter().any(|a| a.name == key.name) {
+                keys.push(key);
+            }
+        }
+        let attributes = keys
+            .iter()
+            .map(|a| {
+                AttributeDefinition::builder()
+                    .attribute_name(&a.name)
+                    .attribute_type(scalar(a.ty))
+                    .build()
+                    .expect("name and type are set")
+            })
+            .collect();
+        let (billing, provisioned) = match spec.billing {
+            Billing::OnDemand => (BillingMode::PayPerRequest, None),
+            Billing::Provisioned { read, write } => (
+                BillingMode::Provisioned,
+                Some(
+                    ProvisionedThroughput::builder()
+                        .read_capacity_units(read as i64)
+                        .write_capacity_units(write as i64)
+                        .build()
+                        .expect("both capacities are set"),
+                ),
+            ),
+        };
+        let (on_demand, warm) = throughput_settings(&spec.throughput);
+        let indexes = spec
+            .indexes
+            .iter()
+            .map(|index| {
+                let projection = match &index.projection {
+                    spec::Projection::All => {
+                        Projection::builder().projection_type(ProjectionType::All)
+                    }
+                    spec::Projection::KeysOnly => {
+                        Projection::builder().projection_type(ProjectionType::KeysOnly)
+                    }
+                    spec::Projection::Include(attrs) => Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .set_non_key_attributes(Some(attrs.clone())),
+                };
+                GlobalSecondaryIndex::builder()
+                    .index_name(&index.name)
+                    .set_key_schema(Some(key_schema(
+                        &index.partition_key,
+                        index.sort_key.as_ref(),
+                    )))
+                    .projection(projection.build())
+                    .set_provisioned_throughput(provisioned.clone())
+                    .set_on_demand_throughput(on_demand.clone())
+                    .build()
+                    .expect("name, keys and projection are set")
+            })
+            .collect();
+        Definition {
+            key_schema: key_schema(&spec.partition_key, spec.sort_key.as_ref()),
+            attributes,
+            billing,
+            provisioned,
+            on_demand,
+            warm,
+            indexes,
         }
     }
+}
+
+async fn create_table(client: &Client, name: &str, spec: &TableSpec) -> Result<(), SinkError> {
+    let table = Definition::of(spec);
     let mut request = client
         .create_table()
         .table_name(name)
-        .set_key_schema(Some(key_schema(
-            &spec.partition_key,
-            spec.sort_key.as_ref(),
-        )))
-        .set_attribute_definitions(Some(
-            attributes
-                .iter()
-                .map(|a| {
-                    AttributeDefinition::builder()
-                        .attribute_name(&a.name)
-                        .attribute_type(scalar(a.ty))
-                        .build()
-                        .expect("name and type are set")
-                })
-                .collect(),
-        ));
-    let throughput = match spec.billing {
-        Billing::OnDemand => {
-            request = request.billing_mode(BillingMode::PayPerRequest);
-            None
-        }
-        Billing::Provisioned { read, write } => {
-            let t = ProvisionedThroughput::builder()
-                .read_capacity_units(read as i64)
-                .write_capacity_units(write as i64)
-                .build()
-                .expect("both capacities are set");
-            request = request
-                .billing_mode(BillingMode::Provisioned)
-                .provisioned_throughput(t.clone());
-            Some(t)
-        }
-    };
-    let (on_demand, warm) = throughput_settings(&spec.throughput);
-    if let Some(on_demand) = &on_demand {
-        request = request.on_demand_throughput(on_demand.clone());
-    }
-    if let Some(warm) = &warm {
-        request = request.warm_throughput(warm.clone());
-    }
-    for index in &spec.indexes {
-        let projection = match &index.projection {
-            spec::Projection::All => Projection::builder().projection_type(ProjectionType::All),
-            spec::Projection::KeysOnly => {
-                Projection::builder().projection_type(ProjectionType::KeysOnly)
-            }
-            spec::Projection::Include(attrs) => Projection::builder()
-                .projection_type(ProjectionType::Include)
-                .set_non_key_attributes(Some(attrs.clone())),
-        };
-        let gsi = GlobalSecondaryIndex::builder()
-            .index_name(&index.name)
-            .set_key_schema(Some(key_schema(
-                &index.partition_key,
-                index.sort_key.as_ref(),
-            )))
-            .projection(projection.build())
-            .set_provisioned_throughput(throughput.clone())
-            .set_on_demand_throughput(on_demand.clone())
-            .set_warm_throughput(warm.clone())
-            .build()
-            .expect("name, keys and projection are set");
-        request = request.global_secondary_indexes(gsi);
+        .set_key_schema(Some(table.key_schema))
+        .set_attribute_definitions(Some(table.attributes))
+        .billing_mode(table.billing)
+        .set_provisioned_throughput(table.provisioned)
+        .set_on_demand_throughput(table.on_demand)
+        .set_warm_throughput(table.warm.clone());
+    for mut index in table.indexes {
+        index.warm_throughput = table.warm.clone();
+        request = request.global_secondary_indexes(index);
     }
     request.send().await.map_err(service_error)?;
     Ok(())

@@ -1,0 +1,346 @@
+//! `export s3` and `import`: a plan written to S3 as ImportTable reads it (one prefix, one
+//! manifest per shard), imported into a new table by moto's ImportTable and verified; a line
+//! that cannot be imported is named by object, line and key; an export that is not whole is
+//! refused before anything is imported.
+
+use std::io::{Read, Write};
+
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::support::dynamodb::table_name;
+use crate::support::{migrator, moto_endpoint, plan};
+
+const SPEC: &str = "access-patterns/planning-poker";
+const SOURCE: &str = "sql/planning-poker/sample";
+
+async fn s3() -> aws_sdk_s3::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// A new bucket no other test uses.
+async fn bucket(label: &str) -> String {
+    let name = table_name(label).to_lowercase();
+    s3().await
+        .create_bucket()
+        .bucket(&name)
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+async fn keys(bucket: &str, prefix: &str) -> Vec<String> {
+    let listed = s3()
+        .await
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .map(|o| o.key().unwrap().to_string())
+        .collect();
+    keys.sort();
+    keys
+}
+
+async fn lines_of(bucket: &str, key: &str) -> Vec<String> {
+    let object = s3()
+        .await
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let body = object.body.collect().await.unwrap().into_bytes();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    text.lines().map(str::to_string).collect()
+}
+
+async fn put_lines(bucket: &str, key: &str, lines: &[String]) {
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for line in lines {
+        writeln!(gzip, "{line}").unwrap();
+    }
+    s3().await
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(gzip.finish().unwrap()))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn export(to: &str, extra: &[&str]) -> crate::support::Outcome {
+    let moto = moto_endpoint();
+    let mut args = vec![
+        "export",
+        "s3",
+        "--to",
+        to,
+        "--spec",
+        SPEC,
+        "--source",
+        SOURCE,
+        "--s3-endpoint-url",
+        &moto,
+        "--object-size",
+        "1K",
+    ];
+    args.extend_from_slice(extra);
+    migrator(&args)
+}
+
+fn import(from: &str, spec: &str, table: &str, extra: &[&str]) -> crate::support::Outcome {
+    let moto = moto_endpoint();
+    let mut args = vec![
+        "import",
+        "--from",
+        from,
+        "--spec",
+        spec,
+        "--table",
+        table,
+        "--endpoint-url",
+        &moto,
+        "--s3-endpoint-url",
+        &moto,
+        "--poll-seconds",
+        "0.2",
+    ];
+    args.extend_from_slice(extra);
+    migrator(&args)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_shards_exported_to_one_prefix_import_as_one_verified_table() {
+    let bucket = bucket("shards").await;
+    let to = format!("s3://{bucket}/poker/run-1");
+    for shard in ["0/2", "1/2"] {
+        let out = export(&to, &["--shard", shard]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!(
+                "manifest s3://{bucket}/poker/run-1/manifests/shard-{}-of-2.json",
+                &shard[..1]
+            )),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(
+        keys(&bucket, "poker/run-1/manifests/").await,
+        [
+            "poker/run-1/manifests/shard-0-of-2.json",
+            "poker/run-1/manifests/shard-1-of-2.json"
+        ]
+    );
+    // The shards' objects, each at most 1 KiB of lines, hold the plan's lines exactly.
+    let dir = tempfile::tempdir().unwrap();
+    let mut planned = plan(SPEC, SOURCE, dir.path());
+    let mut exported = Vec::new();
+    let data = keys(&bucket, "poker/run-1/data/").await;
+    assert!(data.len() >= 3, "{data:?}");
+    for key in &data {
+        assert!(
+            key.starts_with("poker/run-1/data/shard-0-of-2-")
+                || key.starts_with("poker/run-1/data/shard-1-of-2-"),
+            "{key}"
+        );
+        let lines = lines_of(&bucket, key).await;
+        assert!(lines.iter().map(|l| l.len() + 1).sum::<usize>() <= 1024 || lines.len() == 1);
+        exported.extend(lines);
+    }
+    planned.sort();
+    exported.sort();
+    assert_eq!(exported, planned);
+
+    let table = table_name("imported");
+    let out = import(&to, SPEC, &table, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("ImportTable COMPLETED (arn:aws:dynamodb:us-east-1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "8 items processed, 8 imported, 0 errors; {} objects of 2 shard(s)",
+            data.len()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "Verification: the table holds exactly the exported items (counts and digests per type); 8 items scanned."
+        ),
+        "{}",
+        out.stderr
+    );
+    // The imported table against the source, item by item, as verify compares any table.
+    let moto = moto_endpoint();
+    let verified = migrator(&[
+        "verify",
+        "--spec",
+        SPEC,
+        "--source",
+        SOURCE,
+        "--table",
+        &table,
+        "--endpoint-url",
+        &moto,
+    ]);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+
+    // ImportTable only makes new tables.
+    let again = import(&to, SPEC, &table, &[]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(
+        again.stderr.contains(&format!(
+            "error: table {table} already exists: ImportTable only makes a new table; name another --table, or load the existing one with migrator migrate"
+        )),
+        "{}",
+        again.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_line_that_cannot_be_imported_is_named_by_object_line_and_key() {
+    let bucket = bucket("broken").await;
+    let to = format!("s3://{bucket}/poker");
+    let out = export(&to, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The second line of the first object loses its sort key: no item can be made of it.
+    let first = "poker/data/shard-0-of-1-00000.json.gz";
+    let mut lines = lines_of(&bucket, first).await;
+    let mut line: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    line["Item"].as_object_mut().unwrap().remove("SK");
+    lines[1] = line.to_string();
+    put_lines(&bucket, first, &lines).await;
+
+    let table = table_name("broken");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("import.json");
+    let out = import(&to, SPEC, &table, &["--report", report.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("8 items processed, 7 imported, 1 errors"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("this endpoint names no CloudWatch Logs group for the import's errors"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("| (every item) | 8 | 7 |"),
+        "{}",
+        out.stderr
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        report["located"],
+        serde_json::json!([format!(
+            "line 2 of s3://{bucket}/{first}: the item has no SK, the table's key, so DynamoDB cannot import it"
+        )])
+    );
+    assert_eq!(report["errors"], 1);
+    assert_eq!(report["matches"], false);
+    assert!(
+        out.stderr.contains("error: table ")
+            && out
+                .stderr
+                .contains(" is not the exported items (see above)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_that_is_not_whole_is_refused_before_importing() {
+    let bucket = bucket("whole").await;
+    let table = table_name("never");
+    let nothing = import(&format!("s3://{bucket}/nothing"), SPEC, &table, &[]);
+    assert_eq!(nothing.code, 2, "{}", nothing.stderr);
+    assert!(nothing.stderr.contains(&format!(
+        "error: no manifest under s3://{bucket}/nothing/manifests/: export there first (migrator export s3 --to s3://{bucket}/nothing); an export that stopped early writes none"
+    )), "{}", nothing.stderr);
+
+    let to = format!("s3://{bucket}/half");
+    assert_eq!(export(&to, &["--shard", "0/2"]).code, 0);
+    let half = import(&to, SPEC, &table, &[]);
+    assert_eq!(half.code, 2, "{}", half.stderr);
+    assert!(
+        half.stderr.contains(&format!(
+            "error: s3://{bucket}/half/manifests/: give one manifest per shard: 1/2 (0 manifests)"
+        )),
+        "{}",
+        half.stderr
+    );
+
+    assert_eq!(export(&to, &["--shard", "1/2"]).code, 0);
+    put_lines(&bucket, "half/data/stray.json.gz", &[]).await;
+    let stray = import(&to, SPEC, &table, &[]);
+    assert_eq!(stray.code, 2, "{}", stray.stderr);
+    assert!(stray.stderr.contains(&format!(
+        "error: s3://{bucket}/half/data/stray.json.gz is in no manifest, and ImportTable would import it too; remove it, or export to a new prefix"
+    )), "{}", stray.stderr);
+
+    let other = import(&to, "access-patterns/forum", &table, &[]);
+    assert_eq!(other.code, 2, "{}", other.stderr);
+    assert!(
+        other.stderr.contains(&format!("error: s3://{bucket}/half/manifests/shard-0-of-2.json: exported for a table with keys (PK S, SK S), but the spec says keys (")),
+        "{}",
+        other.stderr
+    );
+
+    let nowhere = export(&format!("s3://{bucket}-missing/x"), &[]);
+    assert_eq!(nowhere.code, 2, "{}", nowhere.stderr);
+    assert!(nowhere.stderr.contains(&format!(
+        "error: S3 bucket {bucket}-missing does not exist; create it (aws s3 mb s3://{bucket}-missing) or name another"
+    )), "{}", nowhere.stderr);
+    // Nothing was imported: no table was made.
+    let moto = moto_endpoint();
+    let verify = migrator(&[
+        "verify",
+        "--spec",
+        SPEC,
+        "--source",
+        SOURCE,
+        "--table",
+        &table,
+        "--endpoint-url",
+        &moto,
+    ]);
+    assert_eq!(verify.code, 2, "{}", verify.stderr);
+    assert!(
+        verify
+            .stderr
+            .contains(&format!("table {table} does not exist")),
+        "{}",
+        verify.stderr
+    );
+}
