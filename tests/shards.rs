@@ -17,6 +17,43 @@ fn sorted_plan(source: &str, extra: &[&str]) -> Vec<String> {
     lines
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn windowed_shards_plan_what_shards_plan_in_memory() {
+    let url = loaded_database("windowed_shards", &sample_dir()).await;
+    let whole = sorted_plan(&url, &[]);
+    let mut union = Vec::new();
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let dir = tempfile::tempdir().unwrap();
+        let in_memory = plan_with(SPEC, &url, dir.path(), &["--shard", &shard]);
+        let report = |dir: &std::path::Path| {
+            let mut report: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
+                    .unwrap();
+            report.as_object_mut().unwrap().remove("seconds");
+            report
+        };
+        let in_memory_report = report(dir.path());
+        let windowed_dir = tempfile::tempdir().unwrap();
+        let windowed = plan_with(
+            SPEC,
+            &url,
+            windowed_dir.path(),
+            &["--shard", &shard, "--window", "2"],
+        );
+        assert!(!windowed.is_empty() && windowed.len() < whole.len());
+        assert_eq!(windowed, in_memory, "shard {shard}: the same file");
+        assert_eq!(
+            report(windowed_dir.path()),
+            in_memory_report,
+            "shard {shard}: the same report"
+        );
+        union.extend(windowed);
+    }
+    union.sort();
+    assert_eq!(union, whole);
+}
+
 #[test]
 fn the_shards_plans_add_up_to_the_whole_plan() {
     let whole = sorted_plan("sql/rootski/sample", &[]);

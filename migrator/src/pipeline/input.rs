@@ -90,12 +90,6 @@ impl Input {
                 dir.display()
             )));
         }
-        if spec.shard.is_some() {
-            return Err(Error::Usage(
-                "--window cannot yet plan one shard (--shard); plan the shard without --window"
-                    .into(),
-            ));
-        }
         if spec.table.on_key_clash != KeyClashPolicy::Error {
             return Err(Error::Usage(
                 "--window cannot yet move items whose keys clash (on_key_clash = \"next-sort-key\" in the spec); plan this spec without --window".into(),
