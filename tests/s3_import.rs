@@ -264,7 +264,7 @@ async fn a_line_that_cannot_be_imported_is_named_by_object_line_and_key() {
     assert_eq!(
         report["located"],
         serde_json::json!([format!(
-            "line 2 of s3://{bucket}/{first}: the item has no SK, the table's key, so DynamoDB cannot import it"
+            "line 2 of s3://{bucket}/{first}: the item has no SK, the table's key, so DynamoDB cannot import it; DynamoDB skips the rest of the object after such a line"
         )])
     );
     assert_eq!(report["errors"], 1);

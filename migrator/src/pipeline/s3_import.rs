@@ -24,6 +24,10 @@ use crate::sink::s3::{Manifest, S3Config, S3Location, S3Store, MANIFEST_FORMAT};
 use crate::spec::Spec;
 use crate::verify::TypeCheck;
 
+/// What DynamoDB does after a line it cannot make an item of (ScyllaDB's conformance tests
+/// measured it against AWS): the lines after it in the object are never read.
+const SKIPS_REST: &str = "; DynamoDB skips the rest of the object after such a line";
+
 /// Differences located by line shown in the report at most.
 const MAX_LOCATED: usize = 1000;
 
@@ -188,15 +192,25 @@ pub async fn import_s3(request: &ImportRequest) -> Result<ImportRun, Error> {
             .describe_import(&state.arn)
             .await
             .map_err(|e| request.target.error(e))?;
-        crate::say!(
-            "import {}: {} items processed ({} bytes), {} imported, {} errors, {:.0} s",
-            state.status,
-            state.processed_items,
-            state.processed_bytes,
-            state.imported_items,
-            state.errors,
-            started.elapsed().as_secs_f64()
-        );
+        // DynamoDB's counts stay at 0 until the import ends: while it runs, only the time says
+        // anything.
+        if state.ended() {
+            crate::say!(
+                "import {} after {:.0} s: {} items processed ({} bytes), {} imported, {} errors",
+                state.status,
+                started.elapsed().as_secs_f64(),
+                state.processed_items,
+                state.processed_bytes,
+                state.imported_items,
+                state.errors
+            );
+        } else {
+            crate::say!(
+                "import {} for {:.0} s (DynamoDB gives its counts when it ends)",
+                state.status,
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     let error_log = (state.errors > 0 || state.status != "COMPLETED").then(|| where_logged(&state));
     let mut run = ImportRun {
@@ -341,7 +355,7 @@ fn where_logged(state: &ImportState) -> String {
                 .nth(1)
                 .map_or(arn.as_str(), |g| g.trim_end_matches(":*"));
             format!(
-                "DynamoDB logged each line it could not import to CloudWatch Logs group {group}: aws logs filter-log-events --log-group-name {group} --filter-pattern '\"{id}\"'"
+                "DynamoDB logged each line it could not import to CloudWatch Logs group {group}, in the streams of this import: aws logs filter-log-events --log-group-name {group} --log-stream-name-prefix {id}"
             )
         }
         None => "this endpoint names no CloudWatch Logs group for the import's errors (on AWS, DescribeImport's CloudWatchLogGroupArn does); the lines the table lacks are located below".to_string(),
@@ -412,13 +426,13 @@ async fn locate(
             let item = match line_to_item(line) {
                 Ok(item) => item,
                 Err(e) => {
-                    located.push(format!("{at}: not an item ({e})"));
+                    located.push(format!("{at}: not an item ({e}){SKIPS_REST}"));
                     continue;
                 }
             };
             if let Some(name) = lacks_key(&names, &item) {
                 located.push(format!(
-                    "{at}: the item has no {name}, the table's key, so DynamoDB cannot import it"
+                    "{at}: the item has no {name}, the table's key, so DynamoDB cannot import it{SKIPS_REST}"
                 ));
                 continue;
             }
@@ -478,5 +492,35 @@ fn show_key((pk, sk): &ItemKey) -> String {
         format!("key {pk}")
     } else {
         format!("key {pk} / {sk}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::where_logged;
+    use crate::sink::dynamodb::ImportState;
+
+    fn state(log_group: Option<&str>) -> ImportState {
+        ImportState {
+            arn: "arn:aws:dynamodb:eu-west-1:123456789012:table/rootski/import/01700000000000-a1b2c3d4".into(),
+            status: "COMPLETED".into(),
+            processed_items: 10,
+            processed_bytes: 2000,
+            imported_items: 9,
+            errors: 1,
+            failure: None,
+            log_group: log_group.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_error_log_is_the_group_dynamodb_names_and_the_imports_streams() {
+        let group = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-dynamodb/imports:*";
+        assert_eq!(
+            where_logged(&state(Some(group))),
+            "DynamoDB logged each line it could not import to CloudWatch Logs group /aws-dynamodb/imports, in the streams of this import: aws logs filter-log-events --log-group-name /aws-dynamodb/imports --log-stream-name-prefix 01700000000000-a1b2c3d4"
+        );
+        assert!(where_logged(&state(None))
+            .starts_with("this endpoint names no CloudWatch Logs group for the import's errors"));
     }
 }

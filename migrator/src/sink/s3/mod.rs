@@ -266,3 +266,25 @@ pub enum S3Error {
     #[error("{0}")]
     Other(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::S3Location;
+
+    #[test]
+    fn an_s3_address_is_a_bucket_and_a_prefix() {
+        let at: S3Location = "s3://my-bucket/migrations/rootski/".parse().unwrap();
+        assert_eq!(at.bucket, "my-bucket");
+        assert_eq!(at.key("data"), "migrations/rootski/data");
+        let top: S3Location = "s3://my-bucket".parse().unwrap();
+        assert_eq!(top.key("data"), "data");
+        assert_eq!(
+            "my-bucket/x".parse::<S3Location>().unwrap_err(),
+            "\"my-bucket/x\" is not an S3 address; write s3://BUCKET/PREFIX, such as s3://my-bucket/migrations/rootski"
+        );
+        assert!("s3://My_Bucket/x"
+            .parse::<S3Location>()
+            .unwrap_err()
+            .contains("has no valid bucket name"));
+    }
+}
