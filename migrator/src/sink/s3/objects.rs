@@ -71,7 +71,7 @@ impl ObjectWriter {
             self.flush()?;
         }
         let current = self.current.get_or_insert_with(|| Current {
-            gzip: GzEncoder::new(Vec::new(), Compression::new(6)),
+            gzip: GzEncoder::new(Vec::new(), Compression::fast()),
             items: 0,
             bytes: 0,
             sha: Sha256::new(),
