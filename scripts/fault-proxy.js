@@ -24,6 +24,11 @@
 //                         WCU counted when the call arrives and its capacity is taken
 //   --record FILE         every call but BatchWriteItem as one JSON line, {"op": …, "body": …}:
 //                         what the client asked for (CreateTable's settings, say)
+//   --import-log-group ARN  ImportTable's and DescribeImport's answers name this CloudWatch Logs
+//                         group, as DynamoDB's do (local servers name none); once an import has
+//                         ended with errors, its FailureMessage is written to the group, in a
+//                         stream named after the import's id (ID/error), through the target's
+//                         own Logs API (moto's), as DynamoDB logs the lines it could not import
 // A capacity model of real DynamoDB (the local endpoint has none), on when --table-wcu is given:
 //   --table-wcu N         the table's write capacity, WCU/s
 //   --index-wcu N         each global secondary index's (default: the table's)
@@ -53,11 +58,11 @@ const fs = require('fs');
 function parseArgs(argv) {
   const o = { port: 0, seed: 1, throttle: 0, error500: 0, partial: 0, drop: 0, slow: 0,
     delayMs: 500, capacity: 0, burstSeconds: 0.2, discard: false, accessKeyId: '', log: '', record: '',
-    tableWcu: 0, indexWcu: 0, keyWcu: 1000, growAfter: '', keyLog: '', target: '' };
+    tableWcu: 0, indexWcu: 0, keyWcu: 1000, growAfter: '', keyLog: '', target: '', importLogGroup: '' };
   const names = { '--target': 'target', '--port': 'port', '--seed': 'seed', '--throttle': 'throttle',
     '--error500': 'error500', '--partial': 'partial', '--drop': 'drop', '--slow': 'slow',
     '--delay-ms': 'delayMs', '--capacity': 'capacity', '--burst-seconds': 'burstSeconds',
-    '--access-key-id': 'accessKeyId', '--log': 'log', '--record': 'record',
+    '--access-key-id': 'accessKeyId', '--log': 'log', '--record': 'record', '--import-log-group': 'importLogGroup',
     '--table-wcu': 'tableWcu', '--index-wcu': 'indexWcu', '--key-wcu': 'keyWcu',
     '--grow-after': 'growAfter', '--key-log': 'keyLog' };
   for (let i = 0; i < argv.length; i++) {
@@ -398,6 +403,32 @@ function batchWrite(req, res, body) {
   forward(req, Buffer.from(JSON.stringify(request)), answered);
 }
 
+// Imports whose error has been written to the log group.
+const importsLogged = new Set();
+
+// One call of the target's CloudWatch Logs API (JSON 1.1); the target (moto) routes it by the
+// service its Authorization header names, and checks no signature.
+function logsCall(action, payload, done) {
+  const text = JSON.stringify(payload);
+  const out = http.request({ host: target.hostname, port: target.port, method: 'POST', path: '/', agent,
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `Logs_20140328.${action}`,
+      'content-length': Buffer.byteLength(text), host: target.host,
+      authorization: 'AWS4-HMAC-SHA256 Credential=local/20240101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0' } },
+    (answer) => { answer.resume(); answer.on('end', done); });
+  out.on('error', done);
+  out.end(text);
+}
+
+// Writes the ended import's FailureMessage to the log group, in the stream ID/error.
+function logImportError(d, done) {
+  const group = opts.importLogGroup.split(':log-group:')[1].replace(/:\*$/, '');
+  const stream = `${d.ImportArn.split('/').pop()}/error`;
+  logsCall('CreateLogGroup', { logGroupName: group }, () =>
+    logsCall('CreateLogStream', { logGroupName: group, logStreamName: stream }, () =>
+      logsCall('PutLogEvents', { logGroupName: group, logStreamName: stream,
+        logEvents: [{ timestamp: Date.now(), message: d.FailureMessage || 'an item could not be imported' }] }, done)));
+}
+
 const server = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
@@ -413,6 +444,23 @@ const server = http.createServer((req, res) => {
     const op = String(req.headers['x-amz-target'] || '').split('.')[1];
     if (op === 'BatchWriteItem') { batchWrite(req, res, body); return; }
     if (opts.record) fs.appendFileSync(opts.record, JSON.stringify({ op, body: JSON.parse(body.toString() || '{}') }) + '\n');
+    if (opts.importLogGroup && (op === 'DescribeImport' || op === 'ImportTable')) {
+      forward(req, body, (err, status, answer) => {
+        if (err) { res.destroy(); return; }
+        if (status !== 200) { reply(res, status, answer.toString()); return; }
+        const parsed = JSON.parse(answer.toString());
+        const d = parsed.ImportTableDescription || {};
+        d.CloudWatchLogGroupArn = opts.importLogGroup;
+        const ended = d.ImportStatus && d.ImportStatus !== 'IN_PROGRESS' && d.ImportStatus !== 'CANCELLING';
+        if (ended && d.ErrorCount > 0 && !importsLogged.has(d.ImportArn)) {
+          importsLogged.add(d.ImportArn);
+          logImportError(d, () => reply(res, 200, parsed));
+        } else {
+          reply(res, 200, parsed);
+        }
+      });
+      return;
+    }
     if (opts.tableWcu > 0 && (op === 'DescribeTable' || op === 'CreateTable')) {
       forward(req, body, (err, status, answer) => {
         if (err) { res.destroy(); return; }

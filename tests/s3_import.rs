@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 
 use aws_sdk_s3::primitives::ByteStream;
 
-use crate::support::dynamodb::table_name;
+use crate::support::dynamodb::{table_name, FaultProxy};
 use crate::support::{migrator, moto_endpoint, plan};
 
 const SPEC: &str = "access-patterns/planning-poker";
@@ -109,6 +109,17 @@ fn export(to: &str, extra: &[&str]) -> crate::support::Outcome {
 }
 
 fn import(from: &str, spec: &str, table: &str, extra: &[&str]) -> crate::support::Outcome {
+    import_through(&moto_endpoint(), from, spec, table, extra)
+}
+
+/// `import` with DynamoDB at `dynamodb` (the fault proxy in front of moto, say) and S3 at moto.
+fn import_through(
+    dynamodb: &str,
+    from: &str,
+    spec: &str,
+    table: &str,
+    extra: &[&str],
+) -> crate::support::Outcome {
     let moto = moto_endpoint();
     let mut args = vec![
         "import",
@@ -119,7 +130,7 @@ fn import(from: &str, spec: &str, table: &str, extra: &[&str]) -> crate::support
         "--table",
         table,
         "--endpoint-url",
-        &moto,
+        dynamodb,
         "--s3-endpoint-url",
         &moto,
         "--poll-seconds",
@@ -240,7 +251,23 @@ async fn a_line_that_cannot_be_imported_is_named_by_object_line_and_key() {
     let table = table_name("broken");
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("import.json");
-    let out = import(&to, SPEC, &table, &["--report", report.to_str().unwrap()]);
+    // moto's DynamoDB names no log group for an import and logs nothing: the proxy in front of
+    // it names one, as DynamoDB does, and writes the import's error there through moto's Logs.
+    let proxy = FaultProxy::start_before(
+        &moto_endpoint(),
+        &[
+            "--import-log-group",
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws-dynamodb/imports:*",
+        ],
+    );
+    let out = import_through(
+        &proxy.url,
+        &to,
+        SPEC,
+        &table,
+        &["--report", report.to_str().unwrap()],
+    );
+    proxy.stop();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr
@@ -248,9 +275,16 @@ async fn a_line_that_cannot_be_imported_is_named_by_object_line_and_key() {
         "{}",
         out.stderr
     );
+    let report_text = std::fs::read_to_string(&report).unwrap();
+    let arn = serde_json::from_str::<serde_json::Value>(&report_text).unwrap()["import_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = arn.rsplit('/').next().unwrap();
     assert!(
-        out.stderr
-            .contains("this endpoint names no CloudWatch Logs group for the import's errors"),
+        out.stderr.contains(&format!(
+            "DynamoDB logged each line it could not import to CloudWatch Logs group /aws-dynamodb/imports, in the streams of this import: aws logs filter-log-events --log-group-name /aws-dynamodb/imports --log-stream-name-prefix {id}\n\nIts first lines:\n\n- {id}/error: 400 Bad Request: {{\"__type\": \"com.amazonaws.dynamodb.v20120810#ValidationException\", \"message\": \"One or more parameter values were invalid: Missing the key SK in the item\"}}\n\n"
+        )),
         "{}",
         out.stderr
     );

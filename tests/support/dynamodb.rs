@@ -46,9 +46,14 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub fn start(options: &[&str]) -> Self {
+        Self::start_before(&endpoint(), options)
+    }
+
+    /// The proxy in front of `target` (moto's server, say) instead of the usual endpoint.
+    pub fn start_before(target: &str, options: &[&str]) -> Self {
         let mut child = Command::new("node")
             .arg(repo_root().join("scripts/fault-proxy.js"))
-            .args(["--target", &endpoint()])
+            .args(["--target", target])
             .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

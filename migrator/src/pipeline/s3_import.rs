@@ -18,7 +18,8 @@ use crate::error::{Error, Outcome};
 use crate::item::{line_hash, line_to_item, ItemKey, Shard};
 use crate::report::{to_json, write_pair};
 use crate::sink::dynamodb::{
-    spec_layout, DynamoSink, Existing, ImportSource, ImportState, ItemNames,
+    import_id, log_group_name, spec_layout, DynamoSink, Existing, ImportSource, ImportState,
+    ItemNames,
 };
 use crate::sink::s3::{Manifest, S3Config, S3Location, S3Store, MANIFEST_FORMAT};
 use crate::spec::Spec;
@@ -27,6 +28,9 @@ use crate::verify::TypeCheck;
 /// What DynamoDB does after a line it cannot make an item of (ScyllaDB's conformance tests
 /// measured it against AWS): the lines after it in the object are never read.
 const SKIPS_REST: &str = "; DynamoDB skips the rest of the object after such a line";
+
+/// Lines of the import's CloudWatch log read at most.
+const LOGGED_SHOWN: i32 = 20;
 
 /// Differences located by line shown in the report at most.
 const MAX_LOCATED: usize = 1000;
@@ -60,6 +64,8 @@ pub struct ImportRun {
     pub import: ImportState,
     /// Where the import's errors are logged.
     pub error_log: Option<String>,
+    /// The first lines of that log (read when the endpoint names a CloudWatch Logs group).
+    pub logged: Vec<String>,
     /// Per item type, the manifests against the table (empty when no table was made).
     pub types: Vec<TypeCheck>,
     pub scanned: u64,
@@ -107,6 +113,12 @@ impl ImportRun {
         }
         if let Some(log) = &self.error_log {
             md += &format!("\n{log}\n");
+        }
+        if !self.logged.is_empty() {
+            md += "\nIts first lines:\n\n";
+            for line in &self.logged {
+                md += &format!("- {line}\n");
+            }
         }
         if self.types.is_empty() {
             return md;
@@ -222,12 +234,25 @@ pub async fn import_s3(request: &ImportRequest) -> Result<ImportRun, Error> {
         bytes: manifests.iter().map(|(_, m)| m.bytes).sum(),
         import: state,
         error_log,
+        logged: Vec::new(),
         types: Vec::new(),
         scanned: 0,
         located: Vec::new(),
         matches: false,
         seconds: 0.0,
     };
+    if let (Some(group), Some(_)) = (&run.import.log_group, &run.error_log) {
+        match sink
+            .import_errors(group, &run.import.arn, LOGGED_SHOWN)
+            .await
+        {
+            Ok(lines) => run.logged = lines,
+            Err(e) => {
+                let said = run.error_log.take().unwrap_or_default();
+                run.error_log = Some(format!("{said} (reading it failed: {e})"));
+            }
+        }
+    }
     // A failed import may leave no table; one that made it is compared whatever its status.
     match sink.ensure_table(&spec.table, false).await {
         Ok(_) => compare(&sink, &spec, &store, &manifests, request, &mut run).await?,
@@ -347,13 +372,10 @@ fn client_token(table: &str, manifests: &[(Shard, Manifest)]) -> String {
 /// Where the import's errors are logged: the CloudWatch Logs group DynamoDB names, or what to
 /// do when the endpoint names none.
 fn where_logged(state: &ImportState) -> String {
-    let id = state.arn.rsplit('/').next().unwrap_or_default();
+    let id = import_id(&state.arn);
     match &state.log_group {
         Some(arn) => {
-            let group = arn
-                .split(":log-group:")
-                .nth(1)
-                .map_or(arn.as_str(), |g| g.trim_end_matches(":*"));
+            let group = log_group_name(arn);
             format!(
                 "DynamoDB logged each line it could not import to CloudWatch Logs group {group}, in the streams of this import: aws logs filter-log-events --log-group-name {group} --log-stream-name-prefix {id}"
             )

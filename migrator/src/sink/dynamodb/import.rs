@@ -171,3 +171,44 @@ pub async fn existing(client: &Client, name: &str, token: &str) -> Result<Existi
     }
     Ok(Existing::Other)
 }
+
+/// The lines DynamoDB wrote for import `arn` to the CloudWatch Logs group `group_arn` names (at
+/// most `limit`), each with its stream: the import's streams are named after its id.
+pub async fn logged_errors(
+    settings: &aws_config::SdkConfig,
+    group_arn: &str,
+    arn: &str,
+    limit: i32,
+) -> Result<Vec<String>, SinkError> {
+    let client = aws_sdk_cloudwatchlogs::Client::new(settings);
+    let id = import_id(arn);
+    let answer = client
+        .filter_log_events()
+        .log_group_name(log_group_name(group_arn))
+        .log_stream_name_prefix(id)
+        .limit(limit)
+        .send()
+        .await
+        .map_err(service_error)?;
+    // Checked here too: a local Logs server may list every stream of the group.
+    Ok(answer
+        .events()
+        .iter()
+        .filter_map(|e| Some((e.log_stream_name()?, e.message()?)))
+        .filter(|(stream, _)| stream.starts_with(id))
+        .map(|(stream, message)| format!("{stream}: {}", message.trim()))
+        .collect())
+}
+
+/// The group's name in its ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*`).
+pub fn log_group_name(group_arn: &str) -> &str {
+    group_arn
+        .split(":log-group:")
+        .nth(1)
+        .map_or(group_arn, |g| g.trim_end_matches(":*"))
+}
+
+/// The import's id, the last part of its ARN (`…:table/NAME/import/ID`).
+pub fn import_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or_default()
+}

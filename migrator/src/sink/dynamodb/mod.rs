@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
 pub use governor::Governor;
-pub use import::{Existing, ImportSource, ImportState};
+pub use import::{import_id, log_group_name, Existing, ImportSource, ImportState};
 pub use scan::{ItemNames, ScanPage};
 pub use send::{MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
 pub use table::{spec_layout, Ttl};
@@ -65,6 +65,9 @@ pub struct DynamoSink {
     table: String,
     in_flight: usize,
     max_attempts: u32,
+    /// The AWS settings it was built from, for the other services a command may ask (the
+    /// CloudWatch Logs of an import).
+    settings: aws_config::SdkConfig,
 }
 
 impl DynamoSink {
@@ -89,6 +92,7 @@ impl DynamoSink {
             table: table.to_string(),
             in_flight: config.in_flight,
             max_attempts: config.max_attempts.max(1),
+            settings: sdk_config,
         })
     }
 
@@ -213,6 +217,16 @@ impl DynamoSink {
     /// Whether this sink's table exists, and if so whether the import with `token` made it.
     pub async fn existing_import(&self, token: &str) -> Result<Existing, SinkError> {
         import::existing(&self.client, &self.table, token).await
+    }
+
+    /// Up to `limit` lines import `arn` logged to the CloudWatch Logs group `group_arn` names.
+    pub async fn import_errors(
+        &self,
+        group_arn: &str,
+        arn: &str,
+        limit: i32,
+    ) -> Result<Vec<String>, SinkError> {
+        import::logged_errors(&self.settings, group_arn, arn, limit).await
     }
 
     /// How the import `arn` stands now.
