@@ -378,3 +378,48 @@ async fn an_export_that_is_not_whole_is_refused_before_importing() {
         verify.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_whose_plan_fails_leaves_nothing_in_s3() {
+    let bucket = bucket("failed").await;
+    // Room r3's id makes a partition key over DynamoDB's 2,048 bytes: the other items are
+    // built, and uploaded, before the plan is known to be bad.
+    let dir = tempfile::tempdir().unwrap();
+    for table in ["rooms", "room_users"] {
+        std::fs::copy(
+            crate::support::repo_root().join(format!("{SOURCE}/{table}.csv")),
+            dir.path().join(format!("{table}.csv")),
+        )
+        .unwrap();
+    }
+    let rooms = dir.path().join("rooms.csv");
+    let text = std::fs::read_to_string(&rooms).unwrap().replacen(
+        "\nr3,",
+        &format!("\n{},", "r".repeat(2100)),
+        1,
+    );
+    std::fs::write(&rooms, text).unwrap();
+    let moto = moto_endpoint();
+    let out = migrator(&[
+        "export",
+        "s3",
+        "--to",
+        &format!("s3://{bucket}/failed"),
+        "--spec",
+        SPEC,
+        "--source",
+        dir.path().to_str().unwrap(),
+        "--s3-endpoint-url",
+        &moto,
+        "--object-size",
+        "1K",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("key attribute PK is 2105 bytes; DynamoDB allows at most 2048"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(keys(&bucket, "failed/").await, Vec::<String>::new());
+}

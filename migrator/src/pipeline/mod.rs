@@ -1,10 +1,13 @@
 //! What each command does, from a request to a report, stage after stage: `extract.rs` reads a
-//! source; `plan.rs` plans to a file; `export.rs` writes a spec and its plan as a NoSQL
-//! Workbench model; `s3_export.rs` plans into S3 objects for ImportTable and `s3_import.rs`
-//! imports them into a new table and compares it with their manifests; `snapshot.rs` holds one moment of a database for other processes; `combine.rs` adds shards' reports and compares them with the table (`verify --combine`); `table.rs` creates a table, migrates into it (planning, then loading with `load.rs`)
-//! and compares it with the plan (`check.rs`) for `verify` and `diff`. `target.rs` names the table and where it is; `input.rs` reads what a
-//! plan is made from the way its spec needs it, with the memory check of `memory.rs`. The CLI
-//! builds the requests and renders what comes back.
+//! source; `plan.rs` plans to a file (or hands the lines to another writer); `export.rs` writes
+//! a spec and its plan as a NoSQL Workbench model; `s3_export.rs` plans into S3 objects for
+//! ImportTable and `s3_import.rs` imports them into a new table and compares it with their
+//! manifests; `snapshot.rs` holds one moment of a database for other processes; `combine.rs`
+//! adds shards' reports and compares them with the table (`verify --combine`); `table.rs`
+//! creates a table, migrates into it (planning, then loading with `load.rs`) and compares it
+//! with the plan (`check.rs`) for `verify` and `diff`. `target.rs` names the table and where it
+//! is; `input.rs` reads what a plan is made from the way its spec needs it, with the memory
+//! check of `memory.rs`. The CLI builds the requests and renders what comes back.
 
 mod check;
 mod combine;

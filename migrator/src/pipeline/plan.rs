@@ -2,7 +2,6 @@
 //! is built, with its report; the file appears only once the whole plan is valid.
 
 use std::path::{Path, PathBuf};
-
 use std::time::Instant;
 
 use super::input::{plan_tables, Input};
@@ -57,9 +56,9 @@ pub async fn plan(request: &PlanRequest) -> Result<PlanReport, Error> {
 /// The chunks of lines a plan hands to its writer as they are made.
 pub(super) type Chunks = std::sync::mpsc::Receiver<Vec<crate::item::PlanLine>>;
 
-/// Plans `request`'s items (in memory, or in windows with `--window`) while `writer`, on a
-/// thread of its own, takes every chunk of lines as it is made; returns the report and what
-/// the writer returned. On errors, the items that could not be made go to the request's
+/// Plans `request`'s items (in memory, or in windows with `--window`) while `writer` takes
+/// every chunk of lines as it is made (the two on threads of their own); returns the report and
+/// what the writer returned. On errors, the items that could not be made go to the request's
 /// report.
 pub(super) async fn plan_to<W, T>(
     spec: &spec::Spec,

@@ -169,7 +169,7 @@ pub async fn import_s3(request: &ImportRequest) -> Result<ImportRun, Error> {
         .existing_import(&source.client_token)
         .await
         .map_err(|e| request.target.error(e))?;
-    let mut state = match existing {
+    let state = match existing {
         Existing::Other => {
             return Err(Error::Usage(format!(
                 "table {} already exists: ImportTable only makes a new table; name another --table, or load the existing one with migrator migrate",
@@ -198,32 +198,7 @@ pub async fn import_s3(request: &ImportRequest) -> Result<ImportRun, Error> {
             state
         }
     };
-    while !state.ended() {
-        tokio::time::sleep(request.poll).await;
-        state = sink
-            .describe_import(&state.arn)
-            .await
-            .map_err(|e| request.target.error(e))?;
-        // DynamoDB's counts stay at 0 until the import ends: while it runs, only the time says
-        // anything.
-        if state.ended() {
-            crate::say!(
-                "import {} after {:.0} s: {} items processed ({} bytes), {} imported, {} errors",
-                state.status,
-                started.elapsed().as_secs_f64(),
-                state.processed_items,
-                state.processed_bytes,
-                state.imported_items,
-                state.errors
-            );
-        } else {
-            crate::say!(
-                "import {} for {:.0} s (DynamoDB gives its counts when it ends)",
-                state.status,
-                started.elapsed().as_secs_f64()
-            );
-        }
-    }
+    let state = follow(&sink, state, request, started).await?;
     let error_log = (state.errors > 0 || state.status != "COMPLETED").then(|| where_logged(&state));
     let mut run = ImportRun {
         table: request.target.table.clone(),
@@ -273,6 +248,42 @@ pub async fn import_s3(request: &ImportRequest) -> Result<ImportRun, Error> {
         write_pair(path, &to_json(&run), || run.markdown())?;
     }
     Ok(run)
+}
+
+/// Asks how the import stands every `request.poll` until it has ended, saying so each time.
+async fn follow(
+    sink: &DynamoSink,
+    mut state: ImportState,
+    request: &ImportRequest,
+    started: Instant,
+) -> Result<ImportState, Error> {
+    while !state.ended() {
+        tokio::time::sleep(request.poll).await;
+        state = sink
+            .describe_import(&state.arn)
+            .await
+            .map_err(|e| request.target.error(e))?;
+        // DynamoDB's counts stay at 0 until the import ends: while it runs, only the time says
+        // anything.
+        if state.ended() {
+            crate::say!(
+                "import {} after {:.0} s: {} items processed ({} bytes), {} imported, {} errors",
+                state.status,
+                started.elapsed().as_secs_f64(),
+                state.processed_items,
+                state.processed_bytes,
+                state.imported_items,
+                state.errors
+            );
+        } else {
+            crate::say!(
+                "import {} for {:.0} s (DynamoDB gives its counts when it ends)",
+                state.status,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(state)
 }
 
 /// Every shard's manifest under the export's prefix, checked: ours, one per shard of one
