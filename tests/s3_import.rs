@@ -415,11 +415,49 @@ async fn an_export_whose_plan_fails_leaves_nothing_in_s3() {
         "1K",
     ]);
     assert_eq!(out.code, 2, "{}", out.stderr);
+    // The message shows the long key and row id clipped, with their sizes.
     assert!(
-        out.stderr
-            .contains("key attribute PK is 2105 bytes; DynamoDB allows at most 2048"),
+        out.stderr.contains(&format!(
+            "error: ROOM PK=ROOM:{}… (2105 bytes), SK=ROOM (table rooms, row room_id={}… (2100 bytes)): key attribute PK is 2105 bytes; DynamoDB allows at most 2048\n",
+            "r".repeat(55),
+            "r".repeat(60)
+        )),
         "{}",
         out.stderr
     );
     assert_eq!(keys(&bucket, "failed/").await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warm_throughput_is_left_to_update_table() {
+    let bucket = bucket("warm").await;
+    let to = format!("s3://{bucket}/poker");
+    assert_eq!(export(&to, &[]).code, 0);
+    // The spec with warm throughput, its schema named where it is.
+    let dir = tempfile::tempdir().unwrap();
+    let root = crate::support::repo_root();
+    let spec = std::fs::read_to_string(root.join(SPEC).join("spec.toml"))
+        .unwrap()
+        .replace(
+            "source = \"../../sql/planning-poker/schema.sql\"",
+            &format!(
+                "source = \"{}\"",
+                root.join("sql/planning-poker/schema.sql").display()
+            ),
+        )
+        .replace(
+            "billing = \"on-demand\"",
+            "billing = \"on-demand\"\nwarm_write_units_per_second = 12000",
+        );
+    std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
+    let table = table_name("warm");
+    let out = import(&to, dir.path().to_str().unwrap(), &table, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: ImportTable takes no warm throughput; once the table is made, warm it with UpdateTable (aws dynamodb update-table --table-name {table} --warm-throughput …)\n"
+        )),
+        "{}",
+        out.stderr
+    );
 }

@@ -94,3 +94,27 @@ impl Drop for Progress {
         }
     }
 }
+
+/// `text` as a message shows it: whole up to 100 bytes, else its first 60 characters, an
+/// ellipsis and its size (a key or a value can be kilobytes long).
+pub fn clipped(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= 100 {
+        return text.into();
+    }
+    let end = text.char_indices().nth(60).map_or(text.len(), |(at, _)| at);
+    format!("{}… ({} bytes)", &text[..end], text.len()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clipped;
+
+    #[test]
+    fn long_text_is_clipped_on_a_character_with_its_size() {
+        assert_eq!(clipped("USER#ana"), "USER#ana");
+        let exactly = "я".repeat(50);
+        assert_eq!(clipped(&exactly), exactly, "100 bytes are shown whole");
+        let long = format!("{}{}", "я".repeat(70), "x");
+        assert_eq!(clipped(&long), format!("{}… (141 bytes)", "я".repeat(60)));
+    }
+}

@@ -198,6 +198,15 @@ pub async fn import_s3(request: &ImportRequest) -> Result<ImportRun, Error> {
             state
         }
     };
+    let throughput = &spec.table.throughput;
+    if throughput.warm_write_units_per_second.is_some()
+        || throughput.warm_read_units_per_second.is_some()
+    {
+        crate::say!(
+            "warning: ImportTable takes no warm throughput; once the table is made, warm it with UpdateTable (aws dynamodb update-table --table-name {} --warm-throughput …)",
+            request.target.table
+        );
+    }
     let state = follow(&sink, state, request, started).await?;
     let error_log = (state.errors > 0 || state.status != "COMPLETED").then(|| where_logged(&state));
     let mut run = ImportRun {

@@ -4,6 +4,7 @@
 use super::build::{Built, Keys};
 use super::{Entry, KeyClash, Origin, TransformError};
 use crate::item::AttrValue;
+use crate::progress::clipped;
 use base64::Engine as _;
 
 use crate::spec::{KeyAttr, KeyType, Spec};
@@ -44,6 +45,7 @@ pub fn key_of(spec: &Spec, keys: &Keys) -> (String, String) {
 
 /// Names a key for messages: `pk=WORD#7, sk=BREAKDOWN`.
 pub fn describe(spec: &Spec, (pk, sk): &(String, String)) -> String {
+    let (pk, sk) = (clipped(pk), clipped(sk));
     match &spec.table.sort_key {
         Some(sort) => format!("{}={pk}, {}={sk}", spec.table.partition_key.name, sort.name),
         None => format!("{}={pk}", spec.table.partition_key.name),

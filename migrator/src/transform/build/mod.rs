@@ -372,7 +372,7 @@ pub fn row_key(data: &TableData, row: usize) -> String {
             format!(
                 "{}={}",
                 data.shape.columns[c].name,
-                text(&values[c], &TimeFormat::Iso8601)
+                crate::progress::clipped(&text(&values[c], &TimeFormat::Iso8601))
             )
         })
         .collect::<Vec<_>>()
