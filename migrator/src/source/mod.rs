@@ -189,8 +189,8 @@ impl Source {
 }
 
 /// Turns the receiving end of a reader task's channel into a row stream.
-fn channel_stream(mut rx: mpsc::Receiver<RowBatch>) -> RowBatches {
-    Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+fn channel_stream(rx: mpsc::Receiver<RowBatch>) -> RowBatches {
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 
 fn batch_channel() -> (mpsc::Sender<RowBatch>, mpsc::Receiver<RowBatch>) {

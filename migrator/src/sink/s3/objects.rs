@@ -137,7 +137,7 @@ pub async fn upload_all(
     objects: tokio::sync::mpsc::Receiver<Upload>,
     in_flight: usize,
 ) -> Result<Vec<String>, (Vec<String>, S3Error)> {
-    let mut uploads = tokio_stream_of(objects)
+    let mut uploads = tokio_stream::wrappers::ReceiverStream::new(objects)
         .map(|upload| {
             let store = store.clone();
             async move {
@@ -156,9 +156,4 @@ pub async fn upload_all(
         }
     }
     Ok(written)
-}
-
-/// The receiver as a stream.
-fn tokio_stream_of<T>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
