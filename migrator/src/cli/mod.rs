@@ -74,8 +74,9 @@ enum Command {
     /// manifest, no stray object under its data prefix), starts the import with the spec's
     /// keys, indexes and billing, follows it to its end, then compares the table with the
     /// manifests (counts and digests per item type) and, when they differ, names every line of
-    /// the objects the table lacks. Exit 1 when the import had errors or the table differs.
-    /// Rerunning the same command within 8 hours finds the import it started.
+    /// the objects the table lacks. When the import counted errors, shows the first lines
+    /// DynamoDB logged for it in CloudWatch Logs. Exit 1 when the import had errors or the
+    /// table differs. Rerunning the same command within 8 hours finds the import it started.
     ///
     /// Example: migrator import --from s3://my-bucket/migrations/rootski --spec access-patterns/rootski --table rootski
     Import(import::ImportArgs),

@@ -552,6 +552,7 @@ mod tests {
             errors: 1,
             failure: None,
             log_group: log_group.map(str::to_string),
+            client_token: None,
         }
     }
 

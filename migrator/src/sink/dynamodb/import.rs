@@ -34,6 +34,9 @@ pub struct ImportState {
     pub failure: Option<String>,
     /// The CloudWatch Logs group the import writes its errors to, when the endpoint says.
     pub log_group: Option<String>,
+    /// The token it was started with.
+    #[serde(skip)]
+    pub client_token: Option<String>,
 }
 
 impl ImportState {
@@ -63,6 +66,7 @@ impl ImportState {
             errors: description.error_count(),
             failure,
             log_group: description.cloud_watch_log_group_arn().map(str::to_string),
+            client_token: description.client_token().map(str::to_string),
         }
     }
 }
@@ -157,16 +161,9 @@ pub async fn existing(client: &Client, name: &str, token: &str) -> Result<Existi
         let Some(import) = summary.import_arn() else {
             continue;
         };
-        let answer = client
-            .describe_import()
-            .import_arn(import)
-            .send()
-            .await
-            .map_err(service_error)?;
-        if let Some(d) = answer.import_table_description() {
-            if d.client_token() == Some(token) {
-                return Ok(Existing::Ours(ImportState::of(d)));
-            }
+        let state = describe(client, import).await?;
+        if state.client_token.as_deref() == Some(token) {
+            return Ok(Existing::Ours(state));
         }
     }
     Ok(Existing::Other)
