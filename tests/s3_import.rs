@@ -461,3 +461,46 @@ async fn warm_throughput_is_left_to_update_table() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_windowed_shard_exports_the_lines_its_plan_makes() {
+    let root = crate::support::repo_root();
+    let url = crate::support::loaded_database_of(
+        "windowed_export",
+        &root.join("sql/planning-poker"),
+        &root.join(SOURCE),
+    )
+    .await;
+    let bucket = bucket("windowed").await;
+    let to = format!("s3://{bucket}/poker");
+    let moto = moto_endpoint();
+    let out = migrator(&[
+        "export",
+        "s3",
+        "--to",
+        &to,
+        "--spec",
+        SPEC,
+        "--source",
+        &url,
+        "--window",
+        "1",
+        "--shard",
+        "1/2",
+        "--s3-endpoint-url",
+        &moto,
+        "--object-size",
+        "1K",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let planned = crate::support::plan_with(SPEC, &url, dir.path(), &["--shard", "1/2"]);
+    let mut exported = Vec::new();
+    for key in keys(&bucket, "poker/data/").await {
+        assert!(key.starts_with("poker/data/shard-1-of-2-"), "{key}");
+        exported.extend(lines_of(&bucket, &key).await);
+    }
+    // Objects are filled in the plan's order: their lines, in key order, are the plan's.
+    assert!(!planned.is_empty());
+    assert_eq!(exported, planned);
+}
