@@ -32,7 +32,7 @@ pub enum ExportCommand {
     S3(S3Args),
 }
 
-/// Where S3 is: the standard AWS settings.
+/// Where S3 is when it is not AWS's, for `export s3` and `import`.
 #[derive(Debug, Args)]
 pub struct S3EndpointArgs {
     /// An S3-compatible endpoint instead of AWS's, such as a local one (addressed path-style).
@@ -48,7 +48,9 @@ pub struct S3Args {
     /// Where the export goes: a bucket and a prefix. Example: s3://my-bucket/migrations/rootski
     #[arg(long, value_name = "S3_URL")]
     to: S3Location,
-    /// Uncompressed bytes per data object, at most (K, M and G suffixes, powers of 1024).
+    /// Uncompressed bytes per data object, at most, from 1K to 1G (K, M and G suffixes, powers
+    /// of 1024). Objects are compressed in memory: one filling, two waiting and --uploads
+    /// uploading are held at once.
     #[arg(long, default_value = "256M", value_name = "SIZE", value_parser = parse_size)]
     object_size: u64,
     /// Uploads in flight at once.
@@ -82,9 +84,11 @@ fn parse_size(text: &str) -> Result<u64, String> {
         _ => (upper.as_str(), 1),
     };
     let n: u64 = digits.trim().parse().map_err(|_| bad())?;
-    n.checked_mul(unit).filter(|n| *n >= 1024).ok_or_else(|| {
-        format!("{text}: an object holds at least 1K and at most what fits in 64 bits")
-    })
+    n.checked_mul(unit)
+        .filter(|n| (1 << 10..=1 << 30).contains(n))
+        .ok_or_else(|| {
+            format!("{text}: an object holds from 1K to 1G uncompressed (each is compressed in memory before its upload)")
+        })
 }
 
 #[derive(Debug, Args)]
@@ -157,4 +161,28 @@ async fn s3(args: S3Args) -> anyhow::Result<Outcome> {
         crate::say!("{line}");
     }
     Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_are_bytes_or_powers_of_1024() {
+        assert_eq!(parse_size("256M"), Ok(256 << 20));
+        assert_eq!(parse_size("4k"), Ok(4096));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("2048"), Ok(2048));
+        assert_eq!(
+            parse_size("2G"),
+            Err("2G: an object holds from 1K to 1G uncompressed (each is compressed in memory before its upload)".to_string())
+        );
+        assert_eq!(
+            parse_size("lots"),
+            Err(
+                "\"lots\" is not a size; write bytes, or a number with K, M or G, such as 256M"
+                    .to_string()
+            )
+        );
+    }
 }
