@@ -136,7 +136,7 @@ impl Checked {
 }
 
 /// Plans every item of `spec` over `tables` (on this thread, with rayon's).
-pub fn plan_tables<'a>(spec: &'a Spec, tables: &'a Tables) -> Result<Plan<'a>, Error> {
+fn plan_tables<'a>(spec: &'a Spec, tables: &'a Tables) -> Result<Plan<'a>, Error> {
     Ok(tokio::task::block_in_place(|| {
         transform::plan(spec, tables)
     })?)

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::input::{plan_tables, Input};
+use super::input::Input;
 use crate::error::Error;
 use crate::output::Output;
 use crate::report::{load_paths, write_errors, PlanReport, Prices};
@@ -75,7 +75,12 @@ where
     }
     let (location, tables) = request.input.read_tables(spec).await?;
     let planned = match writer {
-        None => plan_tables(spec, &tables).map(|plan| (plan, None)),
+        // Nothing is written and nothing compared: the lines' hashes are not needed.
+        None => tokio::task::block_in_place(|| {
+            transform::plan_into(spec, &tables, transform::Hashes::Skipped, |_| {})
+        })
+        .map(|plan| (plan, None))
+        .map_err(Error::from),
         Some(writer) => tokio::task::block_in_place(|| plan_while_writing(spec, &tables, writer))?,
     };
     let (plan, written) = match planned {
