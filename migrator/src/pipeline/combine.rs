@@ -46,23 +46,42 @@ pub struct Combined {
     pub seconds: f64,
 }
 
-/// A shard report's planned side: its shard, and per item type its count and digest.
-struct ShardReport {
+/// What one report adds: its part (`I/N` of the shards, or of the Scan's segments), and per
+/// item type a count and digest (planned for a shard, in the table for a Scan segment).
+struct Sums {
     index: u32,
     count: u32,
     types: Vec<(String, u64, u128)>,
 }
 
-/// A report of one segment of the Scan (`verify --combine … --scan-segment I/M`): per item
-/// type, the count and digest of the table's items in that segment.
-struct PartReport {
-    index: u32,
-    count: u32,
-    types: Vec<(String, u64, u128)>,
+/// A report of either kind.
+enum Report {
+    /// A shard's (`migrate` or `verify` with `--shard I/N`): its planned side.
+    Shard(Sums),
+    /// One segment of the Scan's (`verify --combine … --scan-segment I/M`): the table's side.
+    Segment(Sums),
+}
+
+/// Per item type of `types`, its name, the count under `count` and the digest under `digest`.
+fn per_type(
+    types: &serde_json::Value,
+    count: &str,
+    digest: &str,
+) -> Option<Vec<(String, u64, u128)>> {
+    types
+        .as_array()?
+        .iter()
+        .map(|t| {
+            let name = t["item_type"].as_str()?.to_string();
+            let items = t[count].as_u64()?;
+            let sum = u128::from_str_radix(t[digest].as_str()?, 16).ok()?;
+            Some((name, items, sum))
+        })
+        .collect()
 }
 
 /// Reads one report: a shard's, or a Scan segment's.
-fn read_any(path: &Path) -> Result<Result<ShardReport, PartReport>, Error> {
+fn read_any(path: &Path) -> Result<Report, Error> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
     let report: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
@@ -72,27 +91,18 @@ fn read_any(path: &Path) -> Result<Result<ShardReport, PartReport>, Error> {
         ))
     })?;
     let Some(segment) = report["scan_segment"].as_str() else {
-        return read_report(path, &report).map(Ok);
+        return read_report(path, &report).map(Report::Shard);
     };
     let part = (|| {
         let segment: crate::item::Shard = segment.parse().ok()?;
-        let types = report["types"]
-            .as_array()?
-            .iter()
-            .map(|t| {
-                let name = t["item_type"].as_str()?.to_string();
-                let count = t["in_table"].as_u64()?;
-                let digest = u128::from_str_radix(t["table_digest"].as_str()?, 16).ok()?;
-                Some((name, count, digest))
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some(PartReport {
+        let types = per_type(&report["types"], "in_table", "table_digest")?;
+        Some(Sums {
             index: segment.index,
             count: segment.count,
             types,
         })
     })();
-    part.map(Err).ok_or_else(|| {
+    part.map(Report::Segment).ok_or_else(|| {
         Error::Usage(format!(
             "{}: a Scan segment's report without its counts and digests per item type",
             path.display()
@@ -101,7 +111,7 @@ fn read_any(path: &Path) -> Result<Result<ShardReport, PartReport>, Error> {
 }
 
 /// Reads one shard's report.
-fn read_report(path: &Path, report: &serde_json::Value) -> Result<ShardReport, Error> {
+fn read_report(path: &Path, report: &serde_json::Value) -> Result<Sums, Error> {
     let bad = |why: &str| {
         Error::Usage(format!(
             "{}: {why}; combine the JSON reports of migrate or verify run with --shard I/N",
@@ -113,19 +123,13 @@ fn read_report(path: &Path, report: &serde_json::Value) -> Result<ShardReport, E
         .ok_or_else(|| bad("not a shard's report (it names no shard)"))?
         .parse()
         .map_err(|_| bad("its shard is not I/N"))?;
-    let types = report["verify"]["types"]
-        .as_array()
-        .ok_or_else(|| bad("it has no verification per item type"))?
-        .iter()
-        .map(|t| {
-            let name = t["item_type"].as_str()?.to_string();
-            let planned = t["planned"].as_u64()?;
-            let digest = u128::from_str_radix(t["planned_digest"].as_str()?, 16).ok()?;
-            Some((name, planned, digest))
-        })
-        .collect::<Option<Vec<_>>>()
+    let types = &report["verify"]["types"];
+    if !types.is_array() {
+        return Err(bad("it has no verification per item type"));
+    }
+    let types = per_type(types, "planned", "planned_digest")
         .ok_or_else(|| bad("an item type without its planned count and digest"))?;
-    Ok(ShardReport {
+    Ok(Sums {
         index: shard.index,
         count: shard.count,
         types,
@@ -143,8 +147,8 @@ pub async fn combine(request: &CombineRequest) -> Result<Combined, Error> {
     let (mut reports, mut parts) = (Vec::new(), Vec::new());
     for path in &request.reports {
         match read_any(path)? {
-            Ok(shard) => reports.push(shard),
-            Err(part) => parts.push(part),
+            Report::Shard(shard) => reports.push(shard),
+            Report::Segment(part) => parts.push(part),
         }
     }
     if reports.is_empty() {

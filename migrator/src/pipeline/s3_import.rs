@@ -21,7 +21,7 @@ use crate::sink::dynamodb::{
     import_id, log_group_name, spec_layout, DynamoSink, Existing, ImportSource, ImportState,
     ItemNames,
 };
-use crate::sink::s3::{Manifest, S3Config, S3Location, S3Store, MANIFEST_FORMAT};
+use crate::sink::s3::{Manifest, ManifestType, S3Config, S3Location, S3Store, MANIFEST_FORMAT};
 use crate::spec::Spec;
 use crate::verify::TypeCheck;
 
@@ -303,6 +303,7 @@ async fn read_manifests(
     spec: &Spec,
 ) -> Result<Vec<(Shard, Manifest)>, Error> {
     let prefix = manifest_prefix(from);
+    let layout = spec_layout(&spec.table);
     let mut manifests = Vec::new();
     for (key, _) in store.list(&prefix).await? {
         let url = from.url_of(&key);
@@ -318,7 +319,12 @@ async fn read_manifests(
                 ))
             })?;
         let shard: Shard = manifest.shard.parse().map_err(bad)?;
-        let layout = spec_layout(&spec.table);
+        if let Some(t) = manifest.types.iter().find(|t| digest_of(t).is_none()) {
+            return Err(bad(format!(
+                "the digest of {} is not hexadecimal; export again",
+                t.item_type
+            )));
+        }
         if manifest.layout != layout {
             return Err(bad(format!(
                 "exported for a table with {}, but the spec says {layout}; import with the spec the export was made with",
@@ -340,6 +346,11 @@ async fn read_manifests(
     )
     .map_err(|e| Error::Usage(format!("{}: {e}", from.url_of(&prefix))))?;
     Ok(manifests)
+}
+
+/// A manifest's digest of one item type, as the sum verification adds to.
+fn digest_of(t: &ManifestType) -> Option<u128> {
+    u128::from_str_radix(&t.digest, 16).ok()
 }
 
 /// Checks the data prefix holds exactly the manifests' objects: ImportTable reads every object
@@ -417,8 +428,8 @@ async fn compare(
     let mut sides = Sides::new(spec);
     for (_, manifest) in manifests {
         for t in &manifest.types {
-            let digest = u128::from_str_radix(&t.digest, 16).unwrap_or_default();
-            sides.planned(&t.item_type, t.items, digest);
+            // Checked when the manifests were read.
+            sides.planned(&t.item_type, t.items, digest_of(t).unwrap_or_default());
         }
     }
     run.scanned = each_item(sink, spec, &request.scan, |item| {
