@@ -167,6 +167,34 @@ async fn planning_in_windows_gives_the_in_memory_plan_byte_for_byte() {
 }
 
 #[tokio::test]
+async fn counts_too_many_to_hold_spill_to_disk_and_report_what_memory_reports() {
+    // At scale 0.2 the table has more partition keys, and the join tables more rows, than a
+    // windowed plan keeps in memory (16,384 each): their counts spill and are merged back.
+    let url = generated_database("window_spilled", "0.2").await;
+    let spec = "access-patterns/rootski";
+    let whole = tempfile::tempdir().unwrap();
+    let lines = plan(spec, &url, whole.path());
+    let windowed = tempfile::tempdir().unwrap();
+    let in_windows = plan_with(spec, &url, windowed.path(), &["--window", "5000"]);
+    assert!(in_windows == lines, "other items");
+    let report = report_of(windowed.path());
+    let table_keys = report["capacity"]["targets"][0]["distinct_keys"]
+        .as_u64()
+        .unwrap();
+    assert!(table_keys > 16_384, "{table_keys} partition keys");
+    let links = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "word_to_sentence")
+        .unwrap()["rows"]
+        .as_u64()
+        .unwrap();
+    assert!(links > 16_384, "{links} rows of word_to_sentence");
+    assert_eq!(report, report_of(whole.path()));
+}
+
+#[tokio::test]
 async fn windows_cut_on_a_number_or_a_time_give_the_in_memory_plan() {
     // 9 < 10 as numbers but "10" < "9" as text: windows of two roots must agree with Postgres on
     // which children are theirs, whichever order the key sorts in.

@@ -5,8 +5,11 @@ use std::sync::atomic::{AtomicU16, Ordering};
 
 use serde::Serialize;
 
+use std::path::{Path, PathBuf};
+
 use foldhash::HashMap;
 
+use super::spill_map::{Count, SpillMap};
 use super::Tables;
 use crate::spec::Spec;
 
@@ -50,19 +53,40 @@ impl Usage {
 
 /// What became of rows met in several windows: each row's state by its identity, merged as
 /// [`Usage`] merges them within one window.
-#[derive(Default)]
 pub struct Merged {
     /// Per table: each row's state by its identity.
     states: HashMap<String, States>,
+    /// Where rows kept by hash spill.
+    dir: PathBuf,
 }
 
 /// Row states by identity: by the id itself (two bytes a row) for ids below `limit`, else by a
-/// hash of the id or of the key's text.
-#[derive(Default)]
+/// hash of the id or of the key's text, spilled to disk beyond a few MB.
 struct States {
     dense: Vec<u16>,
     limit: u64,
-    hashed: HashMap<u64, u16>,
+    hashed: SpillMap<State>,
+}
+
+/// A row's state as a count that spills: of two, the one [`merge`] keeps.
+#[derive(Default, Clone, Copy)]
+struct State(u16);
+
+impl Count for State {
+    fn combine(&mut self, other: Self) {
+        self.0 = merge(self.0, other.0);
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend(self.0.to_le_bytes());
+    }
+
+    fn decode(bytes: &[u8]) -> std::io::Result<Self> {
+        let bytes: [u8; 2] = bytes
+            .try_into()
+            .map_err(|_| std::io::Error::other("a spilled row state is not 2 bytes"))?;
+        Ok(State(u16::from_le_bytes(bytes)))
+    }
 }
 
 /// A row's identity: its whole-number id, or the hash of its primary key's text.
@@ -82,15 +106,43 @@ fn merge(a: u16, b: u16) -> u16 {
 }
 
 impl Merged {
+    /// No rows yet; rows kept by hash spill to `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Merged {
+            states: HashMap::default(),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn table(&mut self, table: &str) -> &mut States {
+        let n = self.states.len();
+        let dir = &self.dir;
+        self.states
+            .entry(table.to_string())
+            .or_insert_with(|| States {
+                dense: Vec::new(),
+                limit: 0,
+                hashed: SpillMap::spilling(dir, &format!("rows-{n}")),
+            })
+    }
+
     /// Keeps the states of `table`'s rows whose ids are below `limit` by id: for a table whose
     /// ids are dense, such as 1 to its row count.
     pub fn dense_below(&mut self, table: &str, limit: u64) {
-        self.states.entry(table.to_string()).or_default().limit = limit;
+        self.table(table).limit = limit;
     }
 
     /// Takes in the states of one window's rows of `table`, each row named by `identity`.
-    pub fn add(&mut self, table: &str, usage: &Usage, identity: impl Fn(usize) -> Identity) {
-        let states = self.states.entry(table.to_string()).or_default();
+    ///
+    /// # Errors
+    /// Spilled states that cannot be written.
+    pub fn add(
+        &mut self,
+        table: &str,
+        usage: &Usage,
+        identity: impl Fn(usize) -> Identity,
+    ) -> std::io::Result<()> {
+        let states = self.table(table);
         for (row, state) in usage.states.iter().enumerate() {
             let state = state.load(Ordering::Relaxed);
             if state == UNTOUCHED {
@@ -104,23 +156,33 @@ impl Merged {
                     }
                     &mut states.dense[id]
                 }
-                Identity::Id(hash) | Identity::Hash(hash) => {
-                    states.hashed.entry(hash).or_insert(UNTOUCHED)
-                }
+                Identity::Id(hash) | Identity::Hash(hash) => &mut states.hashed.entry(hash)?.0,
             };
             *at = merge(*at, state);
         }
+        Ok(())
     }
 
     /// The account of `table`, which holds `rows` rows in all.
-    pub fn account(&self, table: &str, rows: u64, rules: &[String]) -> TableAccount {
+    ///
+    /// # Errors
+    /// Spilled states that cannot be read back.
+    pub fn account(
+        &mut self,
+        table: &str,
+        rows: u64,
+        rules: &[String],
+    ) -> std::io::Result<TableAccount> {
         let mut by_code = vec![0u64; rules.len() + 2];
-        if let Some(states) = self.states.get(table) {
-            for state in states.dense.iter().chain(states.hashed.values()) {
+        if let Some(states) = self.states.remove(table) {
+            for state in &states.dense {
                 by_code[usize::from(*state)] += 1;
             }
+            states
+                .hashed
+                .finish(|_, state| by_code[usize::from(state.0)] += 1)?;
         }
-        account(table, rows, &by_code, rules)
+        Ok(account(table, rows, &by_code, rules))
     }
 }
 

@@ -9,12 +9,15 @@
 //! own, by the size of what the index projects.
 //!
 //! Keys are counted by a 64-bit hash, so memory follows the number of distinct keys at about
-//! 32 bytes each; a key's text is kept once it has carried [`NAMED_ABOVE`] write units, enough
-//! for every key that could set a bound (64 units take 0.064 s at 1,000 WCU/s). The counts do
-//! not depend on the order items come in, so a plan in windows reports what one in memory does.
+//! 40 bytes each; a key's text is kept once it has carried [`NAMED_ABOVE`] write units, enough
+//! for every key that could set a bound (64 units take 0.064 s at 1,000 WCU/s). A plan in
+//! windows spills the counts to disk beyond a few MB (`spill_map.rs`), so its memory does not
+//! grow with the keys. The counts do not depend on the order items come in, so a plan in
+//! windows reports what one in memory does.
 
-use foldhash::HashMap;
 use serde::Serialize;
+
+use super::spill_map::{u64_at, Count, SpillMap};
 
 use crate::item::AttrValue;
 use crate::spec::{Projection, Spec};
@@ -38,20 +41,60 @@ pub fn wcu(bytes: usize) -> u64 {
 }
 
 /// The writes of the table (target 0) or of one index (target 1 + its place in the spec).
-#[derive(Default)]
 struct Target {
     writes: u64,
     wcu: u64,
-    /// Per key hash: write units, bytes (the item collection's size) and the item types
-    /// writing it (bit `t % 64` for type `t`).
-    keys: HashMap<u64, (u64, u64, u64)>,
-    /// The text of the keys that carried [`NAMED_ABOVE`] units.
-    named: HashMap<u64, Box<str>>,
+    /// Per key hash, what its items wrote.
+    keys: SpillMap<KeyCount>,
+}
+
+/// What the items of one key value wrote.
+#[derive(Default)]
+struct KeyCount {
+    wcu: u64,
+    /// The size of its item collection (the table's keys).
+    bytes: u64,
+    /// The item types writing it: bit `t % 64` for type `t`.
+    types: u64,
+    /// The key's text: once it carried [`NAMED_ABOVE`] units, or always when the counts spill
+    /// (a key's units are summed only when the runs are read back).
+    text: Option<Box<str>>,
+}
+
+impl Count for KeyCount {
+    fn combine(&mut self, other: Self) {
+        self.wcu += other.wcu;
+        self.bytes += other.bytes;
+        self.types |= other.types;
+        if self.text.is_none() {
+            self.text = other.text;
+        }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        for n in [self.wcu, self.bytes, self.types] {
+            out.extend(n.to_le_bytes());
+        }
+        out.extend(self.text.as_deref().unwrap_or_default().as_bytes());
+    }
+
+    fn decode(bytes: &[u8]) -> std::io::Result<Self> {
+        let text = std::str::from_utf8(bytes.get(24..).unwrap_or_default())
+            .map_err(std::io::Error::other)?;
+        Ok(KeyCount {
+            wcu: u64_at(bytes, 0)?,
+            bytes: u64_at(bytes, 8)?,
+            types: u64_at(bytes, 16)?,
+            text: Some(text.into()),
+        })
+    }
 }
 
 /// Write units per key value of the table and its indexes, counted an item at a time.
 pub struct Tally {
     targets: Vec<Target>,
+    /// The first run that could not be written, reported by [`Tally::report`].
+    failed: Option<std::io::Error>,
 }
 
 /// One item's writes: the table's key and the index keys it has, with their write units.
@@ -62,12 +105,26 @@ pub struct ItemWrites {
 }
 
 impl Tally {
-    /// An empty tally for `spec`'s table and indexes.
+    /// An empty tally for `spec`'s table and indexes, held in memory.
     pub fn new(spec: &Spec) -> Self {
+        Self::with(spec, |_| SpillMap::in_memory())
+    }
+
+    /// An empty tally that spills its keys to sorted runs in `dir` beyond a few MB.
+    pub fn spilling(spec: &Spec, dir: &std::path::Path) -> Self {
+        Self::with(spec, |t| SpillMap::spilling(dir, &format!("tally-{t}")))
+    }
+
+    fn with(spec: &Spec, keys: impl Fn(usize) -> SpillMap<KeyCount>) -> Self {
         Tally {
             targets: (0..=spec.table.indexes.len())
-                .map(|_| Target::default())
+                .map(|t| Target {
+                    writes: 0,
+                    wcu: 0,
+                    keys: keys(t),
+                })
                 .collect(),
+            failed: None,
         }
     }
 
@@ -82,24 +139,34 @@ impl Tally {
                 &foldhash::fast::FixedState::with_seed(7),
                 text.as_str(),
             );
-            let entry = target.keys.entry(hash).or_insert((0, 0, 0));
-            entry.0 += wcu;
-            entry.2 |= 1 << (item_type % 64);
+            let spills = target.keys.spills();
+            let entry = match target.keys.entry(hash) {
+                Ok(entry) => entry,
+                Err(e) => {
+                    self.failed.get_or_insert(e);
+                    continue;
+                }
+            };
+            entry.wcu += wcu;
+            entry.types |= 1 << (item_type % 64);
             if t == 0 {
-                entry.1 += writes.bytes;
+                entry.bytes += writes.bytes;
             }
-            if entry.0 >= NAMED_ABOVE {
-                target
-                    .named
-                    .entry(hash)
-                    .or_insert_with(|| text.as_str().into());
+            if entry.text.is_none() && (spills || entry.wcu >= NAMED_ABOVE) {
+                entry.text = Some(text.as_str().into());
             }
         }
     }
 
     /// What the counts come to: the load on each target, its hottest keys, the bounds under
     /// the model capacities, and the hot spots.
-    pub fn report(&self, spec: &Spec) -> CapacityReport {
+    ///
+    /// # Errors
+    /// Spilled counts that could not be written or read back.
+    pub fn report(self, spec: &Spec) -> std::io::Result<CapacityReport> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
         let type_names = |mask: u64| -> Vec<String> {
             spec.items
                 .iter()
@@ -108,40 +175,39 @@ impl Tally {
                 .map(|(_, item)| item.name.clone())
                 .collect()
         };
-        let loads: Vec<TargetLoad> = self
-            .targets
-            .iter()
-            .enumerate()
-            .map(|(t, target)| {
-                let name = match t {
-                    0 => "table".to_string(),
-                    i => format!("index {}", spec.table.indexes[i - 1].name),
+        let mut loads: Vec<TargetLoad> = Vec::new();
+        for (t, target) in self.targets.into_iter().enumerate() {
+            let name = match t {
+                0 => "table".to_string(),
+                i => format!("index {}", spec.table.indexes[i - 1].name),
+            };
+            let mut distinct_keys = 0;
+            let mut hottest: Vec<KeyLoad> = Vec::new();
+            target.keys.finish(|_, count| {
+                distinct_keys += 1;
+                let Some(key) = count.text.filter(|_| count.wcu >= NAMED_ABOVE) else {
+                    return;
                 };
-                let mut hottest: Vec<KeyLoad> = target
-                    .named
-                    .iter()
-                    .map(|(hash, key)| {
-                        let (wcu, bytes, types) = target.keys[hash];
-                        KeyLoad {
-                            key: key.to_string(),
-                            wcu,
-                            share: wcu as f64 / target.wcu.max(1) as f64,
-                            bytes: (t == 0).then_some(bytes),
-                            item_types: type_names(types),
-                        }
-                    })
-                    .collect();
-                hottest.sort_by(|a, b| b.wcu.cmp(&a.wcu).then_with(|| a.key.cmp(&b.key)));
-                hottest.truncate(KEYS_SHOWN);
-                TargetLoad {
-                    name,
-                    writes: target.writes,
-                    wcu: target.wcu,
-                    distinct_keys: target.keys.len() as u64,
-                    hottest,
+                hottest.push(KeyLoad {
+                    key: key.into(),
+                    wcu: count.wcu,
+                    share: count.wcu as f64 / target.wcu.max(1) as f64,
+                    bytes: (t == 0).then_some(count.bytes),
+                    item_types: type_names(count.types),
+                });
+                if hottest.len() > 4 * KEYS_SHOWN {
+                    keep_hottest(&mut hottest);
                 }
-            })
-            .collect();
+            })?;
+            keep_hottest(&mut hottest);
+            loads.push(TargetLoad {
+                name,
+                writes: target.writes,
+                wcu: target.wcu,
+                distinct_keys,
+                hottest,
+            });
+        }
         let bounds = MODEL_CAPACITIES
             .iter()
             .map(|&capacity| bound(&loads, capacity))
@@ -183,12 +249,18 @@ impl Tally {
                 ));
             }
         }
-        CapacityReport {
+        Ok(CapacityReport {
             targets: loads,
             bounds,
             warnings,
-        }
+        })
     }
+}
+
+/// Keeps the [`KEYS_SHOWN`] keys carrying the most units, most first, then by key.
+fn keep_hottest(keys: &mut Vec<KeyLoad>) {
+    keys.sort_by(|a, b| b.wcu.cmp(&a.wcu).then_with(|| a.key.cmp(&b.key)));
+    keys.truncate(KEYS_SHOWN);
 }
 
 /// The least time a load of `loads` takes at `capacity` WCU/s for the table and each index.

@@ -7,7 +7,6 @@
 //! every type's keys on disk.
 
 mod read;
-mod spill;
 mod spilled;
 
 pub use spilled::Spilled;
@@ -20,6 +19,7 @@ use foldhash::fast::FixedState;
 use foldhash::{HashMap, HashSet};
 
 use super::accounting::{Identity, Merged};
+use super::spill::{text, write_record, Merge, Runs};
 use super::{
     Hashes, KeyClash, Origin, PlanErrors, PlanLine, TableAccount, TableData, Tables,
     TransformError, Usage, Window, CHUNK_ITEMS,
@@ -28,7 +28,6 @@ use super::{TypeSummary, TypeTally};
 use crate::source::{quote_ident, ColumnType, PostgresSource, SourceError, Value};
 use crate::spec::Spec;
 use read::{identity, RowId, Streams, WindowRows};
-use spill::{text, write_record, Merge, Runs};
 
 /// Why a windowed plan stopped.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +90,7 @@ pub async fn plan_windows(
     };
     let sizes = table_sizes(spec, source).await?;
     let mut state = State {
-        merged: Merged::default(),
+        merged: Merged::new(dir.path()),
         chosen: vec![HashSet::default(); spec.items.len()],
         referenced: spec
             .items
@@ -101,7 +100,7 @@ pub async fn plan_windows(
         errors: Vec::new(),
         events: Vec::new(),
         rules: Vec::new(),
-        tally: super::capacity::Tally::new(spec),
+        tally: super::capacity::Tally::spilling(spec, dir.path()),
     };
     for (shape, size) in spec.schema.tables.iter().zip(&sizes) {
         if let Some(max) = size.max_id {
@@ -162,11 +161,12 @@ pub async fn plan_windows(
         .iter()
         .zip(&sizes)
         .map(|(shape, size)| state.merged.account(&shape.name, size.rows, &state.rules))
-        .collect();
+        .collect::<std::io::Result<_>>()
+        .map_err(spilled)?;
     Ok(Windowed {
         types,
         accounts,
-        capacity: state.tally.report(spec),
+        capacity: state.tally.report(spec).map_err(spilled)?,
         events: state.events,
         json_bytes,
     })
@@ -233,7 +233,7 @@ fn plan_window(
         }
     }
     for (name, data) in &tables.tables {
-        account_window(&mut state.merged, spec, name, data);
+        account_window(&mut state.merged, spec, name, data)?;
     }
     Ok(())
 }
@@ -277,7 +277,12 @@ fn window_tables(spec: &Spec, t: usize, mut rows: WindowRows, state: &State) -> 
 }
 
 /// Takes in what became of one window's rows of table `name`, each row by its primary key.
-fn account_window(merged: &mut Merged, spec: &Spec, name: &str, data: &TableData) {
+fn account_window(
+    merged: &mut Merged,
+    spec: &Spec,
+    name: &str,
+    data: &TableData,
+) -> std::io::Result<()> {
     let id_column = match data.shape.primary_key[..] {
         [c] if data.shape.columns[c].ty == ColumnType::Int => Some(c),
         _ => None,
@@ -292,7 +297,7 @@ fn account_window(merged: &mut Merged, spec: &Spec, name: &str, data: &TableData
                 &spec.timestamps,
             ))),
         }
-    });
+    })
 }
 
 /// Merges item type `t`'s runs in key order, handing the lines to `take` a chunk at a time and

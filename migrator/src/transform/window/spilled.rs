@@ -5,11 +5,11 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
-use super::spill::{read_record, text, write_record};
 use super::{plan_windows, WindowError};
 use crate::item::PlanLine;
 use crate::source::PostgresSource;
 use crate::spec::Spec;
+use crate::transform::spill::{read_record, text, write_record};
 use crate::transform::{Entry, Planned, ReadBack};
 
 /// A windowed plan on disk: per item type, its entries in key order and a file of their lines.

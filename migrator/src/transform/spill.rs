@@ -55,6 +55,11 @@ impl Runs {
         }
     }
 
+    /// Whether no run was written.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
     fn next_path(&self, n: usize) -> PathBuf {
         self.dir.join(format!("{}-{n}", self.prefix))
     }
