@@ -170,6 +170,8 @@ async fn planning_in_windows_gives_the_in_memory_plan_byte_for_byte() {
 async fn counts_too_many_to_hold_spill_to_disk_and_report_what_memory_reports() {
     // At scale 0.2 the table has more partition keys, and the join tables more rows, than a
     // windowed plan keeps in memory (16,384 each): their counts spill and are merged back.
+    // Tables of at most 5,000 rows (morphemes, verb pairs, …) are read whole, once, and the
+    // 32,000 words in windows of 5,000.
     let url = generated_database("window_spilled", "0.2").await;
     let spec = "access-patterns/rootski";
     let whole = tempfile::tempdir().unwrap();

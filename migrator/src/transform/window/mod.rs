@@ -1,6 +1,7 @@
 //! Planning in bounded memory (`plan --window N`): each item type is planned N root groups at a
 //! time from its path queries (`paths.rs`), read in step from Postgres on the source's
-//! snapshot, so no table is held whole. Each window goes through the same builder and checks
+//! snapshot, so no table of more than N rows is held whole (one of at most N rows is read once,
+//! whole, and given to every window). Each window goes through the same builder and checks
 //! as the in-memory plan; its lines spill to disk as a sorted run and each type's runs merge
 //! back in key order, so the output is the in-memory plan's, byte for byte. A row met in several
 //! windows is accounted for once, by its primary key; keys two items share are found by merging
@@ -25,7 +26,7 @@ use super::{
     TransformError, Usage, Window, CHUNK_ITEMS,
 };
 use super::{TypeSummary, TypeTally};
-use crate::source::{quote_ident, ColumnType, PostgresSource, SourceError, Value};
+use crate::source::{quote_ident, ColumnType, PostgresSource, Row, SourceError, Value};
 use crate::spec::Spec;
 use read::{identity, RowId, Streams, WindowRows};
 
@@ -110,6 +111,9 @@ pub async fn plan_windows(
             }
         }
     }
+    // Tables of at most `window` rows are read once, whole, and given to every window that
+    // needs them, rather than by a path query per item type: fewer queries, no repeated rows.
+    let mut held: HashMap<String, Vec<Row>> = HashMap::default();
     let mut types = Vec::new();
     let mut key_files = Vec::new();
     let mut json_bytes = 0;
@@ -132,8 +136,18 @@ pub async fn plan_windows(
         );
         let mut runs = Runs::new(dir.path(), &format!("lines-{t}"), 6);
         let started = std::time::Instant::now();
-        let mut streams = Streams::open(spec, source, item).await?;
-        while let Some(rows) = streams.next(window).await? {
+        let whole = |table: &str| {
+            let size = spec.schema.tables.iter().zip(&sizes);
+            size.into_iter()
+                .any(|(shape, size)| shape.name == table && size.rows <= window as u64)
+        };
+        let mut streams = Streams::open(spec, source, item, whole).await?;
+        for table in streams.held() {
+            if !held.contains_key(table) {
+                held.insert(table.clone(), read_whole(spec, source, table).await?);
+            }
+        }
+        while let Some(rows) = streams.next(window, &held).await? {
             let roots = rows.roots as u64;
             plan_window(spec, t, rows, &mut state, &mut runs).map_err(spilled)?;
             progress.advance(roots);
@@ -366,6 +380,24 @@ fn clashes(spec: &Spec, key_files: &[PathBuf]) -> std::io::Result<Vec<TransformE
         previous = Some((t, fields));
     }
     Ok(clashes)
+}
+
+/// Every row of `table` (of `spec`'s schema), read on the source's snapshot.
+async fn read_whole(
+    spec: &Spec,
+    source: &PostgresSource,
+    table: &str,
+) -> Result<Vec<Row>, SourceError> {
+    let shape = spec
+        .schema
+        .table(table)
+        .expect("the spec checked its tables");
+    let mut batches = source.rows(shape.clone());
+    let mut rows = Vec::new();
+    while let Some(batch) = futures::StreamExt::next(&mut batches).await {
+        rows.extend(batch?);
+    }
+    Ok(rows)
 }
 
 /// A table's size: its rows, and its largest id when its primary key is one whole-number column.

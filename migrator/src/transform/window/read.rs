@@ -109,15 +109,19 @@ pub struct Streams<'s> {
     key_len: usize,
     /// The root's own query first.
     streams: Vec<Stream>,
+    /// Tables read whole instead of by path (see [`Streams::open`]).
+    held: Vec<String>,
 }
 
 impl<'s> Streams<'s> {
     /// Starts every path query of `item`, each on a connection of its own reading `source`'s
-    /// snapshot.
+    /// snapshot; but a table other than the root for which `whole` holds is not read by path:
+    /// every window gets all its rows (read once by the caller, see [`Streams::held`]).
     pub async fn open(
         spec: &'s Spec,
         source: &PostgresSource,
         item: &ItemSpec,
+        whole: impl Fn(&str) -> bool,
     ) -> Result<Self, SourceError> {
         let root = spec
             .schema
@@ -134,8 +138,15 @@ impl<'s> Streams<'s> {
             .collect();
         let mut seen = HashSet::default();
         let mut streams = Vec::new();
+        let mut held = Vec::new();
         for query in paths::path_queries(spec, item, &key) {
             if !seen.insert(query.sql.clone()) {
+                continue;
+            }
+            if query.table != item.root && whole(&query.table) {
+                if !held.contains(&query.table) {
+                    held.push(query.table);
+                }
                 continue;
             }
             tracing::debug!(item_type = %item.name, table = %query.table, sql = %query.sql, "path query");
@@ -158,12 +169,23 @@ impl<'s> Streams<'s> {
             root,
             key_len: key.len(),
             streams,
+            held,
         })
     }
 
-    /// The next window of at least `size` root rows (more only to finish a group); `None`
-    /// once every root has been read.
-    pub async fn next(&mut self, size: usize) -> Result<Option<WindowRows>, SourceError> {
+    /// The tables every window holds whole.
+    pub fn held(&self) -> &[String] {
+        &self.held
+    }
+
+    /// The next window of at least `size` root rows (more only to finish a group), with every
+    /// row of the tables held whole (from `held`, by table); `None` once every root has been
+    /// read.
+    pub async fn next(
+        &mut self,
+        size: usize,
+        held: &HashMap<String, Vec<Row>>,
+    ) -> Result<Option<WindowRows>, SourceError> {
         let (n, format) = (self.key_len, &self.spec.timestamps);
         let mut roots = Vec::new();
         let mut last: Option<Vec<Value>> = None;
@@ -212,9 +234,14 @@ impl<'s> Streams<'s> {
                 }
             }
         }
+        let mut rows: HashMap<String, Vec<Row>> =
+            kept.into_iter().map(|(t, (rows, _))| (t, rows)).collect();
+        for table in &self.held {
+            rows.insert(table.clone(), held.get(table).cloned().unwrap_or_default());
+        }
         Ok(Some(WindowRows {
             roots: root_count,
-            rows: kept.into_iter().map(|(t, (rows, _))| (t, rows)).collect(),
+            rows,
         }))
     }
 }
