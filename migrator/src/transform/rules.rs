@@ -137,7 +137,9 @@ pub(super) fn sorted_keys(types: &[Vec<Entry>]) -> Vec<(&(String, String), usize
         .enumerate()
         .flat_map(|(t, entries)| entries.iter().enumerate().map(move |(i, e)| (&e.key, t, i)))
         .collect();
-    keys.sort_unstable();
+    // Each type's keys are in order already: the stable sort finds those runs and merges them
+    // (every element differs, so the order is the one any sort gives).
+    keys.sort();
     keys
 }
 

@@ -2,6 +2,7 @@
 //! related rows of nested lists and `one`s.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use rayon::prelude::*;
 
 use super::{
     relation_id, slots, Builder, Group, ItemRule, Level, RelationRule, RuleId, Scope, Slots,
@@ -11,6 +12,25 @@ use crate::source::Value;
 use crate::spec::{DistinctAcross, FieldRef, Join, Missing, Relation, RowSource};
 use crate::transform::convert::{compare, text};
 
+/// Root rows joined and filtered per task: enough to be worth a task, small enough to spread.
+const ROOTS_PER_TASK: usize = 4096;
+
+/// `combos` grouped by their `keys` (one each), groups in order of first appearance.
+fn grouped<'a>(keys: Vec<Vec<String>>, combos: Vec<Slots<'a>>) -> Vec<Vec<Slots<'a>>> {
+    let mut groups: Vec<Vec<Slots<'a>>> = Vec::new();
+    let mut at: HashMap<Vec<String>, usize> = HashMap::new();
+    for (key, combo) in keys.into_iter().zip(combos) {
+        match at.get(&key) {
+            Some(&i) => groups[i].push(combo),
+            None => {
+                at.insert(key, groups.len());
+                groups.push(vec![combo]);
+            }
+        }
+    }
+    groups
+}
+
 impl<'a> Builder<'a> {
     /// The groups of root rows of item type `index`: one item each, built over its first row.
     /// `chosen` holds, per earlier item type, the root rows its items were built over (needed,
@@ -18,16 +38,6 @@ impl<'a> Builder<'a> {
     pub fn roots(&self, index: usize, chosen: &[HashSet<usize>]) -> Vec<Group<'a>> {
         let spec_item = &self.spec.items[index];
         let root = &self.tables.tables[&spec_item.root];
-        let mut scope = Scope::default();
-        let combos: Vec<Slots<'a>> = (0..root.roots.unwrap_or(root.rows.len()))
-            .map(|r| slots((root, r), spec_item.joins.len()))
-            .collect();
-        let combos = self.join_all(
-            &spec_item.joins,
-            combos,
-            &mut scope,
-            self.item_rule(index, ItemRule::Join),
-        );
         let chosen_in = |combo: &Slots, other: usize| {
             let other_root = &self.spec.items[other].root;
             combo
@@ -35,32 +45,57 @@ impl<'a> Builder<'a> {
                 .find(|(data, _)| &data.shape.name == other_root)
                 .is_some_and(|(_, row)| chosen[other].contains(row))
         };
-        let mut kept = Vec::new();
-        for combo in combos {
-            scope.push(Level {
-                slots: combo,
-                group: Vec::new(),
-            });
-            let pass = spec_item.conditions.iter().all(|c| self.holds(c, &scope));
-            let combo = scope.pop().expect("pushed above").slots;
-            let pass = pass
-                && spec_item
-                    .with_item
-                    .is_none_or(|other| chosen_in(&combo, other))
-                && spec_item
-                    .without_item
-                    .is_none_or(|other| !chosen_in(&combo, other));
-            if pass {
-                kept.push(combo);
-            } else {
-                self.drop_slots(&combo, self.item_rule(index, ItemRule::Where));
-            }
-        }
+        // Root rows are joined and filtered a chunk at a time on every core, chunks in order.
+        let rows: Vec<usize> = (0..root.roots.unwrap_or(root.rows.len())).collect();
+        let chunks: Vec<Vec<Slots<'a>>> = rows
+            .par_chunks(ROOTS_PER_TASK)
+            .map(|rows| {
+                let mut scope = Scope::default();
+                let combos = rows
+                    .iter()
+                    .map(|&r| slots((root, r), spec_item.joins.len()))
+                    .collect();
+                let combos = self.join_all(
+                    &spec_item.joins,
+                    combos,
+                    &mut scope,
+                    self.item_rule(index, ItemRule::Join),
+                );
+                let mut kept = Vec::new();
+                for combo in combos {
+                    scope.push(Level {
+                        slots: combo,
+                        group: Vec::new(),
+                    });
+                    let pass = spec_item.conditions.iter().all(|c| self.holds(c, &scope));
+                    let combo = scope.pop().expect("pushed above").slots;
+                    let pass = pass
+                        && spec_item
+                            .with_item
+                            .is_none_or(|other| chosen_in(&combo, other))
+                        && spec_item
+                            .without_item
+                            .is_none_or(|other| !chosen_in(&combo, other));
+                    if pass {
+                        kept.push(combo);
+                    } else {
+                        self.drop_slots(&combo, self.item_rule(index, ItemRule::Where));
+                    }
+                }
+                kept
+            })
+            .collect();
+        let mut kept: Vec<Slots<'a>> = chunks.into_iter().flatten().collect();
         if spec_item.group_by.is_empty() {
             return kept.into_iter().map(|c| vec![c]).collect();
         }
-        kept.sort_by(|a, b| self.order(&spec_item.order, &scope, a, b));
-        let groups = self.group(&spec_item.group_by, kept, &mut scope);
+        let scope = Scope::default();
+        kept.par_sort_by(|a, b| self.order(&spec_item.order, &scope, a, b));
+        let keys: Vec<Vec<String>> = kept
+            .par_iter()
+            .map(|combo| self.key_of(&spec_item.group_by, combo, &mut Scope::default()))
+            .collect();
+        let groups = grouped(keys, kept);
         for group in &groups {
             for rest in &group[1..] {
                 self.drop_slots(rest, self.item_rule(index, ItemRule::Group));
@@ -244,19 +279,11 @@ impl<'a> Builder<'a> {
         combos: Vec<Slots<'a>>,
         scope: &mut Scope<'a>,
     ) -> Vec<Vec<Slots<'a>>> {
-        let mut groups: Vec<Vec<Slots<'a>>> = Vec::new();
-        let mut at: HashMap<Vec<String>, usize> = HashMap::new();
-        for combo in combos {
-            let key = self.key_of(fields, &combo, scope);
-            match at.get(&key) {
-                Some(&i) => groups[i].push(combo),
-                None => {
-                    at.insert(key, groups.len());
-                    groups.push(vec![combo]);
-                }
-            }
-        }
-        groups
+        let keys = combos
+            .iter()
+            .map(|combo| self.key_of(fields, combo, scope))
+            .collect();
+        grouped(keys, combos)
     }
 
     pub(super) fn drop_slots(&self, slots: &Slots, RuleId(code): RuleId) {
