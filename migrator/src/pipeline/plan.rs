@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::input::Input;
 use crate::error::Error;
 use crate::output::Output;
-use crate::report::{load_paths, write_errors, PlanReport, Prices};
+use crate::report::{write_errors, PlanReport, Prices};
 use crate::transform::window::{plan_windows, WindowError};
 use crate::transform::{self, PlanErrors, Tables};
 use crate::{sink, spec};
@@ -96,7 +96,7 @@ where
         spec,
         &request.input.spec,
         location.to_string(),
-        &plan,
+        plan.summary(spec),
         request.prices,
         started.elapsed().as_secs_f64(),
     );
@@ -173,8 +173,8 @@ where
         ),
         None => None,
     };
-    let windowed = match planned {
-        Ok(windowed) => windowed,
+    let summary = match planned {
+        Ok(summary) => summary,
         Err(error) => {
             if let WindowError::Plan(errors) = &error {
                 report_errors(request, errors)?;
@@ -182,21 +182,13 @@ where
             return Err(error.into());
         }
     };
-    let report = PlanReport {
-        spec: request.input.spec.display().to_string(),
-        source: location.to_string(),
-        shard: spec.shard.map(|s| s.to_string()),
-        items: windowed.types.iter().map(|t| t.items).sum(),
-        types: windowed.types,
-        tables: windowed.accounts,
-        events: windowed.events,
-        paths: Some(load_paths(
-            &windowed.capacity,
-            windowed.json_bytes,
-            request.prices,
-        )),
-        capacity: Some(windowed.capacity),
-        seconds: started.elapsed().as_secs_f64(),
-    };
+    let report = PlanReport::new(
+        spec,
+        &request.input.spec,
+        location.to_string(),
+        summary,
+        request.prices,
+        started.elapsed().as_secs_f64(),
+    );
     Ok((report, written))
 }

@@ -10,7 +10,7 @@ use super::write_pair;
 use crate::output::OutputError;
 use crate::spec::Spec;
 use crate::transform::capacity::{CapacityReport, KEY_LIMIT_WCU};
-use crate::transform::{Plan, TableAccount, TypeSummary, TypeTally};
+use crate::transform::{Summary, TableAccount, TypeSummary};
 
 /// What `plan` made, and what became of every source row.
 #[derive(Debug, Serialize)]
@@ -32,40 +32,28 @@ pub struct PlanReport {
 }
 
 impl PlanReport {
-    /// Summarises `plan` per item type, in the spec's order.
+    /// The report of `summary`, planned from `source` with the spec at `spec_path`.
     pub fn new(
         spec: &Spec,
         spec_path: &Path,
         source: String,
-        plan: &Plan,
+        summary: Summary,
         prices: Prices,
         seconds: f64,
     ) -> Self {
-        let types = spec
-            .items
-            .iter()
-            .zip(&plan.types)
-            .map(|(item_spec, entries)| {
-                let mut tally = TypeTally::default();
-                for entry in entries {
-                    tally.add(&entry.key, u64::from(entry.bytes));
-                }
-                tally.summary(&item_spec.name)
-            })
-            .collect();
         PlanReport {
             spec: spec_path.display().to_string(),
             source,
             shard: spec.shard.map(|s| s.to_string()),
-            items: plan.len() as u64,
-            types,
-            tables: plan.accounts.clone(),
-            events: plan.events.clone(),
-            capacity: plan.capacity.clone(),
-            paths: plan
+            items: summary.types.iter().map(|t| t.items).sum(),
+            types: summary.types,
+            tables: summary.accounts,
+            events: summary.events,
+            paths: summary
                 .capacity
                 .as_ref()
-                .map(|c| load_paths(c, plan.json_bytes, prices)),
+                .map(|c| load_paths(c, summary.json_bytes, prices)),
+            capacity: summary.capacity,
             seconds,
         }
     }

@@ -26,7 +26,8 @@ use foldhash::{HashMap, HashSet, HashSetExt};
 use futures::StreamExt;
 use rayon::prelude::*;
 
-pub use accounting::{TableAccount, TypeSummary, TypeTally, Usage};
+use accounting::TypeTally;
+pub use accounting::{TableAccount, TypeSummary, Usage};
 
 use crate::item::PlanLine;
 use crate::source::{Row, Source, SourceError, TableShape};
@@ -425,7 +426,41 @@ fn origin<'a>(
     }
 }
 
+/// What a plan made, whether in memory or in windows: per item type (spec order) its items,
+/// bytes and largest items, the account of every source row, the events counted while
+/// building, what the items ask of the table's capacity, and their size as DynamoDB JSON.
+pub struct Summary {
+    pub types: Vec<TypeSummary>,
+    pub accounts: Vec<TableAccount>,
+    pub events: Vec<(String, u64)>,
+    pub capacity: Option<capacity::CapacityReport>,
+    pub json_bytes: u64,
+}
+
 impl Plan<'_> {
+    /// The plan's [`Summary`].
+    pub fn summary(&self, spec: &Spec) -> Summary {
+        let types = spec
+            .items
+            .iter()
+            .zip(&self.types)
+            .map(|(item, entries)| {
+                let mut tally = TypeTally::default();
+                for entry in entries {
+                    tally.add(&entry.key, u64::from(entry.bytes));
+                }
+                tally.summary(&item.name)
+            })
+            .collect();
+        Summary {
+            types,
+            accounts: self.accounts.clone(),
+            events: self.events.clone(),
+            capacity: self.capacity.clone(),
+            json_bytes: self.json_bytes,
+        }
+    }
+
     /// Where item `entry` of item type `t` came from.
     fn origin(&self, t: usize, entry: &Entry) -> Origin {
         origin(&self.builder, &self.groups, t, entry)

@@ -22,8 +22,8 @@ use foldhash::{HashMap, HashSet};
 use super::accounting::{Identity, Merged};
 use super::spill::{text, write_record, Merge, Runs};
 use super::{
-    Hashes, KeyClash, Origin, PlanErrors, PlanLine, TableAccount, TableData, Tables,
-    TransformError, Usage, Window, CHUNK_ITEMS,
+    Hashes, KeyClash, Origin, PlanErrors, PlanLine, Summary, TableData, Tables, TransformError,
+    Usage, Window, CHUNK_ITEMS,
 };
 use super::{TypeSummary, TypeTally};
 use crate::source::{quote_ident, ColumnType, PostgresSource, Row, SourceError, Value};
@@ -41,17 +41,6 @@ pub enum WindowError {
     /// The temporary folder the plan spills to cannot be written or read.
     #[error("{0}")]
     Disk(String),
-}
-
-/// What a windowed plan made: per item type (spec order) its summary, the account of every
-/// source row, and the events counted while building.
-pub struct Windowed {
-    pub types: Vec<TypeSummary>,
-    pub accounts: Vec<TableAccount>,
-    pub events: Vec<(String, u64)>,
-    pub capacity: super::capacity::CapacityReport,
-    /// The plan's size as a file of DynamoDB-JSON lines.
-    pub json_bytes: u64,
 }
 
 /// What the windows of earlier item types leave to later ones.
@@ -78,7 +67,7 @@ pub async fn plan_windows(
     source: &PostgresSource,
     window: usize,
     mut take: impl FnMut(Vec<PlanLine>),
-) -> Result<Windowed, WindowError> {
+) -> Result<Summary, WindowError> {
     let dir = tempfile::tempdir().map_err(|e| {
         WindowError::Disk(format!(
             "cannot create a temporary folder for the plan's runs: {e}"
@@ -177,10 +166,10 @@ pub async fn plan_windows(
         .map(|(shape, size)| state.merged.account(&shape.name, size.rows, &state.rules))
         .collect::<std::io::Result<_>>()
         .map_err(spilled)?;
-    Ok(Windowed {
+    Ok(Summary {
         types,
         accounts,
-        capacity: state.tally.report(spec).map_err(spilled)?,
+        capacity: Some(state.tally.report(spec).map_err(spilled)?),
         events: state.events,
         json_bytes,
     })
