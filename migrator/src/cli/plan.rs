@@ -38,8 +38,8 @@ pub struct PlanInput {
     /// Plan from Postgres ROOTS root rows of each item type at a time instead of reading every
     /// table whole, so memory follows the window, not the database: for databases larger than
     /// memory. Each window's rows come from queries that join back to its roots (one connection
-    /// per table an item type reaches), so planning takes about 3 times as long; the items are
-    /// the same. migrate, verify and diff then keep each item's key and hash (about 100 bytes
+    /// per table an item type reaches; a table of at most ROOTS rows is read once, whole), so
+    /// planning takes about 2.5 times as long; the items are the same. migrate, verify and diff then keep each item's key and hash (about 100 bytes
     /// an item) and its line on disk. Example: --window 20000
     #[arg(
         long,
