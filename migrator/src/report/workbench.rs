@@ -9,7 +9,7 @@ use crate::spec::workbench::{
     Attribute, Facet, IndexProjection, KeyAlias, KeyAttributes, Metadata, Model, ModelTable,
     ProvisionedSettings, Throughput,
 };
-use crate::spec::{Billing, KeyAttr, KeyType, Projection, Spec};
+use crate::spec::{Billing, ItemTypeId, KeyAttr, KeyType, Projection, Spec};
 use crate::transform::{Planned, ReadBack};
 
 /// The model of `spec` over `plan`, with up to `samples` items per facet.
@@ -55,7 +55,7 @@ pub fn workbench_model(spec: &Spec, plan: &dyn Planned, samples: usize) -> Resul
         }
         let count = plan.types()[t].len().min(samples);
         let table_data = plan
-            .lines(t, 0..count)?
+            .lines(ItemTypeId(t), 0..count)?
             .iter()
             .filter_map(|line| {
                 let mut item: serde_json::Value = serde_json::from_str(&line.json).ok()?;

@@ -423,6 +423,26 @@ pub struct Join {
     pub left: bool,
 }
 
+/// An item type of a spec: its place among the spec's `[[items]]` (`Spec::items`), which is
+/// also its place in every per-type list a plan keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemTypeId(pub usize);
+
+/// A list with one entry per item type, indexed by [`ItemTypeId`].
+impl<T> std::ops::Index<ItemTypeId> for Vec<T> {
+    type Output = T;
+
+    fn index(&self, ItemTypeId(t): ItemTypeId) -> &T {
+        &self[t]
+    }
+}
+
+impl<T> std::ops::IndexMut<ItemTypeId> for Vec<T> {
+    fn index_mut(&mut self, ItemTypeId(t): ItemTypeId) -> &mut T {
+        &mut self[t]
+    }
+}
+
 /// One item type: one item per row of `root` (joined to `joins`) that passes `conditions`,
 /// or, with `group_by`, one per group of such rows, built over the group's first row.
 #[derive(Debug, Clone, PartialEq)]
@@ -432,9 +452,9 @@ pub struct ItemSpec {
     pub joins: Vec<Join>,
     pub conditions: Vec<Condition>,
     /// Keep only rows whose row of this earlier item type's root table is one of its roots.
-    pub with_item: Option<usize>,
+    pub with_item: Option<ItemTypeId>,
     /// Drop rows whose root row is a root of this earlier item type.
-    pub without_item: Option<usize>,
+    pub without_item: Option<ItemTypeId>,
     pub group_by: Vec<FieldRef>,
     pub order: Vec<(FieldRef, bool)>,
     pub keys: Vec<(String, Expr)>,

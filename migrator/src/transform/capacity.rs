@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::spill_map::{u64_at, Count, SpillMap};
 
 use crate::item::AttrValue;
-use crate::spec::{Projection, Spec};
+use crate::spec::{ItemTypeId, Projection, Spec};
 
 /// The write units one partition key value takes per second, for the table and each index.
 pub const KEY_LIMIT_WCU: f64 = 1000.0;
@@ -129,7 +129,7 @@ impl Tally {
     }
 
     /// Counts one item of item type `item_type` (its place in the spec).
-    pub fn add(&mut self, item_type: usize, writes: &ItemWrites) {
+    pub fn add(&mut self, item_type: ItemTypeId, writes: &ItemWrites) {
         for (t, key) in writes.keys.iter().enumerate() {
             let Some((text, wcu)) = key else { continue };
             let target = &mut self.targets[t];
@@ -148,7 +148,7 @@ impl Tally {
                 }
             };
             entry.wcu += wcu;
-            entry.types |= 1 << (item_type % 64);
+            entry.types |= 1 << (item_type.0 % 64);
             if t == 0 {
                 entry.bytes += writes.bytes;
             }

@@ -31,7 +31,7 @@ pub use accounting::{TableAccount, TypeSummary, Usage};
 
 use crate::item::PlanLine;
 use crate::source::{Row, Source, SourceError, TableShape};
-use crate::spec::{KeyClashPolicy, Spec};
+use crate::spec::{ItemTypeId, KeyClashPolicy, Spec};
 
 /// The rows of one source table, held for lookups, with what became of each.
 pub struct TableData {
@@ -53,7 +53,7 @@ pub struct Tables {
 /// What a window of rows plans: one item type, knowing which rows earlier types chose.
 pub struct Window {
     /// The item type planned.
-    pub item: usize,
+    pub item: ItemTypeId,
     /// Per earlier item type that a `with_item` or `without_item` names, the rows of its root
     /// table (in this window) its items were built over.
     pub chosen: Vec<HashSet<usize>>,
@@ -61,7 +61,7 @@ pub struct Window {
 
 impl Tables {
     /// Whether item type `t` is planned from these rows.
-    fn plans(&self, t: usize) -> bool {
+    fn plans(&self, t: ItemTypeId) -> bool {
         self.window.as_ref().is_none_or(|w| w.item == t)
     }
 }
@@ -206,7 +206,7 @@ fn plan_lines<'a>(
     mut take: impl FnMut(Vec<PlanLine>),
 ) -> (Plan<'a>, Vec<Failed>, Vec<TransformError>) {
     let (mut plan, mut errors, clashes) = keyed(spec, tables);
-    for t in 0..plan.types.len() {
+    for t in (0..plan.types.len()).map(ItemTypeId) {
         if !tables.plans(t) {
             continue;
         }
@@ -275,7 +275,7 @@ fn moved_events(spec: &Spec, moved: &[u64]) -> Vec<(String, u64)> {
 }
 
 /// An item that failed, by item type and root group, for ordering errors as the source is.
-type Failed = (usize, u32, TransformError);
+type Failed = (ItemTypeId, u32, TransformError);
 
 /// The first step of a plan: every item type's root groups, and each item's key alone (its
 /// hash and size still unknown), in key order; the items whose keys could not be made; and
@@ -287,9 +287,10 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
     let mut errors = Vec::new();
     // Item types whose roots depend on another type's (`with_item`, `without_item`) wait for
     // it; the others find their roots all at once.
-    let depends = |t: usize| spec.items[t].with_item.or(spec.items[t].without_item);
+    let depends = |t: ItemTypeId| spec.items[t].with_item.or(spec.items[t].without_item);
     let mut ready: Vec<Option<Vec<build::Group<'a>>>> = (0..spec.items.len())
         .into_par_iter()
+        .map(ItemTypeId)
         .map(|t| {
             if !tables.plans(t) {
                 Some(Vec::new())
@@ -298,13 +299,14 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
             }
         })
         .collect();
-    let referenced: HashSet<usize> = spec
+    let referenced: HashSet<ItemTypeId> = spec
         .items
         .iter()
         .flat_map(|item| item.with_item.into_iter().chain(item.without_item))
         .collect();
     let mut chosen: Vec<HashSet<usize>> = Vec::new();
     for (index, ready) in ready.iter_mut().enumerate() {
+        let index = ItemTypeId(index);
         let started = std::time::Instant::now();
         let roots = ready
             .take()
@@ -370,7 +372,7 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
                     builder.root_order(&groups[ta][a.group as usize], &groups[tb][b.group as usize])
                 })
             },
-            |t, entry| origin(builder, groups, t, entry),
+            |t, entry| origin(builder, groups, ItemTypeId(t), entry),
         );
         match moved {
             Ok(moved) => plan.moved = moved,
@@ -384,7 +386,9 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
             entries.retain(|entry| shard.holds(&entry.key));
         }
     }
-    let clashes = rules::check_unique(spec, &plan.types, |t, entry| plan.origin(t, entry));
+    let clashes = rules::check_unique(spec, &plan.types, |t, entry| {
+        plan.origin(ItemTypeId(t), entry)
+    });
     (plan, errors, clashes)
 }
 
@@ -393,7 +397,7 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
 fn build_counted<'a>(
     spec: &Spec,
     builder: &build::Builder<'a>,
-    index: usize,
+    index: ItemTypeId,
     group: &build::Group<'a>,
     moved: Option<&str>,
 ) -> Result<(PlanLine, capacity::ItemWrites), TransformError> {
@@ -415,10 +419,10 @@ fn build_counted<'a>(
 fn origin<'a>(
     builder: &build::Builder<'a>,
     groups: &[Vec<build::Group<'a>>],
-    t: usize,
+    t: ItemTypeId,
     entry: &Entry,
 ) -> Origin {
-    let (table, row) = builder.origin(&groups[t][entry.group as usize]);
+    let (table, row) = builder.origin(&groups[t.0][entry.group as usize]);
     Origin {
         item_type: builder.spec().items[t].name.clone(),
         table,
@@ -462,7 +466,7 @@ impl Plan<'_> {
     }
 
     /// Where item `entry` of item type `t` came from.
-    fn origin(&self, t: usize, entry: &Entry) -> Origin {
+    fn origin(&self, t: ItemTypeId, entry: &Entry) -> Origin {
         origin(&self.builder, &self.groups, t, entry)
     }
 
@@ -477,7 +481,7 @@ impl Plan<'_> {
     }
 
     /// Builds the line of item type `t`'s `i`-th item in key order.
-    pub fn line(&self, t: usize, i: usize) -> PlanLine {
+    pub fn line(&self, t: ItemTypeId, i: usize) -> PlanLine {
         let entry = &self.types[t][i];
         let built = self
             .builder
@@ -510,7 +514,11 @@ pub trait Planned: Sync {
     ///
     /// # Errors
     /// A plan kept on disk that cannot be read back.
-    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Result<Vec<PlanLine>, ReadBack>;
+    fn lines(
+        &self,
+        t: ItemTypeId,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<PlanLine>, ReadBack>;
 
     /// Every line, in rounds of about [`CHUNK_ITEMS`]: round `r` of `R` holds the `r`-th `R`-th
     /// of every item type, so each round mixes the types as the whole plan does.
@@ -520,7 +528,8 @@ pub trait Planned: Sync {
             let mut round = Vec::new();
             for (t, entries) in self.types().iter().enumerate() {
                 let n = entries.len();
-                round.extend(self.lines(t, n * r / count..n * (r + 1) / count)?);
+                let range = n * r / count..n * (r + 1) / count;
+                round.extend(self.lines(ItemTypeId(t), range)?);
             }
             Ok(round)
         }))
@@ -537,7 +546,11 @@ impl Planned for Plan<'_> {
         &self.types
     }
 
-    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Result<Vec<PlanLine>, ReadBack> {
+    fn lines(
+        &self,
+        t: ItemTypeId,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<PlanLine>, ReadBack> {
         Ok(range.into_par_iter().map(|i| self.line(t, i)).collect())
     }
 }

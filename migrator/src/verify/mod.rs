@@ -20,7 +20,7 @@ pub use patterns::{check_patterns, PatternCheck, PatternError};
 use rayon::prelude::*;
 
 use crate::item::{attributes, line_hash, ScannedItem};
-use crate::spec::Spec;
+use crate::spec::{ItemTypeId, Spec};
 use crate::transform::{rules, Planned, ReadBack};
 
 /// Differences listed per kind in reports; the counts cover them all.
@@ -210,7 +210,7 @@ impl<'p> Comparison<'p> {
             .changed
             .par_iter()
             .map(|(t, i, line)| {
-                let planned = plan.lines(*t, *i..*i + 1)?.pop();
+                let planned = plan.lines(ItemTypeId(*t), *i..*i + 1)?.pop();
                 Ok(Difference {
                     item_type: name(*t),
                     key: rules::describe(spec, &plan.types()[*t][*i].key),

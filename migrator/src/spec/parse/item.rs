@@ -7,7 +7,7 @@ use super::scope::{joins, Scope};
 use super::{Defaults, Lines, Located, RawItem};
 use crate::source::{ColumnType, Schema};
 use crate::spec::workbench::value_alias;
-use crate::spec::{Expr, ItemSpec, KeyAttr, TableSpec, TimeFormat};
+use crate::spec::{Expr, ItemSpec, ItemTypeId, KeyAttr, TableSpec, TimeFormat};
 
 pub(super) fn item_spec(
     raw: &RawItem,
@@ -37,7 +37,9 @@ pub(super) fn item_spec(
         .iter()
         .map(|c| scope.condition(c.get_ref()).map_err(|m| (lines.of(c), m)))
         .collect::<Located<Vec<_>>>()?;
-    let item_ref = |value: &Option<Spanned<String>>, needs_root: bool| -> Located<Option<usize>> {
+    let item_ref = |value: &Option<Spanned<String>>,
+                    needs_root: bool|
+     -> Located<Option<ItemTypeId>> {
         let Some(value) = value else { return Ok(None) };
         let at = lines.of(value);
         let index = earlier
@@ -58,7 +60,7 @@ pub(super) fn item_spec(
         if (needs_root && other_root != &root.name) || !in_scope {
             return Err((at, format!("item type {name} can only refer to {} through a row of its root table {other_root}; join it", value.get_ref())));
         }
-        Ok(Some(index))
+        Ok(Some(ItemTypeId(index)))
     };
     let with_item = item_ref(&raw.with_item, false)?;
     let without_item = item_ref(&raw.without_item, true)?;

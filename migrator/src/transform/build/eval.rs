@@ -5,7 +5,7 @@ use super::select::Found;
 use super::{Attribute, Builder, Built, Group, Keys, Level, Scope, NO_ROW};
 use crate::item::{write_json_string, write_number_value, write_string_value, AttrValue, Number};
 use crate::source::Value;
-use crate::spec::{Against, Cast, Condition, Expr, NullPolicy, Piece, Test};
+use crate::spec::{Against, Cast, Condition, Expr, ItemTypeId, NullPolicy, Piece, Test};
 use crate::transform::convert::{compare, push_text, row_ulid, text, to_attr};
 use crate::transform::TransformError;
 
@@ -16,7 +16,7 @@ impl<'a> Builder<'a> {
     /// key another item has (`on_key_clash`).
     pub fn item(
         &self,
-        index: usize,
+        index: ItemTypeId,
         group: &Group<'a>,
         known_size: Option<usize>,
         moved: Option<&str>,
@@ -67,7 +67,7 @@ impl<'a> Builder<'a> {
 
     /// Only the table's key attributes (partition and sort key) of the item of type `index`
     /// over `group`: what orders the plan, at a fraction of the cost of the whole item.
-    pub fn key(&self, index: usize, group: &Group<'a>) -> Result<Keys<'a>, TransformError> {
+    pub fn key(&self, index: ItemTypeId, group: &Group<'a>) -> Result<Keys<'a>, TransformError> {
         let spec_item = &self.spec.items[index];
         let table = &self.spec.table;
         let mut scope = self.scope(index, group);

@@ -23,7 +23,9 @@ use super::convert::{compare, text};
 use super::{TableData, Tables};
 use crate::item::AttrValue;
 use crate::source::Value;
-use crate::spec::{Expr, FieldRef, ItemSpec, Join, Missing, Relation, RowSource, Spec, TimeFormat};
+use crate::spec::{
+    Expr, FieldRef, ItemSpec, ItemTypeId, Join, Missing, Relation, RowSource, Spec, TimeFormat,
+};
 
 /// Stands for the missing row of a left join: every column reads as NULL.
 const NO_ROW: usize = usize::MAX;
@@ -205,7 +207,7 @@ impl<'a> Builder<'a> {
             for suffix in ItemRule::SUFFIXES {
                 rules.push(format!("{} {suffix}", item.name));
             }
-            let indexed = tables.plans(t);
+            let indexed = tables.plans(ItemTypeId(t));
             if indexed {
                 wanted.extend(item.joins.iter().map(join_wanted));
             }
@@ -285,7 +287,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Rule `rule` of item type `t`.
-    fn item_rule(&self, t: usize, rule: ItemRule) -> RuleId {
+    fn item_rule(&self, t: ItemTypeId, rule: ItemRule) -> RuleId {
         RuleId(self.item_rules[t] + rule as u16)
     }
 
@@ -319,7 +321,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The scope an item of type `index` over `group` is evaluated in.
-    fn scope(&self, index: usize, group: &Group<'a>) -> Scope<'a> {
+    fn scope(&self, index: ItemTypeId, group: &Group<'a>) -> Scope<'a> {
         // Only an item type that groups its roots lists its group (`list = "@group"`).
         let grouped = !self.spec.items[index].group_by.is_empty();
         Scope {

@@ -9,7 +9,7 @@ use super::{
     NO_ROW, NULL,
 };
 use crate::source::Value;
-use crate::spec::{DistinctAcross, FieldRef, Join, Missing, Relation, RowSource};
+use crate::spec::{DistinctAcross, FieldRef, ItemTypeId, Join, Missing, Relation, RowSource};
 use crate::transform::convert::{compare, text};
 
 /// Root rows joined and filtered per task: enough to be worth a task, small enough to spread.
@@ -35,15 +35,15 @@ impl<'a> Builder<'a> {
     /// The groups of root rows of item type `index`: one item each, built over its first row.
     /// `chosen` holds, per earlier item type, the root rows its items were built over (needed,
     /// and filled, only for the types a `with_item` or `without_item` names).
-    pub fn roots(&self, index: usize, chosen: &[HashSet<usize>]) -> Vec<Group<'a>> {
+    pub fn roots(&self, index: ItemTypeId, chosen: &[HashSet<usize>]) -> Vec<Group<'a>> {
         let spec_item = &self.spec.items[index];
         let root = &self.tables.tables[&spec_item.root];
-        let chosen_in = |combo: &Slots, other: usize| {
+        let chosen_in = |combo: &Slots, other: ItemTypeId| {
             let other_root = &self.spec.items[other].root;
             combo
                 .iter()
                 .find(|(data, _)| &data.shape.name == other_root)
-                .is_some_and(|(_, row)| chosen[other].contains(row))
+                .is_some_and(|(_, row)| chosen[other.0].contains(row))
         };
         // Root rows are joined and filtered a chunk at a time on every core, chunks in order.
         let rows: Vec<usize> = (0..root.roots.unwrap_or(root.rows.len())).collect();

@@ -27,7 +27,7 @@ use super::{
 };
 use super::{TypeSummary, TypeTally};
 use crate::source::{quote_ident, ColumnType, PostgresSource, Row, SourceError, Value};
-use crate::spec::Spec;
+use crate::spec::{ItemTypeId, Spec};
 use read::{identity, RowId, Streams, WindowRows};
 
 /// Why a windowed plan stopped.
@@ -48,7 +48,7 @@ struct State {
     merged: Merged,
     /// Per item type a later one names (`with_item`, `without_item`): its roots, by identity.
     chosen: Vec<HashSet<RowId>>,
-    referenced: HashSet<usize>,
+    referenced: HashSet<ItemTypeId>,
     errors: Vec<TransformError>,
     events: Vec<(String, u64)>,
     rules: Vec<String>,
@@ -111,6 +111,7 @@ pub async fn plan_windows(
         take(chunk);
     };
     for (t, item) in spec.items.iter().enumerate() {
+        let t = ItemTypeId(t);
         let root_rows = spec
             .schema
             .tables
@@ -123,7 +124,7 @@ pub async fn plan_windows(
             root_rows,
             "roots",
         );
-        let mut runs = Runs::new(dir.path(), &format!("lines-{t}"), 6);
+        let mut runs = Runs::new(dir.path(), &format!("lines-{}", t.0), 6);
         let started = std::time::Instant::now();
         let whole = |table: &str| {
             let size = spec.schema.tables.iter().zip(&sizes);
@@ -142,7 +143,7 @@ pub async fn plan_windows(
             progress.advance(roots);
         }
         progress.finish();
-        let keys = dir.path().join(format!("keys-{t}"));
+        let keys = dir.path().join(format!("keys-{}", t.0));
         let merged = tokio::task::block_in_place(|| merge_runs(spec, t, runs, &keys, &mut take));
         types.push(merged.map_err(spilled)?);
         tracing::info!(
@@ -179,7 +180,7 @@ pub async fn plan_windows(
 /// item came from) and takes in what became of the window's rows.
 fn plan_window(
     spec: &Spec,
-    t: usize,
+    t: ItemTypeId,
     rows: WindowRows,
     state: &mut State,
     runs: &mut Runs,
@@ -243,7 +244,7 @@ fn plan_window(
 
 /// A window's rows as the tables one item type is planned from: its roots first in the root
 /// table, and of each earlier type it names, the rows of the window that type chose.
-fn window_tables(spec: &Spec, t: usize, mut rows: WindowRows, state: &State) -> Tables {
+fn window_tables(spec: &Spec, t: ItemTypeId, mut rows: WindowRows, state: &State) -> Tables {
     let root = &spec.items[t].root;
     let mut tables = HashMap::default();
     for shape in &spec.schema.tables {
@@ -261,6 +262,7 @@ fn window_tables(spec: &Spec, t: usize, mut rows: WindowRows, state: &State) -> 
         .iter()
         .enumerate()
         .map(|(other, other_item)| {
+            let other = ItemTypeId(other);
             if other >= t || !state.referenced.contains(&other) {
                 return HashSet::default();
             }
@@ -307,7 +309,7 @@ fn account_window(
 /// writing each item's key and origin, in the same order, to `keys`; returns the type's summary.
 fn merge_runs(
     spec: &Spec,
-    t: usize,
+    t: ItemTypeId,
     runs: Runs,
     keys: &std::path::Path,
     take: &mut impl FnMut(Vec<PlanLine>),

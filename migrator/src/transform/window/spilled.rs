@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::{plan_windows, WindowError};
 use crate::item::PlanLine;
 use crate::source::PostgresSource;
-use crate::spec::Spec;
+use crate::spec::{ItemTypeId, Spec};
 use crate::transform::spill::{read_record, text, write_record};
 use crate::transform::{Entry, Planned, ReadBack};
 
@@ -104,7 +104,11 @@ impl Planned for Spilled {
         &self.types
     }
 
-    fn lines(&self, t: usize, range: std::ops::Range<usize>) -> Result<Vec<PlanLine>, ReadBack> {
+    fn lines(
+        &self,
+        ItemTypeId(t): ItemTypeId,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<PlanLine>, ReadBack> {
         if range.is_empty() {
             return Ok(Vec::new());
         }
