@@ -537,14 +537,7 @@ async fn patterns_are_checked_with_their_order_projection_and_writes() {
 
     // The same table read by an application that asks for another order, or forgets an
     // attribute it shows: verify names exactly that pattern, and where it differs.
-    let spec = std::fs::read_to_string(
-        crate::support::repo_root().join("access-patterns/planning-poker/spec.toml"),
-    )
-    .unwrap()
-    .replace(
-        "source = \"../../sql/planning-poker/schema.sql\"",
-        &format!("source = \"{}\"", poker.join("schema.sql").display()),
-    );
+    let spec = crate::support::poker_spec_reading(&poker.join("schema.sql"));
     let endpoint = endpoint();
     for (changed, why) in [
         (
@@ -592,17 +585,12 @@ async fn patterns_are_checked_with_their_order_projection_and_writes() {
 
 #[test]
 fn create_table_turns_on_the_spec_ttl_attribute_or_says_it_cannot() {
-    let root = crate::support::repo_root();
-    let spec = std::fs::read_to_string(root.join("access-patterns/planning-poker/spec.toml"))
-        .unwrap()
-        .replace(
-            "source = \"../../sql/planning-poker/schema.sql\"",
-            &format!(
-                "source = \"{}\"",
-                root.join("sql/planning-poker/schema.sql").display()
-            ),
-        )
-        .replacen("billing", "ttl_attribute = \"expires\"\nbilling", 1);
+    let schema = crate::support::repo_root().join("sql/planning-poker/schema.sql");
+    let spec = crate::support::poker_spec_reading(&schema).replacen(
+        "billing",
+        "ttl_attribute = \"expires\"\nbilling",
+        1,
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
     let table = table_name("ttl");

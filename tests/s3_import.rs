@@ -435,20 +435,11 @@ async fn warm_throughput_is_left_to_update_table() {
     assert_eq!(export(&to, &[]).code, 0);
     // The spec with warm throughput, its schema named where it is.
     let dir = tempfile::tempdir().unwrap();
-    let root = crate::support::repo_root();
-    let spec = std::fs::read_to_string(root.join(SPEC).join("spec.toml"))
-        .unwrap()
-        .replace(
-            "source = \"../../sql/planning-poker/schema.sql\"",
-            &format!(
-                "source = \"{}\"",
-                root.join("sql/planning-poker/schema.sql").display()
-            ),
-        )
-        .replace(
-            "billing = \"on-demand\"",
-            "billing = \"on-demand\"\nwarm_write_units_per_second = 12000",
-        );
+    let schema = crate::support::repo_root().join("sql/planning-poker/schema.sql");
+    let spec = crate::support::poker_spec_reading(&schema).replace(
+        "billing = \"on-demand\"",
+        "billing = \"on-demand\"\nwarm_write_units_per_second = 12000",
+    );
     std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
     let table = table_name("warm");
     let out = import(&to, dir.path().to_str().unwrap(), &table, &[]);

@@ -113,17 +113,8 @@ async fn tables_qualified_in_the_schema_sql() {
     load_into(&url, design.path(), design.path(), &[]);
 
     let spec = tempfile::tempdir().unwrap();
-    let text =
-        std::fs::read_to_string(repo_root().join("access-patterns/planning-poker/spec.toml"))
-            .unwrap()
-            .replace(
-                "source = \"../../sql/planning-poker/schema.sql\"",
-                &format!(
-                    "source = \"{}\"",
-                    design.path().join("schema.sql").display()
-                ),
-            )
-            .replace("from = \"rooms\"", "from = \"poker.rooms\"");
+    let text = crate::support::poker_spec_reading(&design.path().join("schema.sql"))
+        .replace("from = \"rooms\"", "from = \"poker.rooms\"");
     std::fs::write(spec.path().join("spec.toml"), text).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let expected = plan(

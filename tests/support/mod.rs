@@ -177,6 +177,17 @@ pub fn sample_copy() -> tempfile::TempDir {
     dir
 }
 
+/// Planning poker's spec text with its `source` naming `schema` by its full path, so an edited
+/// copy can be written to any folder.
+pub fn poker_spec_reading(schema: &Path) -> String {
+    std::fs::read_to_string(repo_root().join("access-patterns/planning-poker/spec.toml"))
+        .expect("the planning-poker spec")
+        .replace(
+            "source = \"../../sql/planning-poker/schema.sql\"",
+            &format!("source = \"{}\"", schema.display()),
+        )
+}
+
 /// Rewrites one line (1-based, header is line 1) of a file in `dir`.
 pub fn edit_line(dir: &Path, file: &str, line: usize, edit: impl FnOnce(&str) -> String) {
     let path = dir.join(file);
