@@ -110,27 +110,22 @@ pub async fn plan_windows(
         json_bytes += chunk.iter().map(|l| l.json.len() as u64 + 1).sum::<u64>();
         take(chunk);
     };
+    let rows_of = |table: &str| {
+        let mut tables = spec.schema.tables.iter().zip(&sizes);
+        tables
+            .find(|(shape, _)| shape.name == table)
+            .map_or(0, |(_, size)| size.rows)
+    };
     for (t, item) in spec.items.iter().enumerate() {
         let t = ItemTypeId(t);
-        let root_rows = spec
-            .schema
-            .tables
-            .iter()
-            .zip(&sizes)
-            .find(|(shape, _)| shape.name == item.root)
-            .map_or(0, |(_, size)| size.rows);
         let progress = crate::progress::Progress::new(
             &format!("planning {} in windows", item.name),
-            root_rows,
+            rows_of(&item.root),
             "roots",
         );
         let mut runs = Runs::new(dir.path(), &format!("lines-{}", t.0), 6);
         let started = std::time::Instant::now();
-        let whole = |table: &str| {
-            let size = spec.schema.tables.iter().zip(&sizes);
-            size.into_iter()
-                .any(|(shape, size)| shape.name == table && size.rows <= window as u64)
-        };
+        let whole = |table: &str| rows_of(table) <= window as u64;
         let mut streams = Streams::open(spec, source, item, whole).await?;
         for table in streams.held() {
             if !held.contains_key(table) {
