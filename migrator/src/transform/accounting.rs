@@ -1,13 +1,11 @@
 //! What became of every source row: in an item, dropped by a named rule, or never referenced.
 //! Rows in and rows accounted for are equal per table by construction, and the report shows it.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU16, Ordering};
 
-use serde::Serialize;
-
-use std::path::{Path, PathBuf};
-
 use foldhash::HashMap;
+use serde::Serialize;
 
 use super::spill_map::{Count, SpillMap};
 use super::Tables;
