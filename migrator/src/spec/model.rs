@@ -390,7 +390,8 @@ pub struct Relation {
     /// Names the relation in reports: `ITEM_TYPE.attribute`.
     pub rule: String,
     pub source: RowSource,
-    pub on: Vec<Vec<(usize, FieldRef)>>,
+    /// The ways a related row is found: any one of them (none for `@group`).
+    pub on: Vec<On>,
     pub joins: Vec<Join>,
     pub conditions: Vec<Condition>,
     pub order: Vec<(FieldRef, bool)>,
@@ -419,8 +420,21 @@ pub enum DistinctAcross {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Join {
     pub table: String,
-    pub on: Vec<(usize, FieldRef)>,
+    pub on: On,
     pub left: bool,
+}
+
+/// An `on` list of the spec (a join's, or one of a relation's alternatives), numbered across
+/// the whole spec in the order it is read: what a lookup's index is found by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JoinId(pub usize);
+
+/// How rows of a joined or related table are found: each pair is one of its columns and the
+/// field in scope that column equals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct On {
+    pub id: JoinId,
+    pub pairs: Vec<(usize, FieldRef)>,
 }
 
 /// An item type of a spec: its place among the spec's `[[items]]` (`Spec::items`), which is

@@ -36,17 +36,26 @@ struct Slot {
 struct Paths<'s> {
     schema: &'s Schema,
     key: &'s [usize],
+    /// A table's row count, by name.
+    rows: &'s dyn Fn(&str) -> u64,
     slots: Vec<Slot>,
     levels: Vec<Vec<usize>>,
     queries: Vec<PathQuery>,
 }
 
 /// The queries that read everything item type `item` of `spec` can reach, each ordered by the
-/// root columns `key` (the columns its windows are cut on). The root's own query comes first.
-pub fn path_queries(spec: &Spec, item: &ItemSpec, key: &[usize]) -> Vec<PathQuery> {
+/// root columns `key` (the columns its windows are cut on); `rows` gives a table's row count.
+/// The root's own query comes first.
+pub fn path_queries(
+    spec: &Spec,
+    item: &ItemSpec,
+    key: &[usize],
+    rows: &dyn Fn(&str) -> u64,
+) -> Vec<PathQuery> {
     let mut paths = Paths {
         schema: &spec.schema,
         key,
+        rows,
         slots: vec![Slot {
             table: item.root.clone(),
             on: Vec::new(),
@@ -68,7 +77,7 @@ impl Paths<'_> {
         for join in joins {
             self.push_slot(Slot {
                 table: join.table.clone(),
-                on: join.on.clone(),
+                on: join.on.pairs.clone(),
                 left: join.left,
             });
         }
@@ -112,7 +121,7 @@ impl Paths<'_> {
                     self.levels.push(Vec::new());
                     self.push_slot(Slot {
                         table: table.clone(),
-                        on: on.clone(),
+                        on: on.pairs.clone(),
                         left: false,
                     });
                     self.joins(&relation.joins);
@@ -129,32 +138,30 @@ impl Paths<'_> {
         self.levels[field.level][field.slot]
     }
 
-    /// The query for slot `target`: every slot of the levels in scope up to it, joined.
+    /// The query for slot `target`: every slot of the levels in scope up to it, joined. The
+    /// root itself is left out when the first table joined to it names the whole window key
+    /// and nothing else reads the root (see [`Paths::lead`]).
     fn emit(&mut self, target: usize) {
         let mut from: Vec<usize> = self.levels.iter().flatten().copied().collect();
         from.sort_unstable();
         from.dedup();
         from.retain(|&s| s <= target);
-        let root = &self.slots[0].table;
-        let root_shape = self
-            .schema
-            .table(root)
-            .expect("the spec checked its tables");
         let shape = |s: usize| {
             self.schema
                 .table(&self.slots[s].table)
                 .expect("the spec checked its tables")
         };
+        let (lead, key_columns) = self.lead(&from);
+        from.retain(|&s| s >= lead);
         // Whole numbers order by value, anything else by its text, byte by byte: the order
         // the windows are cut in (see `window_key_type`).
-        let key: Vec<String> = self
-            .key
+        let key: Vec<String> = key_columns
             .iter()
             .map(|&c| {
-                let column = &root_shape.columns[c];
+                let column = &shape(lead).columns[c];
                 match window_key_type(&column.ty) {
-                    ColumnType::Int => format!("s0.{}", quote_ident(&column.name)),
-                    _ => format!("s0.{}::text COLLATE \"C\"", quote_ident(&column.name)),
+                    ColumnType::Int => format!("s{lead}.{}", quote_ident(&column.name)),
+                    _ => format!("s{lead}.{}::text COLLATE \"C\"", quote_ident(&column.name)),
                 }
             })
             .collect();
@@ -164,15 +171,15 @@ impl Paths<'_> {
             .map(|c| format!("s{target}.{}", quote_ident(&c.name)))
             .collect();
         let mut sql = format!(
-            "SELECT {} FROM {} AS s0",
+            "SELECT {} FROM {} AS s{lead}",
             key.iter()
                 .chain(&columns)
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", "),
-            root_shape.sql_name()
+            shape(lead).sql_name()
         );
-        for &s in from.iter().filter(|&&s| s > 0) {
+        for &s in from.iter().filter(|&&s| s > lead) {
             let slot = &self.slots[s];
             let conditions: Vec<String> = slot
                 .on
@@ -199,15 +206,69 @@ impl Paths<'_> {
                 conditions.join(" AND ")
             );
         }
+        if lead > 0 {
+            // The join to the root dropped NULL keys; so does this.
+            let not_null: Vec<String> = key_columns
+                .iter()
+                .map(|&c| {
+                    format!(
+                        "s{lead}.{} IS NOT NULL",
+                        quote_ident(&shape(lead).columns[c].name)
+                    )
+                })
+                .collect();
+            sql += &format!(" WHERE {}", not_null.join(" AND "));
+        }
         sql += &format!(" ORDER BY {}", key.join(", "));
         self.queries.push(PathQuery {
             table: self.slots[target].table.clone(),
             sql,
         });
     }
+
+    /// The slot a query of the slots `from` starts at, and its columns that give the window
+    /// key. That is the root (slot 0) with the key's own columns, unless the first slot joined
+    /// to the root is an inner join on exactly the window key, each column equal to one of the
+    /// same type, and no later slot reads the root: then that slot's rows carry the key
+    /// themselves and the join to the root is work Postgres need not do. (A row it no longer
+    /// drops, one naming no root, is only looked up by nothing.) The join stays when the slot
+    /// may have more rows than the root: joined on its whole primary key (a parent of the
+    /// root, say) and larger than the root.
+    fn lead(&self, from: &[usize]) -> (usize, Vec<usize>) {
+        let at_root = (0, self.key.to_vec());
+        let Some((&first, later)) = from.get(1..).and_then(<[usize]>::split_first) else {
+            return at_root;
+        };
+        let slot = &self.slots[first];
+        let reads_root = |s: &usize| self.slots[*s].on.iter().any(|(_, f)| self.slot_of(f) == 0);
+        let on_key_only = slot
+            .on
+            .iter()
+            .all(|(_, f)| self.slot_of(f) == 0 && self.key.contains(&f.column));
+        if slot.left || !on_key_only || later.iter().any(reads_root) {
+            return at_root;
+        }
+        let root = self.schema.table(&self.slots[0].table).expect("checked");
+        let shape = self.schema.table(&slot.table).expect("checked");
+        let mut columns = Vec::new();
+        for &k in self.key {
+            let equal = slot
+                .on
+                .iter()
+                .find(|(c, f)| f.column == k && shape.columns[*c].ty == root.columns[k].ty);
+            match equal {
+                Some((c, _)) => columns.push(*c),
+                None => return at_root,
+            }
+        }
+        let one_per_key = shape.key_columns().iter().all(|c| columns.contains(c));
+        if one_per_key && (self.rows)(&shape.name) > (self.rows)(&root.name) {
+            return at_root;
+        }
+        (first, columns)
+    }
 }
 
-/// `name` as a quoted SQL identifier.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,17 +279,30 @@ mod tests {
         crate::spec::load(&dir).expect("the Rootski spec loads")
     }
 
+    /// Rootski's row counts at scale 1, for the tables these tests read.
+    fn rows(table: &str) -> u64 {
+        match table {
+            "words" => 160_000,
+            "word_to_breakdowns" => 77_221,
+            _ => 1_000,
+        }
+    }
+
+    fn queries_of(
+        spec: &Spec,
+        item: &str,
+        key: &str,
+        rows: &dyn Fn(&str) -> u64,
+    ) -> Vec<PathQuery> {
+        let item = spec.items.iter().find(|i| i.name == item).unwrap();
+        let root = spec.schema.table(&item.root).unwrap();
+        path_queries(spec, item, &[root.column_index(key).unwrap()], rows)
+    }
+
     #[test]
-    fn a_relation_at_depth_two_is_joined_back_to_the_root() {
+    fn a_relation_at_depth_two_starts_at_the_table_that_names_the_root_key() {
         let spec = rootski();
-        let word = spec.items.iter().find(|i| i.name == "WORD").unwrap();
-        let id = spec
-            .schema
-            .table("words")
-            .unwrap()
-            .column_index("id")
-            .unwrap();
-        let queries = path_queries(&spec, word, &[id]);
+        let queries = queries_of(&spec, "WORD", "id", &rows);
         assert_eq!(
             queries[0].sql.split(" FROM ").nth(1).unwrap(),
             "\"words\" AS s0 ORDER BY s0.\"id\""
@@ -238,8 +312,36 @@ mod tests {
             .filter(|q| q.table == "definitions" && q.sql.contains("definition_contents"))
             .collect();
         assert_eq!(child_definitions.len(), 1, "{queries:#?}");
-        assert!(child_definitions[0].sql.ends_with(
-            " FROM \"words\" AS s0 JOIN \"word_defs\" AS s1 ON s1.\"word_id\" = s0.\"id\" JOIN \"definitions\" AS s2 ON s2.\"id\" = s1.\"definition_id\" JOIN \"definition_contents\" AS s3 ON s3.\"definition_id\" = s1.\"definition_id\" JOIN \"definitions\" AS s4 ON s4.\"id\" = s3.\"child_id\" ORDER BY s0.\"id\""
-        ), "{}", child_definitions[0].sql);
+        assert_eq!(child_definitions[0].sql, "SELECT s1.\"word_id\", s4.\"id\", s4.\"pos\", s4.\"definition\", s4.\"notes\" FROM \"word_defs\" AS s1 JOIN \"definitions\" AS s2 ON s2.\"id\" = s1.\"definition_id\" JOIN \"definition_contents\" AS s3 ON s3.\"definition_id\" = s1.\"definition_id\" JOIN \"definitions\" AS s4 ON s4.\"id\" = s3.\"child_id\" WHERE s1.\"word_id\" IS NOT NULL ORDER BY s1.\"word_id\"");
+    }
+
+    #[test]
+    fn the_root_stays_joined_when_a_later_table_reads_it_or_the_first_may_have_more_rows() {
+        let spec = rootski();
+        let queries = queries_of(&spec, "BREAKDOWN", "word_id", &rows);
+        let sql = |table: &str| {
+            let found: Vec<&str> = queries
+                .iter()
+                .filter(|q| q.table == table)
+                .map(|q| q.sql.split(" FROM ").nth(1).unwrap())
+                .collect();
+            found[0].to_string()
+        };
+        // Joined on its whole primary key, words has more rows than the root: every word would
+        // be read, not only those with a breakdown.
+        assert_eq!(
+            sql("words"),
+            "\"word_to_breakdowns\" AS s0 JOIN \"words\" AS s1 ON s1.\"id\" = s0.\"word_id\" ORDER BY s0.\"word_id\""
+        );
+        // breakdowns joins on the root's breakdown_id, which only the root has.
+        assert!(sql("breakdowns").starts_with("\"word_to_breakdowns\" AS s0 JOIN \"words\" AS s1"));
+        // With fewer words than breakdowns, words carries the key itself.
+        let fewer = |table: &str| if table == "words" { 10 } else { 1_000 };
+        let queries = queries_of(&spec, "BREAKDOWN", "word_id", &fewer);
+        let words = queries.iter().find(|q| q.table == "words").unwrap();
+        assert_eq!(
+            words.sql.split(" FROM ").nth(1).unwrap(),
+            "\"words\" AS s1 WHERE s1.\"id\" IS NOT NULL ORDER BY s1.\"id\""
+        );
     }
 }

@@ -4,7 +4,7 @@
 use toml::Value as Toml;
 
 use super::item::by_name;
-use super::scope::{joins, on_pairs, strings, table_shape, Level, Scope};
+use super::scope::{joins, on_list, strings, table_shape, Level, Scope};
 use super::table::{null_policy, time_format};
 use super::Defaults;
 use crate::item::{AttrValue, Number};
@@ -362,9 +362,9 @@ pub(super) fn relation<'s>(
         let on = match table.get("on") {
             Some(Toml::Array(alternatives)) => alternatives
                 .iter()
-                .map(|a| on_pairs(a, child, scope, rule))
+                .map(|a| on_list(a, child, scope, rule))
                 .collect::<Result<Vec<_>, _>>()?,
-            Some(single) => vec![on_pairs(single, child, scope, rule)?],
+            Some(single) => vec![on_list(single, child, scope, rule)?],
             None => {
                 return Err(format!(
                     "{rule}: on must map columns of {related} to fields in scope, like {{ word_id = \"id\" }}"

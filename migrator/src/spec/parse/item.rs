@@ -16,6 +16,7 @@ pub(super) fn item_spec(
     defaults: &Defaults,
     earlier: &[ItemSpec],
     lines: &Lines,
+    joins_numbered: &mut usize,
 ) -> Located<ItemSpec> {
     let line = lines.of(&raw.name);
     let name = raw.name.get_ref().clone();
@@ -30,6 +31,7 @@ pub(super) fn item_spec(
         )
     })?;
     let mut scope = Scope::default();
+    scope.joins.set(*joins_numbered);
     scope.push(&root.name, root);
     let joins = joins(raw.join.as_ref(), &mut scope, schema, &name).map_err(|m| (line, m))?;
     let conditions = raw
@@ -140,6 +142,7 @@ pub(super) fn item_spec(
         .iter()
         .map(|(name, value)| (name.clone(), value_alias(value.get_ref())))
         .collect();
+    *joins_numbered = scope.joins.get();
     Ok(ItemSpec {
         name,
         root: root.name.clone(),

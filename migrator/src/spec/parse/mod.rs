@@ -170,9 +170,18 @@ pub fn parse_spec(
     };
     let (table, defaults) = table_spec(raw_table, &lines).map_err(|(l, m)| error(l, m))?;
     let mut items: Vec<ItemSpec> = Vec::new();
+    let mut joins_numbered = 0;
     for raw_item in &raw.items {
-        let item = item_spec(raw_item, &table, &schema, &defaults, &items, &lines)
-            .map_err(|(l, m)| error(l, m))?;
+        let item = item_spec(
+            raw_item,
+            &table,
+            &schema,
+            &defaults,
+            &items,
+            &lines,
+            &mut joins_numbered,
+        )
+        .map_err(|(l, m)| error(l, m))?;
         if let Some(first) = items.iter().find(|i| i.name == item.name) {
             return Err(error(
                 item.line,

@@ -1,13 +1,13 @@
 //! The rows in scope while an item type is read, and the names that resolve in it: columns,
 //! conditions, orders, joins.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use toml::Value as Toml;
 
 use crate::source::{ColumnType, Schema, TableShape};
 use crate::spec::condition::{Comparison, ConditionText};
-use crate::spec::{Against, Condition, FieldRef, Join, Piece, Template, Test};
+use crate::spec::{Against, Condition, FieldRef, Join, JoinId, On, Piece, Template, Test};
 
 /// One level of rows in scope: its tables (by the name fields use: the table's, or a join's
 /// alias) and whether it stands for a group of rows (so `list = "@group"` may read them).
@@ -22,6 +22,8 @@ pub(super) struct Scope<'a> {
     pub(super) levels: Vec<Level<'a>>,
     /// When set, the types of the columns names resolve to, in order: what a key is made of.
     pub(super) watch: Option<RefCell<Vec<ColumnType>>>,
+    /// How many `on` lists the spec has numbered so far: the next one's [`JoinId`].
+    pub(super) joins: Cell<usize>,
 }
 
 impl<'a> Scope<'a> {
@@ -185,18 +187,19 @@ pub(super) fn strings(value: Option<&Toml>, what: &str) -> Result<Vec<String>, S
     }
 }
 
-/// Reads `{ child_column = "field", … }` for a relation or join onto `target`.
-pub(super) fn on_pairs(
+/// Reads `{ child_column = "field", … }` for a relation or join onto `target`, numbered next.
+pub(super) fn on_list(
     on: &Toml,
     target: &TableShape,
     scope: &Scope,
     rule: &str,
-) -> Result<Vec<(usize, FieldRef)>, String> {
+) -> Result<On, String> {
     let on = on.as_table().ok_or(format!(
         "{rule}: on must map columns of {} to fields in scope, like {{ word_id = \"id\" }}",
         target.name
     ))?;
-    on.iter()
+    let pairs = on
+        .iter()
         .map(|(col, outer)| {
             let column = target.column_index(col).ok_or(format!(
                 "{rule}: on names column {col}, which table {} lacks",
@@ -207,7 +210,10 @@ pub(super) fn on_pairs(
                 .ok_or(format!("{rule}: on values are field names"))?;
             Ok((column, scope.resolve(outer)?))
         })
-        .collect()
+        .collect::<Result<_, String>>()?;
+    let id = JoinId(scope.joins.get());
+    scope.joins.set(id.0 + 1);
+    Ok(On { id, pairs })
 }
 
 pub(super) fn table_shape<'s>(
@@ -248,7 +254,7 @@ pub(super) fn joins<'s>(
             .and_then(Toml::as_str)
             .ok_or(format!("{rule}: each join names a table"))?;
         let target = table_shape(schema, name, rule)?;
-        let on = on_pairs(join.get("on").ok_or_else(bad)?, target, scope, rule)?;
+        let on = on_list(join.get("on").ok_or_else(bad)?, target, scope, rule)?;
         let alias = join.get("as").and_then(Toml::as_str).unwrap_or(name);
         let left = join.get("left") == Some(&Toml::Boolean(true));
         scope

@@ -2,9 +2,9 @@
 
 use foldhash::{HashMap, HashMapExt};
 
-use super::{on_id, Builder, Scope};
+use super::{Builder, Scope};
 use crate::source::Value;
-use crate::spec::{FieldRef, TimeFormat};
+use crate::spec::{On, TimeFormat};
 use crate::transform::convert::{push_text, text};
 use crate::transform::TableData;
 
@@ -96,13 +96,16 @@ pub(super) fn compact<K: Eq + std::hash::Hash>(index: HashMap<K, Vec<usize>>) ->
 }
 
 impl<'a> Builder<'a> {
-    pub(super) fn lookup(&self, on: &[(usize, FieldRef)], scope: &Scope) -> &[usize] {
+    /// The rows `on` finds for the rows in `scope` (none when a field it reads is NULL).
+    pub(super) fn lookup(&self, on: &On, scope: &Scope) -> &[usize] {
         thread_local! {
             /// The key being looked up: one buffer per thread, not one string per lookup.
             static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
-        let found = match &self.indexes[self.index_of[&on_id(on)]] {
-            Index::Ints(index) => match self.value(&on[0].1, scope) {
+        let at = (self.index_of.get(on.id.0).copied().flatten())
+            .expect("every on list a plan reads is indexed");
+        let found = match &self.indexes[at] {
+            Index::Ints(index) => match self.value(&on.pairs[0].1, scope) {
                 Value::Null => None,
                 Value::Int(i) => index.get(i),
                 v => {
@@ -115,7 +118,7 @@ impl<'a> Builder<'a> {
             },
             Index::Texts(index) => KEY.with_borrow_mut(|key| {
                 key.clear();
-                let values = on.iter().map(|(_, f)| self.value(f, scope));
+                let values = on.pairs.iter().map(|(_, f)| self.value(f, scope));
                 if push_index_key(values, &self.spec.timestamps, key) {
                     index.get(key.as_str())
                 } else {

@@ -24,7 +24,8 @@ use super::{TableData, Tables};
 use crate::item::AttrValue;
 use crate::source::Value;
 use crate::spec::{
-    Expr, FieldRef, ItemSpec, ItemTypeId, Join, Missing, Relation, RowSource, Spec, TimeFormat,
+    Expr, FieldRef, ItemSpec, ItemTypeId, Join, JoinId, Missing, Relation, RowSource, Spec,
+    TimeFormat,
 };
 
 /// Stands for the missing row of a left join: every column reads as NULL.
@@ -132,8 +133,8 @@ pub struct Builder<'a> {
     spec: &'a Spec,
     tables: &'a Tables,
     indexes: Vec<Index>,
-    /// Which index an `on` list of the spec looks up, by the list's address in the spec.
-    index_of: HashMap<usize, usize>,
+    /// Which index each `on` list of the spec looks up, by its id (`None`: not read here).
+    index_of: Vec<Option<usize>>,
     rules: Vec<String>,
     /// Per item type, the code of its first rule.
     item_rules: Vec<u16>,
@@ -142,11 +143,6 @@ pub struct Builder<'a> {
     events: Vec<(String, AtomicU64)>,
     /// Per item type, its top-level attributes in name order: the order they are written in.
     attributes: Vec<Vec<(&'a str, Attribute<'a>)>>,
-}
-
-/// Identifies an `on` list of the spec by its address: the spec outlives the builder.
-fn on_id(on: &[(usize, FieldRef)]) -> usize {
-    on.as_ptr() as usize
 }
 
 /// An item type's top-level attributes in name order. The spec loader keeps the names of keys
@@ -191,13 +187,13 @@ impl<'a> Builder<'a> {
     pub fn new(spec: &'a Spec, tables: &'a Tables) -> Self {
         let mut all = Vec::new();
         let mut rules = Vec::new();
-        // (table, columns, address of the spec's on list)
-        let mut wanted: Vec<(String, Vec<usize>, usize)> = Vec::new();
+        // (table, columns, the spec's on list)
+        let mut wanted: Vec<(String, Vec<usize>, JoinId)> = Vec::new();
         let join_wanted = |join: &Join| {
             (
                 join.table.clone(),
-                join.on.iter().map(|(c, _)| *c).collect(),
-                on_id(&join.on),
+                join.on.pairs.iter().map(|(c, _)| *c).collect(),
+                join.on.id,
             )
         };
         // A window of one item type looks rows up only for that type's joins and relations.
@@ -236,8 +232,8 @@ impl<'a> Builder<'a> {
                 for on in &relation.on {
                     wanted.push((
                         table.clone(),
-                        on.iter().map(|(c, _)| *c).collect(),
-                        on_id(on),
+                        on.pairs.iter().map(|(c, _)| *c).collect(),
+                        on.id,
                     ));
                 }
             }
@@ -245,7 +241,7 @@ impl<'a> Builder<'a> {
         }
         let mut indexes = Vec::new();
         let mut built: HashMap<(String, Vec<usize>), usize> = HashMap::new();
-        let mut index_of = HashMap::new();
+        let mut index_of = vec![None; wanted.iter().map(|w| w.2 .0 + 1).max().unwrap_or(0)];
         for (table, columns, id) in wanted {
             let at = *built
                 .entry((table.clone(), columns.clone()))
@@ -253,7 +249,7 @@ impl<'a> Builder<'a> {
                     indexes.push(index(&tables.tables[&table], &columns, &spec.timestamps));
                     indexes.len() - 1
                 });
-            index_of.insert(id, at);
+            index_of[id.0] = Some(at);
         }
         let attributes = spec
             .items

@@ -126,7 +126,7 @@ pub async fn plan_windows(
         let mut runs = Runs::new(dir.path(), &format!("lines-{}", t.0), 6);
         let started = std::time::Instant::now();
         let whole = |table: &str| rows_of(table) <= window as u64;
-        let mut streams = Streams::open(spec, source, item, whole).await?;
+        let mut streams = Streams::open(spec, source, item, &rows_of, whole).await?;
         for table in streams.held() {
             if !held.contains_key(table) {
                 held.insert(table.clone(), read_whole(spec, source, table).await?);

@@ -113,13 +113,15 @@ pub struct Streams<'s> {
 }
 
 impl<'s> Streams<'s> {
-    /// Starts every path query of `item`, each on a connection of its own reading `source`'s
-    /// snapshot; but a table other than the root for which `whole` holds is not read by path:
-    /// every window gets all its rows (read once by the caller, see [`Streams::held`]).
+    /// Starts every path query of `item` (`rows` gives a table's row count), each on a
+    /// connection of its own reading `source`'s snapshot; but a table other than the root for
+    /// which `whole` holds is not read by path: every window gets all its rows (read once by
+    /// the caller, see [`Streams::held`]).
     pub async fn open(
         spec: &'s Spec,
         source: &PostgresSource,
         item: &ItemSpec,
+        rows: &dyn Fn(&str) -> u64,
         whole: impl Fn(&str) -> bool,
     ) -> Result<Self, SourceError> {
         let root = spec
@@ -138,7 +140,7 @@ impl<'s> Streams<'s> {
         let mut seen = HashSet::default();
         let mut streams = Vec::new();
         let mut held = Vec::new();
-        for query in paths::path_queries(spec, item, &key) {
+        for query in paths::path_queries(spec, item, &key, rows) {
             if !seen.insert(query.sql.clone()) {
                 continue;
             }
