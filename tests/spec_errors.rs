@@ -473,6 +473,40 @@ async fn windows_find_bad_rows_and_keys_shared_across_windows() {
 }
 
 #[tokio::test]
+async fn three_items_of_one_key_are_named_in_pairs_alike_in_windows_and_in_memory() {
+    // Rows 1, 2 and 3 share a key, each in a window of its own.
+    let spec = GOOD_SPEC.replace("ROW#{id}", "ROW");
+    let dir = design(&spec, "1,a,1,x\n2,a,2,y\n3,a,3,z\n");
+    let url =
+        crate::support::loaded_database_of("windowed_triple", dir.path(), &dir.path().join("data"))
+            .await;
+    let out = dir.path().join("out.jsonl");
+    let plan_from = |options: &[&str]| {
+        let mut args = vec![
+            "plan",
+            "--spec",
+            dir.path().to_str().unwrap(),
+            "--source",
+            &url,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(options);
+        migrator(&args)
+    };
+    let windowed = plan_from(&["--window", "1"]);
+    assert_eq!(
+        windowed.stderr,
+        "error: two items have the key pk=T#a, sk=ROW: T from table t, row id=1, and T from table t, row id=2; make the key templates unique\n\
+         error: two items have the key pk=T#a, sk=ROW: T from table t, row id=2, and T from table t, row id=3; make the key templates unique\n"
+    );
+    assert_eq!(windowed.code, 2);
+    let whole = plan_from(&[]);
+    assert_eq!(whole.stderr, windowed.stderr);
+    assert_eq!(whole.code, 2);
+}
+
+#[tokio::test]
 async fn migrate_writes_nothing_while_any_item_is_bad() {
     // Row 2 is fine; row 3 cannot be stored: the whole plan is checked before the first write.
     let dir = design(GOOD_SPEC, "2,a,1,x\n3,a,NaN,y\n");

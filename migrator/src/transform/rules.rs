@@ -1,6 +1,8 @@
 //! The checks every item passes before it is written: keys present, typed and within
 //! DynamoDB's limits, the item within 400 KB, and no two items of the plan with one key.
 
+use std::borrow::Borrow;
+
 use super::build::{Built, Keys};
 use super::{Entry, KeyClash, Origin, TransformError};
 use crate::item::AttrValue;
@@ -143,22 +145,44 @@ pub(super) fn sorted_keys(types: &[Vec<Entry>]) -> Vec<(&(String, String), usize
     keys
 }
 
+/// Every key two items of `types` share (see [`shared_keys`]).
 pub fn check_unique(
     spec: &Spec,
     types: &[Vec<Entry>],
     origin: impl Fn(usize, &Entry) -> Origin,
 ) -> Vec<TransformError> {
+    let sorted = sorted_keys(types)
+        .into_iter()
+        .map(|(key, t, i)| Ok::<_, std::convert::Infallible>((key, (t, i))));
+    shared_keys(spec, sorted, |&(t, i)| origin(t, &types[t][i])).unwrap_or_else(|e| match e {})
+}
+
+/// Every key two items share, from every item's key in key order (`sorted`, which may fail
+/// as it is read), each error naming two items by `origin`: of several items with one key,
+/// each is named with the one before it. The in-memory plan and the windowed one (which
+/// merges keys from disk) both find clashes here, so they report them alike.
+///
+/// # Errors
+/// The first error `sorted` gives.
+pub(super) fn shared_keys<K: Borrow<(String, String)>, P, E>(
+    spec: &Spec,
+    sorted: impl IntoIterator<Item = Result<(K, P), E>>,
+    origin: impl Fn(&P) -> Origin,
+) -> Result<Vec<TransformError>, E> {
     let mut clashes = Vec::new();
-    let keys = sorted_keys(types);
-    for pair in keys.windows(2) {
-        if pair[0].0 == pair[1].0 {
-            let (first, second) = (&types[pair[0].1][pair[0].2], &types[pair[1].1][pair[1].2]);
-            clashes.push(TransformError::DuplicateKey(Box::new(KeyClash {
-                key: describe(spec, &first.key),
-                first: origin(pair[0].1, first),
-                second: origin(pair[1].1, second),
-            })));
+    let mut previous: Option<(K, P)> = None;
+    for item in sorted {
+        let (key, this) = item?;
+        if let Some((before, first)) = &previous {
+            if before.borrow() == key.borrow() {
+                clashes.push(TransformError::DuplicateKey(Box::new(KeyClash {
+                    key: describe(spec, key.borrow()),
+                    first: origin(first),
+                    second: origin(&this),
+                })));
+            }
         }
+        previous = Some((key, this));
     }
-    clashes
+    Ok(clashes)
 }

@@ -22,8 +22,8 @@ use foldhash::{HashMap, HashSet};
 use super::accounting::{Identity, Merged};
 use super::spill::{text, write_record, Merge, Runs};
 use super::{
-    Hashes, KeyClash, Origin, PlanErrors, PlanLine, Summary, TableData, Tables, TransformError,
-    Usage, Window, CHUNK_ITEMS,
+    Hashes, Origin, PlanErrors, PlanLine, Summary, TableData, Tables, TransformError, Usage,
+    Window, CHUNK_ITEMS,
 };
 use super::{TypeSummary, TypeTally};
 use crate::source::{quote_ident, ColumnType, PostgresSource, Row, SourceError, Value};
@@ -343,29 +343,18 @@ fn merge_runs(
 /// Every key two items share, across item types and windows, each error naming both items:
 /// the files hold each type's keys in key order, so equal keys meet as they are merged.
 fn clashes(spec: &Spec, key_files: &[PathBuf]) -> std::io::Result<Vec<TransformError>> {
-    let mut clashes = Vec::new();
-    let mut previous: Option<(usize, Vec<Vec<u8>>)> = None;
-    for record in Merge::open(key_files, 4)? {
+    let sorted = Merge::open(key_files, 4)?.map(|record| {
         let (t, fields) = record?;
-        if let Some((first_t, first)) = &previous {
-            if first[..2] == fields[..2] {
-                let origin = |t: usize, fields: &[Vec<u8>]| Origin {
-                    item_type: spec.items[t].name.clone(),
-                    table: String::from_utf8_lossy(&fields[2]).into_owned(),
-                    row: String::from_utf8_lossy(&fields[3]).into_owned(),
-                };
-                let key = (text(first[0].clone())?, text(first[1].clone())?);
-                clashes.push(TransformError::DuplicateKey(Box::new(KeyClash {
-                    key: super::rules::describe(spec, &key),
-                    first: origin(*first_t, first),
-                    second: origin(t, &fields),
-                })));
-                continue;
-            }
-        }
-        previous = Some((t, fields));
-    }
-    Ok(clashes)
+        let [pk, sk, table, row]: [Vec<u8>; 4] = fields
+            .try_into()
+            .map_err(|_| std::io::Error::other("a short key record"))?;
+        Ok(((text(pk)?, text(sk)?), (t, table, row)))
+    });
+    super::rules::shared_keys(spec, sorted, |(t, table, row)| Origin {
+        item_type: spec.items[*t].name.clone(),
+        table: String::from_utf8_lossy(table).into_owned(),
+        row: String::from_utf8_lossy(row).into_owned(),
+    })
 }
 
 /// Every row of `table` (of `spec`'s schema), read on the source's snapshot.
