@@ -6,12 +6,14 @@
 //! exported snapshot (`postgres.rs`, `snapshot.rs`), each opened as the URL says, TLS included
 //! (`connect.rs`); CSV folders go through the csv crate
 //! (`csv.rs`). Both hand their text to [`value::parse_text`], so the same data gives the same
-//! values. Start with [`Source::open`].
+//! values. Queries led by one key can be read in step, a window of keys at a time
+//! (`in_step.rs`). Start with [`Source::open`].
 
 mod connect;
 mod copy_text;
 mod csv;
 mod ddl;
+mod in_step;
 mod postgres;
 mod shape;
 mod snapshot;
@@ -27,6 +29,7 @@ use tokio::sync::mpsc;
 pub use self::csv::{header_positions, CsvSource, SCHEMA_FILE};
 pub use connect::{connect_one, postgres_says};
 pub use ddl::parse_schema;
+pub use in_step::{InStep, Step, StepQuery};
 pub use postgres::{HeldSnapshot, PostgresSource};
 pub use shape::{quote_ident, quote_table, Column, ColumnType, Schema, TableShape};
 pub use value::{parse_text, ParseError, Value};

@@ -1,61 +1,14 @@
-//! A window's rows: every path query of an item type read in step, cut after at least N root
-//! groups at a group boundary, each table's rows kept once (by primary key).
-
-use std::cmp::Ordering;
-use std::collections::VecDeque;
+//! A window's rows: every path query of an item type read in step (`source::InStep`), cut
+//! after at least N root groups at a group boundary, each table's rows kept once (by primary
+//! key).
 
 use foldhash::{HashMap, HashSet};
-use futures::StreamExt;
 
 use super::super::{convert, paths};
-use crate::source::{Column, PostgresSource, Row, RowBatches, SourceError, TableShape, Value};
+use crate::source::{
+    Column, InStep, PostgresSource, Row, SourceError, StepQuery, TableShape, Value,
+};
 use crate::spec::{ItemSpec, Spec, TimeFormat};
-
-/// One path query's rows, each led by its root's window key.
-struct Stream {
-    table: String,
-    batches: RowBatches,
-    buffer: VecDeque<Row>,
-    done: bool,
-}
-
-impl Stream {
-    async fn peek(&mut self) -> Result<Option<&Row>, SourceError> {
-        while self.buffer.is_empty() && !self.done {
-            match self.batches.next().await {
-                Some(batch) => self.buffer.extend(batch?),
-                None => self.done = true,
-            }
-        }
-        Ok(self.buffer.front())
-    }
-
-    /// The next row, without its window key.
-    fn take(&mut self, key_len: usize) -> Row {
-        let mut row = self.buffer.pop_front().expect("a row was peeked");
-        row.values.drain(..key_len);
-        row
-    }
-}
-
-/// Postgres's order of window keys (see [`paths::window_key_type`]): whole numbers by value,
-/// text byte by byte (`COLLATE "C"`), NULL last.
-fn pg_cmp(a: &[Value], b: &[Value]) -> Ordering {
-    for (x, y) in a.iter().zip(b) {
-        let order = match (x, y) {
-            (Value::Null, Value::Null) => Ordering::Equal,
-            (Value::Null, _) => Ordering::Greater,
-            (_, Value::Null) => Ordering::Less,
-            (Value::Int(x), Value::Int(y)) => x.cmp(y),
-            (Value::Text(x), Value::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
-            _ => unreachable!("window keys are whole numbers or text"),
-        };
-        if order != Ordering::Equal {
-            return order;
-        }
-    }
-    Ordering::Equal
-}
 
 /// The root columns an item type's windows are cut on: its grouping columns when they are all
 /// the root's own (a group never spans two windows), else the root's primary key.
@@ -105,9 +58,8 @@ pub struct WindowRows {
 pub struct Streams<'s> {
     spec: &'s Spec,
     root: &'s TableShape,
-    key_len: usize,
     /// The root's own query first.
-    streams: Vec<Stream>,
+    queries: InStep,
     /// Tables read whole instead of by path (see [`Streams::open`]).
     held: Vec<String>,
 }
@@ -138,7 +90,7 @@ impl<'s> Streams<'s> {
             })
             .collect();
         let mut seen = HashSet::default();
-        let mut streams = Vec::new();
+        let mut queries = Vec::new();
         let mut held = Vec::new();
         for query in paths::path_queries(spec, item, &key, rows) {
             if !seen.insert(query.sql.clone()) {
@@ -158,18 +110,16 @@ impl<'s> Streams<'s> {
                 columns: key_columns.iter().chain(&table.columns).cloned().collect(),
                 primary_key: Vec::new(),
             };
-            streams.push(Stream {
+            queries.push(StepQuery {
                 table: query.table,
-                batches: source.query_rows(query.sql, shape).await?,
-                buffer: VecDeque::new(),
-                done: false,
+                sql: query.sql,
+                shape,
             });
         }
         Ok(Streams {
             spec,
             root,
-            key_len: key.len(),
-            streams,
+            queries: InStep::open(source, queries, key.len()).await?,
             held,
         })
     }
@@ -187,38 +137,11 @@ impl<'s> Streams<'s> {
         size: usize,
         held: &HashMap<String, Vec<Row>>,
     ) -> Result<Option<WindowRows>, SourceError> {
-        let (n, format) = (self.key_len, &self.spec.timestamps);
-        let mut roots = Vec::new();
-        let mut last: Option<Vec<Value>> = None;
-        let root_stream = &mut self.streams[0];
-        while let Some(row) = root_stream.peek().await? {
-            let at = &row.values[..n];
-            let boundary = last
-                .as_deref()
-                .is_some_and(|l| pg_cmp(l, at) != Ordering::Equal);
-            if roots.len() >= size && boundary {
-                break;
-            }
-            last = Some(at.to_vec());
-            roots.push(root_stream.take(n));
-        }
-        let Some(high) = last else {
+        let format = &self.spec.timestamps;
+        let Some(step) = self.queries.next(size).await? else {
             return Ok(None);
         };
-        // Every other stream's rows up to the window's last key, each decoded on a task of its own.
-        let high = &high;
-        let taken =
-            futures::future::try_join_all(self.streams[1..].iter_mut().map(|stream| async move {
-                let mut taken = Vec::new();
-                while let Some(row) = stream.peek().await? {
-                    if pg_cmp(&row.values[..n], high) == Ordering::Greater {
-                        break;
-                    }
-                    taken.push(stream.take(n));
-                }
-                Ok::<_, SourceError>((stream.table.as_str(), taken))
-            }))
-            .await?;
+        let roots = step.first;
         let root_count = roots.len();
         let mut kept: HashMap<String, (Vec<Row>, HashSet<RowId>)> = HashMap::default();
         let ids = roots
@@ -226,9 +149,9 @@ impl<'s> Streams<'s> {
             .map(|r| identity(self.root, r, format))
             .collect();
         kept.insert(self.root.name.clone(), (roots, ids));
-        for (table, rows) in taken {
-            let shape = self.spec.schema.table(table).expect("checked");
-            let (kept, ids) = kept.entry(table.to_string()).or_default();
+        for (table, rows) in step.others {
+            let shape = self.spec.schema.table(&table).expect("checked");
+            let (kept, ids) = kept.entry(table).or_default();
             for row in rows {
                 if ids.insert(identity(shape, &row, format)) {
                     kept.push(row);
