@@ -262,6 +262,89 @@ numbers = { list = "@group", order = ["n"], item = { column = "n" } }
 }
 
 #[tokio::test]
+async fn windows_read_children_by_their_own_key_and_keep_each_with_its_root() {
+    // c names its parent by a whole number: windows read c alone, ordered by p_id, with rows
+    // that name no parent (4, 0, 9, NULL) among them. d names m by a numeric, where 2.50 equals
+    // 2.5 but is other text: read joined to m, it is keyed by its root's 2.5.
+    let dir = tempfile::tempdir().unwrap();
+    let schema = "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER, v TEXT);
+CREATE TABLE m (n NUMERIC PRIMARY KEY);
+CREATE TABLE d (id INTEGER PRIMARY KEY, m_n NUMERIC, v TEXT);";
+    let spec = r#"source = "schema.sql"
+[table]
+name = "t"
+partition_key = "pk"
+sort_key = "sk"
+
+[[items]]
+type = "PARENT"
+from = "p"
+[items.keys]
+pk = "P#{id}"
+sk = "P"
+[items.attributes]
+children = { list = "c", on = { p_id = "id" }, order = ["id"], item = { column = "v" } }
+
+[[items]]
+type = "NUMBER"
+from = "m"
+[items.keys]
+pk = "M#{n}"
+sk = "M"
+[items.attributes]
+rows = { list = "d", on = { m_n = "n" }, order = ["id"], item = { column = "v" } }
+"#;
+    std::fs::write(dir.path().join("schema.sql"), schema).unwrap();
+    std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let files = [
+        ("p.csv", "id,name\n1,one\n3,three\n5,five\n7,seven\n"),
+        (
+            "c.csv",
+            "id,p_id,v\n1,1,a\n2,3,b\n3,4,no parent 4\n4,,no parent\n5,9,no parent 9\n6,7,c\n7,0,no parent 0\n8,3,b again\n",
+        ),
+        ("m.csv", "n\n2.5\n10\n9\n"),
+        (
+            "d.csv",
+            "id,m_n,v\n1,2.50,two and a half\n2,10,ten\n3,9,nine\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(data.join(name), text).unwrap();
+    }
+    let url = loaded_database_of("window_children", dir.path(), &data).await;
+    let spec = dir.path().to_str().unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    let lines = plan(spec, &url, whole.path());
+    assert_eq!(lines.len(), 4 + 3, "{lines:?}");
+    for expected in [
+        r#"{"Item":{"children":{"L":[{"S":"b"},{"S":"b again"}]},"pk":{"S":"P#3"},"sk":{"S":"P"}}}"#,
+        r#"{"Item":{"children":{"L":[]},"pk":{"S":"P#5"},"sk":{"S":"P"}}}"#,
+        r#"{"Item":{"pk":{"S":"M#2.5"},"rows":{"L":[{"S":"two and a half"}]},"sk":{"S":"M"}}}"#,
+    ] {
+        assert!(
+            lines.contains(&expected.to_string()),
+            "{expected} in {lines:?}"
+        );
+    }
+    for window in ["1", "2"] {
+        let windowed = tempfile::tempdir().unwrap();
+        assert_eq!(
+            plan_with(spec, &url, windowed.path(), &["--window", window]),
+            lines,
+            "windows of {window}"
+        );
+        assert_eq!(
+            report_of(windowed.path()),
+            report_of(whole.path()),
+            "windows of {window}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn ctrl_c_removes_the_temporary_files_and_exits_130() {
     let url = generated_database("interrupted", "0.02").await;
     let (tmp, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -228,12 +228,12 @@ impl Paths<'_> {
 
     /// The slot a query of the slots `from` starts at, and its columns that give the window
     /// key. That is the root (slot 0) with the key's own columns, unless the first slot joined
-    /// to the root is an inner join on exactly the window key, each column equal to one of the
-    /// same type, and no later slot reads the root: then that slot's rows carry the key
-    /// themselves and the join to the root is work Postgres need not do. (A row it no longer
-    /// drops, one naming no root, is only looked up by nothing.) The join stays when the slot
-    /// may have more rows than the root: joined on its whole primary key (a parent of the
-    /// root, say) and larger than the root.
+    /// to the root is an inner join on exactly the window key, each column a whole number
+    /// equal to one, and no later slot reads the root: then that slot's rows carry the key
+    /// themselves and the join to the root is work Postgres need not do. (Rows naming no root,
+    /// which the join dropped, now reach a window too, where no root looks them up.) The join
+    /// stays when the slot may have more rows than the root: joined on its whole primary key
+    /// (a parent of the root, say) and larger than the root.
     fn lead(&self, from: &[usize]) -> (usize, Vec<usize>) {
         let at_root = (0, self.key.to_vec());
         let Some((&first, later)) = from.get(1..).and_then(<[usize]>::split_first) else {
@@ -252,10 +252,13 @@ impl Paths<'_> {
         let shape = self.schema.table(&slot.table).expect("checked");
         let mut columns = Vec::new();
         for &k in self.key {
-            let equal = slot
-                .on
-                .iter()
-                .find(|(c, f)| f.column == k && shape.columns[*c].ty == root.columns[k].ty);
+            // Equal whole numbers are the same key; equal numerics (2.5, 2.50) or texts (of a
+            // case-blind type) may not be, and would be cut into other windows than their root.
+            let equal = slot.on.iter().find(|(c, f)| {
+                f.column == k
+                    && shape.columns[*c].ty == ColumnType::Int
+                    && root.columns[k].ty == ColumnType::Int
+            });
             match equal {
                 Some((c, _)) => columns.push(*c),
                 None => return at_root,
