@@ -196,20 +196,35 @@ async fn counts_too_many_to_hold_spill_to_disk_and_report_what_memory_reports() 
     assert_eq!(report, report_of(whole.path()));
 }
 
+/// A design folder with `schema`, a spec of table `t` (keys `pk` and `sk`) with the item types
+/// `items`, and the CSV `files` in `data/`, loaded into a fresh database: the folder and the
+/// database's URL.
+async fn loaded_design(
+    label: &str,
+    schema: &str,
+    items: &str,
+    files: &[(&str, &str)],
+) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("source = \"schema.sql\"\n[table]\nname = \"t\"\npartition_key = \"pk\"\nsort_key = \"sk\"\n\n{items}");
+    std::fs::write(dir.path().join("schema.sql"), schema).unwrap();
+    std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for (name, text) in files {
+        std::fs::write(data.join(name), text).unwrap();
+    }
+    let url = loaded_database_of(label, dir.path(), &data).await;
+    (dir, url)
+}
+
 #[tokio::test]
 async fn windows_cut_on_a_number_or_a_time_give_the_in_memory_plan() {
     // 9 < 10 as numbers but "10" < "9" as text: windows of two roots must agree with Postgres on
     // which children are theirs, whichever order the key sorts in.
-    let dir = tempfile::tempdir().unwrap();
     let schema = "CREATE TABLE m (n NUMERIC PRIMARY KEY, at TIMESTAMP NOT NULL);
 CREATE TABLE c (id INTEGER PRIMARY KEY, m_n NUMERIC, v TEXT);";
-    let spec = r#"source = "schema.sql"
-[table]
-name = "t"
-partition_key = "pk"
-sort_key = "sk"
-
-[[items]]
+    let items = r#"[[items]]
 type = "BY_NUMBER"
 from = "m"
 [items.keys]
@@ -228,21 +243,17 @@ sk = "AT"
 [items.attributes]
 numbers = { list = "@group", order = ["n"], item = { column = "n" } }
 "#;
-    std::fs::write(dir.path().join("schema.sql"), schema).unwrap();
-    std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    std::fs::write(
-        data.join("m.csv"),
-        "n,at\n9,2024-01-01 09:00:00\n10,2024-01-01 10:00:00\n100,2024-01-01 09:00:00\n2.5,2024-01-01 10:00:00.5\n-1,2023-12-31 23:00:00\n",
-    )
-    .unwrap();
-    std::fs::write(
-        data.join("c.csv"),
-        "id,m_n,v\n1,9,nine\n2,10,ten\n3,100,hundred\n4,2.5,two and a half\n5,-1,minus one\n6,9,nine again\n",
-    )
-    .unwrap();
-    let url = loaded_database_of("window_keys", dir.path(), &data).await;
+    let files = [
+        (
+            "m.csv",
+            "n,at\n9,2024-01-01 09:00:00\n10,2024-01-01 10:00:00\n100,2024-01-01 09:00:00\n2.5,2024-01-01 10:00:00.5\n-1,2023-12-31 23:00:00\n",
+        ),
+        (
+            "c.csv",
+            "id,m_n,v\n1,9,nine\n2,10,ten\n3,100,hundred\n4,2.5,two and a half\n5,-1,minus one\n6,9,nine again\n",
+        ),
+    ];
+    let (dir, url) = loaded_design("window_keys", schema, items, &files).await;
     let spec = dir.path().to_str().unwrap();
     let whole = tempfile::tempdir().unwrap();
     let lines = plan(spec, &url, whole.path());
@@ -266,18 +277,11 @@ async fn windows_read_children_by_their_own_key_and_keep_each_with_its_root() {
     // c names its parent by a whole number: windows read c alone, ordered by p_id, with rows
     // that name no parent (4, 0, 9, NULL) among them. d names m by a numeric, where 2.50 equals
     // 2.5 but is other text: read joined to m, it is keyed by its root's 2.5.
-    let dir = tempfile::tempdir().unwrap();
     let schema = "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT);
 CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER, v TEXT);
 CREATE TABLE m (n NUMERIC PRIMARY KEY);
 CREATE TABLE d (id INTEGER PRIMARY KEY, m_n NUMERIC, v TEXT);";
-    let spec = r#"source = "schema.sql"
-[table]
-name = "t"
-partition_key = "pk"
-sort_key = "sk"
-
-[[items]]
+    let items = r#"[[items]]
 type = "PARENT"
 from = "p"
 [items.keys]
@@ -295,10 +299,6 @@ sk = "M"
 [items.attributes]
 rows = { list = "d", on = { m_n = "n" }, order = ["id"], item = { column = "v" } }
 "#;
-    std::fs::write(dir.path().join("schema.sql"), schema).unwrap();
-    std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
     let files = [
         ("p.csv", "id,name\n1,one\n3,three\n5,five\n7,seven\n"),
         (
@@ -311,10 +311,7 @@ rows = { list = "d", on = { m_n = "n" }, order = ["id"], item = { column = "v" }
             "id,m_n,v\n1,2.50,two and a half\n2,10,ten\n3,9,nine\n",
         ),
     ];
-    for (name, text) in files {
-        std::fs::write(data.join(name), text).unwrap();
-    }
-    let url = loaded_database_of("window_children", dir.path(), &data).await;
+    let (dir, url) = loaded_design("window_children", schema, items, &files).await;
     let spec = dir.path().to_str().unwrap();
     let whole = tempfile::tempdir().unwrap();
     let lines = plan(spec, &url, whole.path());

@@ -435,14 +435,19 @@ fn every_bad_row_is_reported_not_just_the_first() {
     );
 }
 
-#[tokio::test]
-async fn windows_find_bad_rows_and_keys_shared_across_windows() {
-    // Rows 1 and 2 share a key but fall in two windows of one row; row 3 has no key at all.
+/// Plans the good spec with one sort key for every row (`ROW`) over `rows`, loaded into a
+/// database `label`: in windows of one row, then in memory. The design folder and both outcomes.
+async fn one_key_plans(
+    label: &str,
+    rows: &str,
+) -> (
+    tempfile::TempDir,
+    crate::support::Outcome,
+    crate::support::Outcome,
+) {
     let spec = GOOD_SPEC.replace("ROW#{id}", "ROW");
-    let dir = design(&spec, "1,a,1,x\n2,a,2,y\n3,,3,z\n");
-    let url =
-        crate::support::loaded_database_of("windowed_errors", dir.path(), &dir.path().join("data"))
-            .await;
+    let dir = design(&spec, rows);
+    let url = crate::support::loaded_database_of(label, dir.path(), &dir.path().join("data")).await;
     let out = dir.path().join("out.jsonl");
     let plan_from = |options: &[&str]| {
         let mut args = vec![
@@ -458,14 +463,22 @@ async fn windows_find_bad_rows_and_keys_shared_across_windows() {
         migrator(&args)
     };
     let windowed = plan_from(&["--window", "1"]);
+    let whole = plan_from(&[]);
+    (dir, windowed, whole)
+}
+
+#[tokio::test]
+async fn windows_find_bad_rows_and_keys_shared_across_windows() {
+    // Rows 1 and 2 share a key but fall in two windows of one row; row 3 has no key at all.
+    let (dir, windowed, whole) =
+        one_key_plans("windowed_errors", "1,a,1,x\n2,a,2,y\n3,,3,z\n").await;
     assert_eq!(
         windowed.stderr,
         "error: table t, row id=3: k is NULL but T's pk needs it; fill it, give the template a default ({k|…}) or filter such rows out in the spec\n\
          error: two items have the key pk=T#a, sk=ROW: T from table t, row id=1, and T from table t, row id=2; make the key templates unique\n"
     );
     assert_eq!(windowed.code, 2);
-    assert!(!out.exists(), "nothing is written");
-    let whole = plan_from(&[]);
+    assert!(!dir.path().join("out.jsonl").exists(), "nothing is written");
     assert_eq!(
         whole.stderr, windowed.stderr,
         "the same errors as in memory"
@@ -475,33 +488,14 @@ async fn windows_find_bad_rows_and_keys_shared_across_windows() {
 #[tokio::test]
 async fn three_items_of_one_key_are_named_in_pairs_alike_in_windows_and_in_memory() {
     // Rows 1, 2 and 3 share a key, each in a window of its own.
-    let spec = GOOD_SPEC.replace("ROW#{id}", "ROW");
-    let dir = design(&spec, "1,a,1,x\n2,a,2,y\n3,a,3,z\n");
-    let url =
-        crate::support::loaded_database_of("windowed_triple", dir.path(), &dir.path().join("data"))
-            .await;
-    let out = dir.path().join("out.jsonl");
-    let plan_from = |options: &[&str]| {
-        let mut args = vec![
-            "plan",
-            "--spec",
-            dir.path().to_str().unwrap(),
-            "--source",
-            &url,
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(options);
-        migrator(&args)
-    };
-    let windowed = plan_from(&["--window", "1"]);
+    let (_dir, windowed, whole) =
+        one_key_plans("windowed_triple", "1,a,1,x\n2,a,2,y\n3,a,3,z\n").await;
     assert_eq!(
         windowed.stderr,
         "error: two items have the key pk=T#a, sk=ROW: T from table t, row id=1, and T from table t, row id=2; make the key templates unique\n\
          error: two items have the key pk=T#a, sk=ROW: T from table t, row id=2, and T from table t, row id=3; make the key templates unique\n"
     );
     assert_eq!(windowed.code, 2);
-    let whole = plan_from(&[]);
     assert_eq!(whole.stderr, windowed.stderr);
     assert_eq!(whole.code, 2);
 }

@@ -8,8 +8,6 @@ use foldhash::HashMap;
 use serde::Serialize;
 
 use super::spill_map::{Count, SpillMap};
-use super::Tables;
-use crate::spec::Spec;
 
 const UNTOUCHED: u16 = 0;
 const USED: u16 = 1;
@@ -213,20 +211,13 @@ pub struct TableAccount {
     pub unreferenced: u64,
 }
 
-/// Accounts for every row of every table.
-pub fn accounts(spec: &Spec, tables: &Tables, rules: &[String]) -> Vec<TableAccount> {
-    spec.schema
-        .tables
-        .iter()
-        .filter_map(|shape| tables.tables.get(&shape.name))
-        .map(|data| {
-            let mut by_code = vec![0u64; rules.len() + 2];
-            for state in &data.usage.states {
-                by_code[usize::from(state.load(Ordering::Relaxed))] += 1;
-            }
-            account(&data.shape.name, data.rows.len() as u64, &by_code, rules)
-        })
-        .collect()
+/// The account of table `table`, each of whose rows has its state in `usage`.
+pub fn table_account(table: &str, usage: &Usage, rules: &[String]) -> TableAccount {
+    let mut by_code = vec![0u64; rules.len() + 2];
+    for state in &usage.states {
+        by_code[usize::from(state.load(Ordering::Relaxed))] += 1;
+    }
+    account(table, usage.states.len() as u64, &by_code, rules)
 }
 
 /// How many of the largest items each type lists.

@@ -14,117 +14,28 @@ mod accounting;
 mod build;
 pub mod capacity;
 mod convert;
+mod entry;
+mod errors;
 mod paths;
 pub mod rules;
 mod spill;
 mod spill_map;
+mod tables;
 mod tiebreak;
 pub mod window;
 
-use foldhash::{HashMap, HashSet, HashSetExt};
+use foldhash::{HashSet, HashSetExt};
 
-use futures::StreamExt;
 use rayon::prelude::*;
 
 use accounting::TypeTally;
 pub use accounting::{TableAccount, TypeSummary, Usage};
+pub use entry::Entry;
+pub use errors::{KeyClash, Origin, PlanErrors, ReadBack, TransformError};
+pub use tables::{read_tables, TableData, Tables, Window};
 
 use crate::item::PlanLine;
-use crate::source::{Row, Source, SourceError, TableShape};
 use crate::spec::{ItemTypeId, KeyClashPolicy, Spec};
-
-/// The rows of one source table, held for lookups, with what became of each.
-pub struct TableData {
-    pub shape: TableShape,
-    pub rows: Vec<Row>,
-    pub usage: Usage,
-    /// How many of the first rows are roots of the item types this table is the root of
-    /// (a window's other rows of the table are there for lookups only); all when `None`.
-    pub roots: Option<usize>,
-}
-
-/// Every table a spec reads, by name.
-pub struct Tables {
-    pub tables: HashMap<String, TableData>,
-    /// Set when these are one window's rows (see [`window`]): only that item type is planned.
-    pub window: Option<Window>,
-}
-
-/// What a window of rows plans: one item type, knowing which rows earlier types chose.
-pub struct Window {
-    /// The item type planned.
-    pub item: ItemTypeId,
-    /// Per earlier item type that a `with_item` or `without_item` names, the rows of its root
-    /// table (in this window) its items were built over.
-    pub chosen: Vec<HashSet<usize>>,
-}
-
-impl Tables {
-    /// Whether item type `t` is planned from these rows.
-    fn plans(&self, t: ItemTypeId) -> bool {
-        self.window.as_ref().is_none_or(|w| w.item == t)
-    }
-}
-
-/// Reads every table `spec` names from `source`, all tables at once.
-pub async fn read_tables(spec: &Spec, source: &Source) -> Result<Tables, SourceError> {
-    // Every table of the schema, so the report accounts for each of them; a table whose
-    // Postgres schema the spec names is read from there.
-    let mut streams = Vec::new();
-    for table in &spec.schema.tables {
-        streams.push((table.name.clone(), source.rows(&table.qualified())?));
-    }
-    let read =
-        futures::future::try_join_all(streams.into_iter().map(|(name, mut stream)| async move {
-            let mut rows = Vec::new();
-            while let Some(batch) = stream.next().await {
-                rows.extend(batch?);
-            }
-            Ok::<_, SourceError>((name, rows))
-        }))
-        .await?;
-    let mut tables = HashMap::default();
-    for (name, rows) in read {
-        let expected = spec.schema.table(&name).expect("read above");
-        let shape = TableShape {
-            name: name.clone(),
-            ..source
-                .schema()
-                .table(&expected.qualified())
-                .expect("rows() checked the table")
-                .clone()
-        };
-        let usage = Usage::new(rows.len());
-        tables.insert(
-            name,
-            TableData {
-                shape,
-                rows,
-                usage,
-                roots: None,
-            },
-        );
-    }
-    Ok(Tables {
-        tables,
-        window: None,
-    })
-}
-
-/// One checked item of a plan without its body: enough to order, count, compare and rebuild it.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// Partition and sort key as text (numbers canonical, binary in base64).
-    pub key: (String, String),
-    /// The item's line hash, as the verification digests sum them.
-    pub hash: u128,
-    /// The size DynamoDB counts for the item.
-    pub bytes: u32,
-    /// The root group the item is built from.
-    group: u32,
-    /// Whether the key's sort key was moved off a key another item has (`on_key_clash`).
-    moved: bool,
-}
 
 /// Every item of a spec, checked, without holding their bodies: each item type's entries in
 /// key order, and the account of every source row. Lines are built again on demand
@@ -188,7 +99,13 @@ pub fn plan_into<'a>(
         all.extend(clashes);
         return Err(PlanErrors(all));
     }
-    plan.accounts = accounting::accounts(spec, tables, plan.builder.rules());
+    plan.accounts = spec
+        .schema
+        .tables
+        .iter()
+        .filter_map(|shape| tables.tables.get(&shape.name))
+        .map(|data| accounting::table_account(&data.shape.name, &data.usage, plan.builder.rules()))
+        .collect();
     plan.events = plan.builder.events();
     plan.events.extend(moved_events(spec, &plan.moved));
     // Held in memory, the tally has no disk to fail on.
@@ -553,90 +470,4 @@ impl Planned for Plan<'_> {
     ) -> Result<Vec<PlanLine>, ReadBack> {
         Ok(range.into_par_iter().map(|i| self.line(t, i)).collect())
     }
-}
-
-/// A plan kept on disk whose lines cannot be read back.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read the plan back from {}: {source}; check the temporary folder (TMPDIR) and rerun", path.display())]
-pub struct ReadBack {
-    pub path: std::path::PathBuf,
-    #[source]
-    pub source: std::io::Error,
-}
-
-/// Where an item came from: its type and its root row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub item_type: String,
-    pub table: String,
-    pub row: String,
-}
-
-/// Two items of one plan with the same primary key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyClash {
-    pub key: String,
-    pub first: Origin,
-    pub second: Origin,
-}
-
-/// Every item of a plan that cannot be built or would break a rule (at least one).
-#[derive(Debug)]
-pub struct PlanErrors(pub Vec<TransformError>);
-
-/// How many errors a message lists before it says how many more there are.
-const ERRORS_SHOWN: usize = 20;
-
-impl std::fmt::Display for PlanErrors {
-    /// One error per line, each after the `error: ` the first one gets from the caller.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, error) in self.0.iter().take(ERRORS_SHOWN).enumerate() {
-            if i > 0 {
-                f.write_str("\nerror: ")?;
-            }
-            write!(f, "{error}")?;
-        }
-        if self.0.len() > ERRORS_SHOWN {
-            write!(
-                f,
-                "\nerror: … and {} more ({} errors in all; `migrator plan --report FILE` lists every one)",
-                self.0.len() - ERRORS_SHOWN,
-                self.0.len()
-            )?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for PlanErrors {}
-
-/// An item that cannot be built or would break a DynamoDB rule.
-#[derive(Debug, thiserror::Error)]
-pub enum TransformError {
-    #[error("table {table}, row {row}: {field} is NULL but {item_type}'s {attribute} needs it; fill it, give the template a default ({{{field}|…}}) or filter such rows out in the spec")]
-    NullKey {
-        item_type: String,
-        table: String,
-        row: String,
-        field: String,
-        attribute: String,
-    },
-    #[error("table {table}, row {row}: {item_type}'s attribute {attribute}: {message}")]
-    Value {
-        item_type: String,
-        table: String,
-        row: String,
-        attribute: String,
-        message: String,
-    },
-    #[error("{item_type} {key} (table {table}, row {row}): {rule}")]
-    Rule {
-        item_type: String,
-        key: String,
-        table: String,
-        row: String,
-        rule: String,
-    },
-    #[error("two items have the key {}: {} from table {}, row {}, and {} from table {}, row {}; make the key templates unique", .0.key, .0.first.item_type, .0.first.table, .0.first.row, .0.second.item_type, .0.second.table, .0.second.row)]
-    DuplicateKey(Box<KeyClash>),
 }

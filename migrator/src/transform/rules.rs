@@ -4,7 +4,8 @@
 use std::borrow::Borrow;
 
 use super::build::{Built, Keys};
-use super::{Entry, KeyClash, Origin, TransformError};
+use super::entry::Entry;
+use super::errors::{KeyClash, Origin, TransformError};
 use crate::item::AttrValue;
 use crate::progress::clipped;
 use base64::Engine as _;

@@ -6,7 +6,8 @@ use std::cmp::Ordering;
 
 use foldhash::{HashSet, HashSetExt};
 
-use super::{Entry, Origin, TransformError};
+use super::entry::Entry;
+use super::errors::{Origin, TransformError};
 use crate::spec::Spec;
 
 /// Moves every item whose key an earlier one has (earlier by `before`, over item type and

@@ -2,7 +2,7 @@
 
 use super::{row_key, Builder, Scope};
 use crate::spec::FieldRef;
-use crate::transform::TransformError;
+use crate::transform::errors::TransformError;
 
 impl<'a> Builder<'a> {
     pub(super) fn null_error(

@@ -7,7 +7,7 @@ use crate::item::{write_json_string, write_number_value, write_string_value, Att
 use crate::source::Value;
 use crate::spec::{Against, Cast, Condition, Expr, ItemTypeId, NullPolicy, Piece, Test};
 use crate::transform::convert::{compare, push_text, row_ulid, text, to_attr};
-use crate::transform::TransformError;
+use crate::transform::errors::TransformError;
 
 impl<'a> Builder<'a> {
     /// Builds the item of type `index` over `group` (its first rows are the root) as its line,

@@ -6,7 +6,7 @@ use super::{Builder, Scope};
 use crate::source::Value;
 use crate::spec::{On, TimeFormat};
 use crate::transform::convert::{push_text, text};
-use crate::transform::TableData;
+use crate::transform::tables::TableData;
 
 /// Rows of a table by the values of some of their columns: by the whole number itself when
 /// the index is on one column of whole numbers (most joins are on ids), else by the columns'

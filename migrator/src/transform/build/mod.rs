@@ -20,7 +20,7 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 
 use self::index::{index, Index};
 use super::convert::{compare, text};
-use super::{TableData, Tables};
+use super::tables::{TableData, Tables};
 use crate::item::AttrValue;
 use crate::source::Value;
 use crate::spec::{
