@@ -37,10 +37,11 @@ pub struct PlanInput {
     pub connections: u16,
     /// Plan from Postgres ROOTS root rows of each item type at a time instead of reading every
     /// table whole, so memory follows the window, not the database: for databases larger than
-    /// memory. Each window's rows come from queries that join back to its roots (one connection
-    /// per table an item type reaches; a table of at most ROOTS rows is read once, whole), so
-    /// planning takes about 2.5 times as long; the items are the same. migrate, verify and diff then keep each item's key and hash (about 100 bytes
-    /// an item) and its line on disk. Example: --window 20000
+    /// memory. Each window's rows come from queries keyed by its roots (one connection per
+    /// table an item type reaches; a table of at most ROOTS rows is read once, whole), so
+    /// planning takes about 2.2 to 2.5 times as long; the items are the same. migrate, verify
+    /// and diff then keep each item's key and hash (about 100 bytes an item) and its line on
+    /// disk. Example: --window 20000
     #[arg(
         long,
         value_name = "ROOTS",
