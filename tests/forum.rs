@@ -88,15 +88,60 @@ async fn same_millisecond_events_take_the_next_free_millisecond_and_the_patterns
         ]
     );
 
-    // Planning in windows cannot move clashing keys yet: it says so before reading anything.
-    let windowed = migrator(&[
-        "plan", "--spec", SPEC, "--source", &url, "--window", "2", "--as-of", AS_OF,
-    ]);
-    assert_eq!(windowed.code, 2);
+    // Planned in windows, a first pass settles the moves over every window: the plan is the
+    // in-memory one, byte for byte, in windows of one root and of two, and so are its report's
+    // whole report.
+    let dir = tempfile::tempdir().unwrap();
+    let plans: Vec<(String, serde_json::Value)> = [&[][..], &["--window", "1"], &["--window", "2"]]
+        .iter()
+        .enumerate()
+        .map(|(n, options)| {
+            let run = dir.path().join(n.to_string());
+            std::fs::create_dir(&run).unwrap();
+            let mut options = options.to_vec();
+            options.extend(["--as-of", AS_OF]);
+            let lines = plan_with(SPEC, &url, &run, &options).join("\n");
+            let mut report: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap())
+                    .unwrap();
+            report["seconds"] = 0.into();
+            (lines, report)
+        })
+        .collect();
+    let (whole, report) = &plans[0];
     assert_eq!(
-        windowed.stderr,
-        "error: --window cannot yet move items whose keys clash (on_key_clash = \"next-sort-key\" in the spec); plan this spec without --window\n"
+        whole
+            .lines()
+            .filter(|l| l.contains("THREADEV#1#100"))
+            .count(),
+        10
     );
+    assert_eq!(
+        report["events"],
+        serde_json::json!([
+            ["MESSAGE key moved (on_key_clash)", 3],
+            ["SUBSCRIPTION key moved (on_key_clash)", 1]
+        ])
+    );
+    for (lines, windowed) in &plans[1..] {
+        assert!(lines == whole, "windowed:\n{lines}\nin memory:\n{whole}");
+        assert_eq!(windowed, report, "the same report but for its seconds");
+    }
+    // Each shard moves as the whole plan does, and plans in windows what it plans in memory.
+    let mut count = 0;
+    for shard in ["0/2", "1/2"] {
+        let shard_plan = |options: &[&str]| {
+            let run = tempfile::tempdir().unwrap();
+            let mut options = options.to_vec();
+            options.extend(["--as-of", AS_OF, "--shard", shard]);
+            plan_with(SPEC, &url, run.path(), &options)
+        };
+        let in_memory = shard_plan(&[]);
+        assert_eq!(shard_plan(&["--window", "1"]), in_memory, "shard {shard}");
+        assert!(in_memory.iter().all(|line| whole.contains(line.as_str())));
+        count += in_memory.len();
+    }
+    assert_eq!(count, whole.lines().count());
 }
 
 #[test]

@@ -435,21 +435,26 @@ fn every_bad_row_is_reported_not_just_the_first() {
     );
 }
 
-/// Plans the good spec with one sort key for every row (`ROW`) over `rows`, loaded into a
-/// database `label`: in windows of one row, then in memory. The design folder and both outcomes.
-async fn one_key_plans(
-    label: &str,
-    rows: &str,
-) -> (
+/// A design folder, and a plan of it in windows and one in memory.
+type Plans = (
     tempfile::TempDir,
     crate::support::Outcome,
     crate::support::Outcome,
-) {
-    let spec = GOOD_SPEC.replace("ROW#{id}", "ROW");
-    let dir = design(&spec, rows);
+);
+
+/// Plans the good spec with one sort key for every row (`ROW`) over `rows`, loaded into a
+/// database `label`: in windows of one row, then in memory. The design folder and both outcomes.
+async fn one_key_plans(label: &str, rows: &str) -> Plans {
+    plans(label, &GOOD_SPEC.replace("ROW#{id}", "ROW"), rows).await
+}
+
+/// Plans `spec` over `rows`, loaded into a database `label`: in windows of one row (to
+/// `out.jsonl`), then in memory (to `whole.jsonl`). The design folder and both outcomes.
+async fn plans(label: &str, spec: &str, rows: &str) -> Plans {
+    let dir = design(spec, rows);
     let url = crate::support::loaded_database_of(label, dir.path(), &dir.path().join("data")).await;
-    let out = dir.path().join("out.jsonl");
-    let plan_from = |options: &[&str]| {
+    let plan_from = |out: &str, options: &[&str]| {
+        let out = dir.path().join(out);
         let mut args = vec![
             "plan",
             "--spec",
@@ -462,8 +467,8 @@ async fn one_key_plans(
         args.extend(options);
         migrator(&args)
     };
-    let windowed = plan_from(&["--window", "1"]);
-    let whole = plan_from(&[]);
+    let windowed = plan_from("out.jsonl", &["--window", "1"]);
+    let whole = plan_from("whole.jsonl", &[]);
     (dir, windowed, whole)
 }
 
@@ -567,6 +572,54 @@ fn conditions_that_order_values() {
     );
 }
 
+/// The good spec keyed by `amount`, a number, and moving items off keys others have.
+fn moving_spec() -> String {
+    GOOD_SPEC
+        .replace(
+            "sort_key = \"sk\"\n",
+            "sort_key = { name = \"sk\", type = \"N\" }\non_key_clash = \"next-sort-key\"\n",
+        )
+        .replace("sk = \"ROW#{id}\"", "sk = { column = \"amount\" }")
+        .replace("amount = { column = \"amount\" }\n", "")
+}
+
+#[tokio::test]
+async fn windows_move_items_off_shared_keys_as_the_plan_in_memory_does() {
+    // Each row is a window of its own. Rows 2 and 3 share row 1's key (7); 8 is row 4's, so
+    // row 2 (the lower id) takes 9 and row 3 takes 10; row 5 is in another partition.
+    let rows = "3,a,7,w\n1,a,7,x\n5,b,7,v\n2,a,7,y\n4,a,8,z\n";
+    let (dir, windowed, whole) = plans("windowed_moves", &moving_spec(), rows).await;
+    assert_eq!(windowed.code, 0, "{}", windowed.stderr);
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let items = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
+    assert_eq!(
+        items,
+        "{\"Item\":{\"kind\":{\"S\":\"T\"},\"note\":{\"S\":\"w\"},\"pk\":{\"S\":\"T#a\"},\"sk\":{\"N\":\"10\"}}}\n\
+         {\"Item\":{\"kind\":{\"S\":\"T\"},\"note\":{\"S\":\"x\"},\"pk\":{\"S\":\"T#a\"},\"sk\":{\"N\":\"7\"}}}\n\
+         {\"Item\":{\"kind\":{\"S\":\"T\"},\"note\":{\"S\":\"z\"},\"pk\":{\"S\":\"T#a\"},\"sk\":{\"N\":\"8\"}}}\n\
+         {\"Item\":{\"kind\":{\"S\":\"T\"},\"note\":{\"S\":\"y\"},\"pk\":{\"S\":\"T#a\"},\"sk\":{\"N\":\"9\"}}}\n\
+         {\"Item\":{\"kind\":{\"S\":\"T\"},\"note\":{\"S\":\"v\"},\"pk\":{\"S\":\"T#b\"},\"sk\":{\"N\":\"7\"}}}\n"
+    );
+    assert_eq!(
+        items,
+        std::fs::read_to_string(dir.path().join("whole.jsonl")).unwrap()
+    );
+
+    // A sort key that is not a whole number cannot move: the same error as in memory.
+    let (_dir, windowed, whole) = plans(
+        "windowed_moves_fraction",
+        &moving_spec(),
+        "1,a,7.5,x\n2,a,7.5,y\n",
+    )
+    .await;
+    assert_eq!(
+        windowed.stderr,
+        "error: T pk=T#a, sk=7.5 (table t, row id=2): another item has this key, and on_key_clash = \"next-sort-key\" moves only whole-number sort keys (7.5 is not one); make the sort key a whole number (an epoch time) or the keys unique\n"
+    );
+    assert_eq!(windowed.code, 2);
+    assert_eq!(whole.stderr, windowed.stderr);
+}
+
 #[test]
 fn on_key_clash_needs_a_number_sort_key_and_moves_only_whole_numbers() {
     spec_error(
@@ -585,13 +638,7 @@ fn on_key_clash_needs_a_number_sort_key_and_moves_only_whole_numbers() {
         8,
         "on_key_clash \"first\" is neither \"error\" nor \"next-sort-key\"",
     );
-    let numeric = GOOD_SPEC
-        .replace(
-            "sort_key = \"sk\"\n",
-            "sort_key = { name = \"sk\", type = \"N\" }\non_key_clash = \"next-sort-key\"\n",
-        )
-        .replace("sk = \"ROW#{id}\"", "sk = { column = \"amount\" }")
-        .replace("amount = { column = \"amount\" }\n", "");
+    let numeric = moving_spec();
     let items = planned_items(&numeric, "1,a,7,x\n2,a,7,y\n3,a,8,z\n");
     assert_eq!(
         items,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::memory::warn_if_too_large;
 use crate::error::Error;
 use crate::source::{PostgresSource, Schemas, Source, SourceLocation, SourceOptions};
-use crate::spec::{KeyClashPolicy, Spec};
+use crate::spec::Spec;
 use crate::transform::{self, window::Spilled, Plan, Planned, Tables};
 
 /// A spec and the source its items are made from.
@@ -89,11 +89,6 @@ impl Input {
                 "--window plans from Postgres, but {} is a folder of CSV files; plan it without --window",
                 dir.display()
             )));
-        }
-        if spec.table.on_key_clash != KeyClashPolicy::Error {
-            return Err(Error::Usage(
-                "--window cannot yet move items whose keys clash (on_key_clash = \"next-sort-key\" in the spec); plan this spec without --window".into(),
-            ));
         }
         match self.open(spec, 1).await? {
             (location, Source::Postgres(postgres)) => Ok((location, postgres)),

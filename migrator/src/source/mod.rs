@@ -18,6 +18,7 @@ mod postgres;
 mod shape;
 mod snapshot;
 mod value;
+pub mod value_bytes;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

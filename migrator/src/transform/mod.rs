@@ -194,10 +194,55 @@ fn moved_events(spec: &Spec, moved: &[u64]) -> Vec<(String, u64)> {
 /// An item that failed, by item type and root group, for ordering errors as the source is.
 type Failed = (ItemTypeId, u32, TransformError);
 
-/// The first step of a plan: every item type's root groups, and each item's key alone (its
-/// hash and size still unknown), in key order; the items whose keys could not be made; and
-/// every key two items share.
+/// The first step of a plan: [`keys_only`], then the items moved off keys others have
+/// (`on_key_clash`), only this shard's kept, and every key two items share.
 fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<TransformError>) {
+    let (mut plan, errors) = keys_only(spec, tables);
+    if spec.table.on_key_clash == KeyClashPolicy::NextSortKey {
+        let (builder, groups) = (&plan.builder, &plan.groups);
+        let moved = match &tables.window {
+            // Settled over every window before the first was planned (`window::moves`).
+            Some(window) => Ok(tiebreak::move_in_window(
+                &mut plan.types,
+                |t, entry| groups[t][entry.group as usize][0][0].1,
+                window,
+            )),
+            None => tiebreak::next_sort_keys(
+                spec,
+                &mut plan.types,
+                |(ta, a), (tb, b)| {
+                    ta.cmp(&tb).then_with(|| {
+                        builder.root_order(
+                            &groups[ta][a.group as usize],
+                            &groups[tb][b.group as usize],
+                        )
+                    })
+                },
+                |t, entry| origin(builder, groups, ItemTypeId(t), entry),
+            ),
+        };
+        match moved {
+            Ok(moved) => plan.moved = moved,
+            Err(failed) => return (plan, errors, failed),
+        }
+    }
+    if let Some(shard) = spec.shard {
+        // Every item was keyed (and moved off a shared key) as in the whole plan, so the
+        // shards' parts add up to it; only this shard's are built.
+        for entries in &mut plan.types {
+            entries.retain(|entry| shard.holds(&entry.key));
+        }
+    }
+    let clashes = rules::check_unique(spec, &plan.types, |t, entry| {
+        plan.origin(ItemTypeId(t), entry)
+    });
+    (plan, errors, clashes)
+}
+
+/// Every item type's root groups, and each item's key alone (its hash and size still unknown),
+/// in key order, as its sources give it (no item moved, every shard's); and the items whose
+/// keys could not be made.
+fn keys_only<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>) {
     let builder = build::Builder::new(spec, tables);
     let mut groups = Vec::new();
     let mut types = Vec::new();
@@ -269,7 +314,7 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
         groups.push(roots);
         types.push(entries);
     }
-    let mut plan = Plan {
+    let plan = Plan {
         builder,
         groups,
         types,
@@ -279,34 +324,7 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
         json_bytes: 0,
         capacity: None,
     };
-    if spec.table.on_key_clash == KeyClashPolicy::NextSortKey {
-        let (builder, groups) = (&plan.builder, &plan.groups);
-        let moved = tiebreak::next_sort_keys(
-            spec,
-            &mut plan.types,
-            |(ta, a), (tb, b)| {
-                ta.cmp(&tb).then_with(|| {
-                    builder.root_order(&groups[ta][a.group as usize], &groups[tb][b.group as usize])
-                })
-            },
-            |t, entry| origin(builder, groups, ItemTypeId(t), entry),
-        );
-        match moved {
-            Ok(moved) => plan.moved = moved,
-            Err(failed) => return (plan, errors, failed),
-        }
-    }
-    if let Some(shard) = spec.shard {
-        // Every item was keyed (and moved off a shared key) as in the whole plan, so the
-        // shards' parts add up to it; only this shard's are built.
-        for entries in &mut plan.types {
-            entries.retain(|entry| shard.holds(&entry.key));
-        }
-    }
-    let clashes = rules::check_unique(spec, &plan.types, |t, entry| {
-        plan.origin(ItemTypeId(t), entry)
-    });
-    (plan, errors, clashes)
+    (plan, errors)
 }
 
 /// Builds one item, checks it, and writes its line; with the writes it takes in the table and

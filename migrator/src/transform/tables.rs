@@ -32,6 +32,9 @@ pub struct Window {
     /// Per earlier item type that a `with_item` or `without_item` names, the rows of its root
     /// table (in this window) its items were built over.
     pub chosen: Vec<HashSet<usize>>,
+    /// The root rows (of this window) whose items move off a key another item has
+    /// (`on_key_clash`), each with the sort key it moves to; settled over every window first.
+    pub moved: HashMap<usize, String>,
 }
 
 impl Tables {

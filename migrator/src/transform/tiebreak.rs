@@ -8,6 +8,7 @@ use foldhash::{HashSet, HashSetExt};
 
 use super::entry::Entry;
 use super::errors::{Origin, TransformError};
+use super::tables::Window;
 use crate::spec::Spec;
 
 /// Moves every item whose key an earlier one has (earlier by `before`, over item type and
@@ -34,15 +35,7 @@ pub(super) fn next_sort_keys(
             let (pk, sk) = keys[at].0;
             let Ok(number) = sk.parse::<i128>() else {
                 let (t, i) = clash[1];
-                let entry = &types[t][i];
-                let from = origin(t, entry);
-                errors.push(TransformError::Rule {
-                    item_type: from.item_type,
-                    key: super::rules::describe(spec, keys[at].0),
-                    table: from.table,
-                    row: from.row,
-                    rule: format!("another item has this key, and on_key_clash = \"next-sort-key\" moves only whole-number sort keys ({sk} is not one); make the sort key a whole number (an epoch time) or the keys unique"),
-                });
+                errors.push(not_whole(spec, keys[at].0, origin(t, &types[t][i])));
                 at = end;
                 continue;
             };
@@ -74,6 +67,42 @@ pub(super) fn next_sort_keys(
         }
     }
     Ok(moved)
+}
+
+/// The error for an item that shares `key` with an earlier one (`origin` says where it came
+/// from) when the key's sort key is not a whole number.
+pub(super) fn not_whole(spec: &Spec, key: &(String, String), origin: Origin) -> TransformError {
+    TransformError::Rule {
+        item_type: origin.item_type,
+        key: super::rules::describe(spec, key),
+        table: origin.table,
+        row: origin.row,
+        rule: format!("another item has this key, and on_key_clash = \"next-sort-key\" moves only whole-number sort keys ({} is not one); make the sort key a whole number (an epoch time) or the keys unique", key.1),
+    }
+}
+
+/// Moves the items of one window's item type whose root row (`root_row` of the type and entry)
+/// the windows' first pass settled a move for (`window.moved`); returns how many of each type
+/// moved.
+pub(super) fn move_in_window(
+    types: &mut [Vec<Entry>],
+    root_row: impl Fn(usize, &Entry) -> usize,
+    window: &Window,
+) -> Vec<u64> {
+    let mut moved = vec![0; types.len()];
+    if window.moved.is_empty() {
+        return moved;
+    }
+    let t = window.item.0;
+    for entry in &mut types[t] {
+        if let Some(number) = window.moved.get(&root_row(t, entry)) {
+            entry.key.1.clone_from(number);
+            entry.moved = true;
+            moved[t] += 1;
+        }
+    }
+    types[t].sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    moved
 }
 
 /// Whether an item of the plan (before any move) has the key `pk`, `number`.

@@ -7,6 +7,7 @@
 //! windows is accounted for once, by its primary key; keys two items share are found by merging
 //! every type's keys on disk.
 
+mod moves;
 mod read;
 mod spilled;
 
@@ -27,7 +28,8 @@ use super::{
 };
 use super::{TypeSummary, TypeTally};
 use crate::source::{quote_ident, ColumnType, PostgresSource, Row, SourceError, Value};
-use crate::spec::{ItemTypeId, Spec};
+use crate::spec::{ItemTypeId, KeyClashPolicy, Spec};
+use moves::{Keys, Moves};
 use read::{identity, RowId, Streams, WindowRows};
 
 /// Why a windowed plan stopped.
@@ -46,9 +48,9 @@ pub enum WindowError {
 /// What the windows of earlier item types leave to later ones.
 struct State {
     merged: Merged,
-    /// Per item type a later one names (`with_item`, `without_item`): its roots, by identity.
-    chosen: Vec<HashSet<RowId>>,
-    referenced: HashSet<ItemTypeId>,
+    chosen: Chosen,
+    /// Where items move off keys others have (`on_key_clash`), settled before the plan.
+    moves: Moves,
     errors: Vec<TransformError>,
     events: Vec<(String, u64)>,
     rules: Vec<String>,
@@ -79,14 +81,29 @@ pub async fn plan_windows(
         WindowError::Disk(format!("cannot write or read the plan's sorted runs in {dir}: {e} (set TMPDIR to a folder with room for about the uncompressed plan)"))
     };
     let sizes = table_sizes(spec, source).await?;
+    let rows_of = |table: &str| {
+        let mut tables = spec.schema.tables.iter().zip(&sizes);
+        tables
+            .find(|(shape, _)| shape.name == table)
+            .map_or(0, |(_, size)| size.rows)
+    };
+    // Tables of at most `window` rows are read once, whole, and given to every window that
+    // needs them, rather than by a path query per item type: fewer queries, no repeated rows.
+    let mut reader = Reader {
+        spec,
+        source,
+        window,
+        rows_of: &rows_of,
+        held: HashMap::default(),
+    };
+    let moves = match spec.table.on_key_clash {
+        KeyClashPolicy::Error => Moves::none(spec.items.len()),
+        KeyClashPolicy::NextSortKey => settle_moves(&mut reader, dir.path(), spilled).await?,
+    };
     let mut state = State {
         merged: Merged::new(dir.path()),
-        chosen: vec![HashSet::default(); spec.items.len()],
-        referenced: spec
-            .items
-            .iter()
-            .flat_map(|i| i.with_item.into_iter().chain(i.without_item))
-            .collect(),
+        chosen: Chosen::new(spec),
+        moves,
         errors: Vec::new(),
         events: Vec::new(),
         rules: Vec::new(),
@@ -100,9 +117,6 @@ pub async fn plan_windows(
             }
         }
     }
-    // Tables of at most `window` rows are read once, whole, and given to every window that
-    // needs them, rather than by a path query per item type: fewer queries, no repeated rows.
-    let mut held: HashMap<String, Vec<Row>> = HashMap::default();
     let mut types = Vec::new();
     let mut key_files = Vec::new();
     let mut json_bytes = 0;
@@ -110,34 +124,16 @@ pub async fn plan_windows(
         json_bytes += chunk.iter().map(|l| l.json.len() as u64 + 1).sum::<u64>();
         take(chunk);
     };
-    let rows_of = |table: &str| {
-        let mut tables = spec.schema.tables.iter().zip(&sizes);
-        tables
-            .find(|(shape, _)| shape.name == table)
-            .map_or(0, |(_, size)| size.rows)
-    };
     for (t, item) in spec.items.iter().enumerate() {
         let t = ItemTypeId(t);
-        let progress = crate::progress::Progress::new(
-            &format!("planning {} in windows", item.name),
-            rows_of(&item.root),
-            "roots",
-        );
         let mut runs = Runs::new(dir.path(), &format!("lines-{}", t.0), 6);
         let started = std::time::Instant::now();
-        let whole = |table: &str| rows_of(table) <= window as u64;
-        let mut streams = Streams::open(spec, source, item, &rows_of, whole).await?;
-        for table in streams.held() {
-            if !held.contains_key(table) {
-                held.insert(table.clone(), read_whole(spec, source, table).await?);
-            }
-        }
-        while let Some(rows) = streams.next(window, &held).await? {
-            let roots = rows.roots as u64;
-            plan_window(spec, t, rows, &mut state, &mut runs).map_err(spilled)?;
-            progress.advance(roots);
-        }
-        progress.finish();
+        let label = format!("planning {} in windows", item.name);
+        reader
+            .each(t, &label, |rows| {
+                plan_window(spec, t, rows, &mut state, &mut runs).map_err(spilled)
+            })
+            .await?;
         let keys = dir.path().join(format!("keys-{}", t.0));
         let merged = tokio::task::block_in_place(|| merge_runs(spec, t, runs, &keys, &mut take));
         types.push(merged.map_err(spilled)?);
@@ -148,9 +144,13 @@ pub async fn plan_windows(
         );
         key_files.push(keys);
     }
-    state
-        .errors
-        .extend(clashes(spec, &key_files).map_err(spilled)?);
+    if state.moves.errors.is_empty() {
+        let shared = clashes(spec, &key_files).map_err(spilled)?;
+        state.errors.extend(shared);
+    } else {
+        // Clashes that could not be settled, in place of every clash (as in memory).
+        state.errors.append(&mut state.moves.errors);
+    }
     if !state.errors.is_empty() {
         return Err(PlanErrors(state.errors).into());
     }
@@ -166,7 +166,11 @@ pub async fn plan_windows(
         types,
         accounts,
         capacity: Some(state.tally.report(spec).map_err(spilled)?),
-        events: state.events,
+        events: [
+            state.events,
+            super::moved_events(spec, &state.moves.counts()),
+        ]
+        .concat(),
         json_bytes,
     })
 }
@@ -180,7 +184,7 @@ fn plan_window(
     state: &mut State,
     runs: &mut Runs,
 ) -> std::io::Result<()> {
-    let tables = window_tables(spec, t, rows, state);
+    let tables = window_tables(spec, t, rows, &state.chosen, &state.moves);
     let mut lines = Vec::new();
     let (plan, mut failed, _) = tokio::task::block_in_place(|| {
         super::plan_lines(spec, &tables, Hashes::Skipped, &mut state.tally, |chunk| {
@@ -224,13 +228,7 @@ fn plan_window(
     if state.rules.is_empty() {
         state.rules = plan.builder.rules().to_vec();
     }
-    if state.referenced.contains(&t) {
-        for group in &plan.groups[t] {
-            let (data, row) = group[0][0];
-            let id = identity(&data.shape, &data.rows[row], &spec.timestamps);
-            state.chosen[t].insert(id);
-        }
-    }
+    state.chosen.record(spec, t, &plan);
     for (name, data) in &tables.tables {
         account_window(&mut state.merged, spec, name, data)?;
     }
@@ -238,42 +236,155 @@ fn plan_window(
 }
 
 /// A window's rows as the tables one item type is planned from: its roots first in the root
-/// table, and of each earlier type it names, the rows of the window that type chose.
-fn window_tables(spec: &Spec, t: ItemTypeId, mut rows: WindowRows, state: &State) -> Tables {
+/// table, of each earlier type it names the rows of the window that type chose, and the roots
+/// whose items move.
+fn window_tables(
+    spec: &Spec,
+    t: ItemTypeId,
+    mut rows: WindowRows,
+    chosen: &Chosen,
+    moves: &Moves,
+) -> Tables {
     let root = &spec.items[t].root;
+    let roots = rows.roots;
     let mut tables = HashMap::default();
     for shape in &spec.schema.tables {
         let kept = rows.rows.remove(&shape.name).unwrap_or_default();
         let data = TableData {
             shape: shape.clone(),
             usage: Usage::new(kept.len()),
-            roots: (shape.name == *root).then_some(rows.roots),
+            roots: (shape.name == *root).then_some(roots),
             rows: kept,
         };
         tables.insert(shape.name.clone(), data);
     }
-    let chosen = spec
-        .items
-        .iter()
-        .enumerate()
-        .map(|(other, other_item)| {
+    let window = Window {
+        item: t,
+        chosen: chosen.in_window(spec, t, &tables),
+        moved: moves.in_window(t, &tables[root], roots),
+    };
+    Tables {
+        tables,
+        window: Some(window),
+    }
+}
+
+/// What item types that a later one names (`with_item`, `without_item`) chose: the roots
+/// their items were built over, by identity, over every window so far.
+struct Chosen {
+    referenced: HashSet<ItemTypeId>,
+    roots: Vec<HashSet<RowId>>,
+}
+
+impl Chosen {
+    fn new(spec: &Spec) -> Self {
+        Chosen {
+            referenced: spec
+                .items
+                .iter()
+                .flat_map(|i| i.with_item.into_iter().chain(i.without_item))
+                .collect(),
+            roots: vec![HashSet::default(); spec.items.len()],
+        }
+    }
+
+    /// Takes in the roots of item type `t`'s items in one window's `plan`.
+    fn record(&mut self, spec: &Spec, t: ItemTypeId, plan: &super::Plan) {
+        if self.referenced.contains(&t) {
+            for group in &plan.groups[t] {
+                let (data, row) = group[0][0];
+                let id = identity(&data.shape, &data.rows[row], &spec.timestamps);
+                self.roots[t.0].insert(id);
+            }
+        }
+    }
+
+    /// Per item type before `t` that a later one names, the rows of its root table in
+    /// `tables` (one window's) that it chose.
+    fn in_window(
+        &self,
+        spec: &Spec,
+        t: ItemTypeId,
+        tables: &HashMap<String, TableData>,
+    ) -> Vec<HashSet<usize>> {
+        let chosen = |(other, other_item): (usize, &crate::spec::ItemSpec)| {
             let other = ItemTypeId(other);
-            if other >= t || !state.referenced.contains(&other) {
+            if other >= t || !self.referenced.contains(&other) {
                 return HashSet::default();
             }
             let data: &TableData = &tables[&other_item.root];
             (0..data.rows.len())
                 .filter(|&r| {
                     let id = identity(&data.shape, &data.rows[r], &spec.timestamps);
-                    state.chosen[other].contains(&id)
+                    self.roots[other.0].contains(&id)
                 })
                 .collect()
-        })
-        .collect();
-    Tables {
-        tables,
-        window: Some(Window { item: t, chosen }),
+        };
+        spec.items.iter().enumerate().map(chosen).collect()
     }
+}
+
+/// Reads an item type's windows: its path queries in step, with the small tables held whole.
+struct Reader<'s> {
+    spec: &'s Spec,
+    source: &'s PostgresSource,
+    window: usize,
+    rows_of: &'s dyn Fn(&str) -> u64,
+    /// Tables of at most `window` rows, read once, whole, for every window that needs them.
+    held: HashMap<String, Vec<Row>>,
+}
+
+impl Reader<'_> {
+    /// Hands item type `t`'s windows to `each` in turn, showing `label` with a bar of roots.
+    async fn each(
+        &mut self,
+        t: ItemTypeId,
+        label: &str,
+        mut each: impl FnMut(WindowRows) -> Result<(), WindowError>,
+    ) -> Result<(), WindowError> {
+        let (spec, source, item) = (self.spec, self.source, &self.spec.items[t]);
+        let progress = crate::progress::Progress::new(label, (self.rows_of)(&item.root), "roots");
+        let mut streams = Streams::open(spec, source, item, self.rows_of, self.window).await?;
+        for table in streams.held() {
+            if !self.held.contains_key(table) {
+                let rows = read_whole(spec, source, table).await?;
+                self.held.insert(table.clone(), rows);
+            }
+        }
+        while let Some(rows) = streams.next(self.window, &self.held).await? {
+            let roots = rows.roots as u64;
+            each(rows)?;
+            progress.advance(roots);
+        }
+        progress.finish();
+        Ok(())
+    }
+}
+
+/// The first pass of a spec whose clashing keys move (`on_key_clash`): every item type's
+/// windows keyed, no item built, and the clashes settled over all of them (`moves.rs`).
+async fn settle_moves(
+    reader: &mut Reader<'_>,
+    dir: &std::path::Path,
+    spilled: impl Fn(std::io::Error) -> WindowError,
+) -> Result<Moves, WindowError> {
+    let spec = reader.spec;
+    let mut keys = Keys::new(dir);
+    let mut chosen = Chosen::new(spec);
+    let none = Moves::none(spec.items.len());
+    for (t, item) in spec.items.iter().enumerate() {
+        let t = ItemTypeId(t);
+        let label = format!("keying {} in windows", item.name);
+        reader
+            .each(t, &label, |rows| {
+                let tables = window_tables(spec, t, rows, &chosen, &none);
+                let (plan, _) = super::keys_only(spec, &tables);
+                chosen.record(spec, t, &plan);
+                keys.write(t, &plan).map_err(&spilled)
+            })
+            .await?;
+    }
+    tokio::task::block_in_place(|| keys.settle(spec)).map_err(spilled)
 }
 
 /// Takes in what became of one window's rows of table `name`, each row by its primary key.

@@ -66,15 +66,15 @@ pub struct Streams<'s> {
 
 impl<'s> Streams<'s> {
     /// Starts every path query of `item` (`rows` gives a table's row count), each on a
-    /// connection of its own reading `source`'s snapshot; but a table other than the root for
-    /// which `whole` holds is not read by path: every window gets all its rows (read once by
+    /// connection of its own reading `source`'s snapshot; but a table other than the root of
+    /// at most `window` rows is not read by path: every window gets all its rows (read once by
     /// the caller, see [`Streams::held`]).
     pub async fn open(
         spec: &'s Spec,
         source: &PostgresSource,
         item: &ItemSpec,
         rows: &dyn Fn(&str) -> u64,
-        whole: impl Fn(&str) -> bool,
+        window: usize,
     ) -> Result<Self, SourceError> {
         let root = spec
             .schema
@@ -96,7 +96,7 @@ impl<'s> Streams<'s> {
             if !seen.insert(query.sql.clone()) {
                 continue;
             }
-            if query.table != item.root && whole(&query.table) {
+            if query.table != item.root && rows(&query.table) <= window as u64 {
                 if !held.contains(&query.table) {
                     held.push(query.table);
                 }
