@@ -302,7 +302,7 @@ fn keys_only<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>) 
                 Err(error) => errors.push((index, at as u32, error)),
             }
         }
-        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        entries.par_sort_unstable_by(|a, b| a.key.cmp(&b.key));
         if tables.window.is_none() {
             tracing::info!(
                 item_type = %spec.items[index].name,

@@ -12,8 +12,30 @@ use crate::transform::tables::TableData;
 /// the index is on one column of whole numbers (most joins are on ids), else by the columns'
 /// text. Both find the same rows: a whole number's text is its decimal form.
 pub(super) enum Index {
+    /// Whole numbers close together (ids counted up): the rows of number `first + i` at `i`.
+    Dense {
+        first: i64,
+        rows: Vec<Rows>,
+    },
     Ints(HashMap<i64, Rows>),
     Texts(HashMap<Box<str>, Rows>),
+}
+
+/// Whole numbers are indexed densely when their range holds at most this many slots per number.
+const DENSE_SLOTS_PER_NUMBER: u64 = 2;
+
+impl Index {
+    /// The rows of whole number `i` in an index of whole numbers (none in an index of texts).
+    fn number(&self, i: i64) -> Option<&Rows> {
+        match self {
+            Index::Dense { first, rows } => i
+                .checked_sub(*first)
+                .and_then(|at| usize::try_from(at).ok())
+                .and_then(|at| rows.get(at)),
+            Index::Ints(index) => index.get(&i),
+            Index::Texts(_) => None,
+        }
+    }
 }
 
 /// The rows one index key names: most keys (ids) name one, which then needs no vector.
@@ -61,7 +83,7 @@ pub(super) fn index(data: &TableData, columns: &[usize], format: &TimeFormat) ->
                     index.entry(*v).or_default().push(i);
                 }
             }
-            return Index::Ints(compact(index));
+            return ints(compact(index));
         }
     }
     let mut index: HashMap<Box<str>, Vec<usize>> = HashMap::new();
@@ -79,6 +101,23 @@ pub(super) fn index(data: &TableData, columns: &[usize], format: &TimeFormat) ->
         }
     }
     Index::Texts(compact(index))
+}
+
+/// A whole-number index, dense when its numbers are close together: a slot is found without
+/// hashing, in one memory read.
+fn ints(index: HashMap<i64, Rows>) -> Index {
+    let (Some(&first), Some(&last)) = (index.keys().min(), index.keys().max()) else {
+        return Index::Ints(index);
+    };
+    if last.abs_diff(first) >= index.len() as u64 * DENSE_SLOTS_PER_NUMBER {
+        return Index::Ints(index);
+    }
+    let span = last.abs_diff(first) + 1;
+    let mut rows: Vec<Rows> = (0..span).map(|_| Rows::Many(Box::new([]))).collect();
+    for (number, found) in index {
+        rows[number.abs_diff(first) as usize] = found;
+    }
+    Index::Dense { first, rows }
 }
 
 /// An index as it is kept: no vector for a key that names one row.
@@ -104,18 +143,17 @@ impl<'a> Builder<'a> {
         }
         let at = (self.index_of.get(on.id.0).copied().flatten())
             .expect("every on list a plan reads is indexed");
+        let number = || match self.value(&on.pairs[0].1, scope) {
+            Value::Null => None,
+            Value::Int(i) => Some(*i),
+            v => {
+                let text = text(v, &self.spec.timestamps);
+                text.parse::<i64>()
+                    .ok()
+                    .filter(|i| itoa::Buffer::new().format(*i) == text)
+            }
+        };
         let found = match &self.indexes[at] {
-            Index::Ints(index) => match self.value(&on.pairs[0].1, scope) {
-                Value::Null => None,
-                Value::Int(i) => index.get(i),
-                v => {
-                    let text = text(v, &self.spec.timestamps);
-                    text.parse::<i64>()
-                        .ok()
-                        .filter(|i| itoa::Buffer::new().format(*i) == text)
-                        .and_then(|i| index.get(&i))
-                }
-            },
             Index::Texts(index) => KEY.with_borrow_mut(|key| {
                 key.clear();
                 let values = on.pairs.iter().map(|(_, f)| self.value(f, scope));
@@ -125,7 +163,50 @@ impl<'a> Builder<'a> {
                     None
                 }
             }),
+            ints => number().and_then(|i| ints.number(i)),
         };
         found.map_or(&[][..], Rows::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(index: &Index, i: i64) -> Vec<usize> {
+        index
+            .number(i)
+            .map_or(Vec::new(), |r| r.as_slice().to_vec())
+    }
+
+    fn of(numbers: &[i64]) -> Index {
+        let mut index: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (row, n) in numbers.iter().enumerate() {
+            index.entry(*n).or_default().push(row);
+        }
+        ints(compact(index))
+    }
+
+    #[test]
+    fn close_numbers_are_indexed_densely_and_find_the_same_rows() {
+        let index = of(&[-2, 0, 0, 3]);
+        assert!(matches!(index, Index::Dense { first: -2, .. }));
+        assert_eq!(found(&index, -2), [0]);
+        assert_eq!(found(&index, 0), [1, 2]);
+        assert_eq!(found(&index, 3), [3]);
+        for absent in [-3, -1, 1, 4, i64::MIN, i64::MAX] {
+            assert_eq!(found(&index, absent), Vec::<usize>::new(), "{absent}");
+        }
+    }
+
+    #[test]
+    fn far_apart_numbers_are_hashed() {
+        let index = of(&[i64::MIN, 5, i64::MAX]);
+        assert!(matches!(index, Index::Ints(_)));
+        assert_eq!(found(&index, i64::MIN), [0]);
+        assert_eq!(found(&index, i64::MAX), [2]);
+        assert_eq!(found(&index, 6), Vec::<usize>::new());
+        assert!(matches!(of(&[1, 8]), Index::Ints(_)));
+        assert!(matches!(of(&[1, 4]), Index::Dense { .. }));
     }
 }

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use foldhash::{HashMap, HashMapExt, HashSet};
+use rayon::prelude::*;
 
 use self::index::{index, Index};
 use super::convert::{compare, text};
@@ -52,7 +53,7 @@ pub struct Level<'a> {
 pub struct Scope<'a> {
     levels: Vec<Level<'a>>,
     /// Per relation (by address in the spec), the distinct keys kept in this item.
-    seen: HashMap<usize, HashSet<Vec<String>>>,
+    seen: HashMap<usize, HashSet<String>>,
 }
 
 impl<'a> std::ops::Deref for Scope<'a> {
@@ -239,18 +240,23 @@ impl<'a> Builder<'a> {
             }
             wanted.extend(relation.joins.iter().map(join_wanted));
         }
-        let mut indexes = Vec::new();
+        // Each (table, columns) is indexed once, the indexes all at once.
+        let mut distinct: Vec<(String, Vec<usize>)> = Vec::new();
         let mut built: HashMap<(String, Vec<usize>), usize> = HashMap::new();
         let mut index_of = vec![None; wanted.iter().map(|w| w.2 .0 + 1).max().unwrap_or(0)];
         for (table, columns, id) in wanted {
             let at = *built
                 .entry((table.clone(), columns.clone()))
                 .or_insert_with(|| {
-                    indexes.push(index(&tables.tables[&table], &columns, &spec.timestamps));
-                    indexes.len() - 1
+                    distinct.push((table, columns));
+                    distinct.len() - 1
                 });
             index_of[id.0] = Some(at);
         }
+        let indexes = distinct
+            .par_iter()
+            .map(|(table, columns)| index(&tables.tables[table], columns, &spec.timestamps))
+            .collect();
         let attributes = spec
             .items
             .iter()

@@ -10,17 +10,17 @@ use super::{
 };
 use crate::source::Value;
 use crate::spec::{DistinctAcross, FieldRef, ItemTypeId, Join, Missing, Relation, RowSource};
-use crate::transform::convert::{compare, text};
+use crate::transform::convert::{compare, push_text};
 
 /// Root rows joined and filtered per task: enough to be worth a task, small enough to spread.
 const ROOTS_PER_TASK: usize = 4096;
 
 /// `combos` grouped by their `keys` (one each), groups in order of first appearance.
-fn grouped<'a>(keys: Vec<Vec<String>>, combos: Vec<Slots<'a>>) -> Vec<Vec<Slots<'a>>> {
+fn grouped<'a>(keys: &[String], combos: Vec<Slots<'a>>) -> Vec<Vec<Slots<'a>>> {
     let mut groups: Vec<Vec<Slots<'a>>> = Vec::new();
-    let mut at: HashMap<Vec<String>, usize> = HashMap::new();
-    for (key, combo) in keys.into_iter().zip(combos) {
-        match at.get(&key) {
+    let mut at: HashMap<&str, usize> = HashMap::with_capacity(keys.len());
+    for (key, combo) in keys.iter().zip(combos) {
+        match at.get(key.as_str()) {
             Some(&i) => groups[i].push(combo),
             None => {
                 at.insert(key, groups.len());
@@ -91,11 +91,11 @@ impl<'a> Builder<'a> {
         }
         let scope = Scope::default();
         kept.par_sort_by(|a, b| self.order(&spec_item.order, &scope, a, b));
-        let keys: Vec<Vec<String>> = kept
+        let keys: Vec<String> = kept
             .par_iter()
-            .map(|combo| self.key_of(&spec_item.group_by, combo, &mut Scope::default()))
+            .map(|combo| self.key_of(&spec_item.group_by, combo, &scope))
             .collect();
-        let groups = grouped(keys, kept);
+        let groups = grouped(&keys, kept);
         for group in &groups {
             for rest in &group[1..] {
                 self.drop_slots(rest, self.item_rule(index, ItemRule::Group));
@@ -250,25 +250,27 @@ impl<'a> Builder<'a> {
         levels
     }
 
-    /// The values of `fields` for `combo` as the innermost level, as one comparable key.
+    /// The values of `fields` for `combo` as the innermost level, as one comparable key:
+    /// each value's text after its length (`N` for NULL), so no two lists of values share one.
     pub(super) fn key_of(
         &self,
         fields: &[FieldRef],
         combo: &Slots<'a>,
-        scope: &mut Scope<'a>,
-    ) -> Vec<String> {
-        scope.push(Level {
-            slots: combo.clone(),
-            group: Vec::new(),
-        });
-        let key = fields
-            .iter()
-            .map(|f| match self.value(f, scope) {
-                Value::Null => "\u{0}NULL".to_string(),
-                v => text(v, &self.spec.timestamps),
-            })
-            .collect();
-        scope.pop();
+        scope: &Scope<'a>,
+    ) -> String {
+        let mut key = String::new();
+        for field in fields {
+            match self.side_value(field, scope, combo, scope.len()) {
+                Value::Null => key.push('N'),
+                v => {
+                    let start = key.len();
+                    push_text(v, &self.spec.timestamps, &mut key);
+                    let length = key.len() - start;
+                    key.insert(start, ':');
+                    key.insert_str(start, itoa::Buffer::new().format(length));
+                }
+            }
+        }
         key
     }
 
@@ -277,13 +279,13 @@ impl<'a> Builder<'a> {
         &self,
         fields: &[FieldRef],
         combos: Vec<Slots<'a>>,
-        scope: &mut Scope<'a>,
+        scope: &Scope<'a>,
     ) -> Vec<Vec<Slots<'a>>> {
-        let keys = combos
+        let keys: Vec<String> = combos
             .iter()
             .map(|combo| self.key_of(fields, combo, scope))
             .collect();
-        grouped(keys, combos)
+        grouped(&keys, combos)
     }
 
     pub(super) fn drop_slots(&self, slots: &Slots, RuleId(code): RuleId) {
