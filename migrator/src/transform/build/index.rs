@@ -21,8 +21,9 @@ pub(super) enum Index {
     Texts(HashMap<Box<str>, Rows>),
 }
 
-/// Whole numbers are indexed densely when their range holds at most this many slots per number.
-const DENSE_SLOTS_PER_NUMBER: u64 = 2;
+/// Whole numbers are indexed densely when their range holds fewer than this many slots per row
+/// indexed: the vector is never much larger than the rows.
+const DENSE_SLOTS_PER_ROW: u64 = 2;
 
 impl Index {
     /// The rows of whole number `i` in an index of whole numbers (none in an index of texts).
@@ -77,13 +78,10 @@ pub(super) fn index(data: &TableData, columns: &[usize], format: &TimeFormat) ->
     if let [column] = columns {
         let values = || data.rows.iter().map(|row| &row.values[*column]);
         if values().all(|v| matches!(v, Value::Int(_) | Value::Null)) {
-            let mut index: HashMap<i64, Vec<usize>> = HashMap::new();
-            for (i, value) in values().enumerate() {
-                if let Value::Int(v) = value {
-                    index.entry(*v).or_default().push(i);
-                }
-            }
-            return ints(compact(index));
+            return ints(values().enumerate().filter_map(|(i, value)| match value {
+                Value::Int(n) => Some((i, *n)),
+                _ => None,
+            }));
         }
     }
     let mut index: HashMap<Box<str>, Vec<usize>> = HashMap::new();
@@ -103,35 +101,43 @@ pub(super) fn index(data: &TableData, columns: &[usize], format: &TimeFormat) ->
     Index::Texts(compact(index))
 }
 
-/// A whole-number index, dense when its numbers are close together: a slot is found without
-/// hashing, in one memory read.
-fn ints(index: HashMap<i64, Rows>) -> Index {
-    let (Some(&first), Some(&last)) = (index.keys().min(), index.keys().max()) else {
-        return Index::Ints(index);
-    };
-    if last.abs_diff(first) >= index.len() as u64 * DENSE_SLOTS_PER_NUMBER {
-        return Index::Ints(index);
+/// The index of whole numbers given as (row, number): dense when the numbers are close
+/// together (a slot is found without hashing, in one memory read), else hashed.
+fn ints(numbers: impl Iterator<Item = (usize, i64)> + Clone) -> Index {
+    let (mut first, mut last, mut count) = (i64::MAX, i64::MIN, 0u64);
+    for (_, n) in numbers.clone() {
+        (first, last, count) = (first.min(n), last.max(n), count + 1);
     }
-    let span = last.abs_diff(first) + 1;
-    let mut rows: Vec<Rows> = (0..span).map(|_| Rows::Many(Box::new([]))).collect();
-    for (number, found) in index {
-        rows[number.abs_diff(first) as usize] = found;
+    if count > 0 && last.abs_diff(first) < count * DENSE_SLOTS_PER_ROW {
+        let mut rows = vec![Vec::new(); last.abs_diff(first) as usize + 1];
+        for (row, n) in numbers {
+            rows[n.abs_diff(first) as usize].push(row);
+        }
+        let rows = rows.into_iter().map(Rows::from).collect();
+        return Index::Dense { first, rows };
     }
-    Index::Dense { first, rows }
+    let mut index: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (row, n) in numbers {
+        index.entry(n).or_default().push(row);
+    }
+    Index::Ints(compact(index))
 }
 
 /// An index as it is kept: no vector for a key that names one row.
-pub(super) fn compact<K: Eq + std::hash::Hash>(index: HashMap<K, Vec<usize>>) -> HashMap<K, Rows> {
+fn compact<K: Eq + std::hash::Hash>(index: HashMap<K, Vec<usize>>) -> HashMap<K, Rows> {
     index
         .into_iter()
-        .map(|(key, rows)| {
-            let rows = match rows[..] {
-                [row] => Rows::One(row),
-                _ => Rows::Many(rows.into_boxed_slice()),
-            };
-            (key, rows)
-        })
+        .map(|(key, rows)| (key, Rows::from(rows)))
         .collect()
+}
+
+impl From<Vec<usize>> for Rows {
+    fn from(rows: Vec<usize>) -> Self {
+        match rows[..] {
+            [row] => Rows::One(row),
+            _ => Rows::Many(rows.into_boxed_slice()),
+        }
+    }
 }
 
 impl<'a> Builder<'a> {
@@ -180,11 +186,7 @@ mod tests {
     }
 
     fn of(numbers: &[i64]) -> Index {
-        let mut index: HashMap<i64, Vec<usize>> = HashMap::new();
-        for (row, n) in numbers.iter().enumerate() {
-            index.entry(*n).or_default().push(row);
-        }
-        ints(compact(index))
+        ints(numbers.iter().copied().enumerate())
     }
 
     #[test]
