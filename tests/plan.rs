@@ -273,6 +273,95 @@ numbers = { list = "@group", order = ["n"], item = { column = "n" } }
 }
 
 #[tokio::test]
+async fn windows_in_key_order_go_straight_to_the_plan_unless_postgres_orders_them_otherwise() {
+    // "M#10" < "M#9": windows cut on a whole-number id are read in the order of its text, so
+    // each window's keys follow the last window's; under one partition key ("NAME") the sort
+    // key is the window's column. Either way no run is merged, and the plan is the same.
+    let schema = "CREATE TABLE m (id INTEGER PRIMARY KEY, code CHAR(2) NOT NULL);";
+    let items = r#"[[items]]
+type = "BY_ID"
+from = "m"
+[items.keys]
+pk = "M#{id}"
+sk = "M"
+[items.attributes]
+code = { column = "code" }
+
+[[items]]
+type = "BY_CODE"
+from = "m"
+group_by = ["code"]
+[items.keys]
+pk = "CODE"
+sk = "{code}"
+[items.attributes]
+ids = { list = "@group", order = ["id"], item = "{id}" }
+"#;
+    let files = [("m.csv", "id,code\n9,b\n10,a\n100,b\n-1,c\n2,ab\n")];
+    let (dir, url) = loaded_design("window_in_order", schema, items, &files).await;
+    let spec = dir.path().to_str().unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    let lines = plan(spec, &url, whole.path());
+    let keys: Vec<&str> = lines
+        .iter()
+        .map(|l| &l[l.find("\"pk\"").unwrap()..])
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            r#""pk":{"S":"M#-1"},"sk":{"S":"M"}}}"#,
+            r#""pk":{"S":"M#10"},"sk":{"S":"M"}}}"#,
+            r#""pk":{"S":"M#100"},"sk":{"S":"M"}}}"#,
+            r#""pk":{"S":"M#2"},"sk":{"S":"M"}}}"#,
+            r#""pk":{"S":"M#9"},"sk":{"S":"M"}}}"#,
+            r#""pk":{"S":"CODE"},"sk":{"S":"a "}}}"#,
+            r#""pk":{"S":"CODE"},"sk":{"S":"ab"}}}"#,
+            r#""pk":{"S":"CODE"},"sk":{"S":"b "}}}"#,
+            r#""pk":{"S":"CODE"},"sk":{"S":"c "}}}"#,
+        ]
+    );
+    for window in ["1", "2"] {
+        let windowed = tempfile::tempdir().unwrap();
+        assert_eq!(
+            plan_with(spec, &url, windowed.path(), &["--window", window]),
+            lines,
+            "windows of {window}"
+        );
+        assert_eq!(report_of(windowed.path()), report_of(whole.path()));
+    }
+
+    // CHAR(2) keeps "a" as "a " in the key, but Postgres orders its text, "a", before "a\u{1}":
+    // in key order "C#a\u{1}" comes first. The windows find it out and stop.
+    let schema = "CREATE TABLE k (code CHAR(2) PRIMARY KEY);";
+    let items =
+        "[[items]]\ntype = \"CODE\"\nfrom = \"k\"\n[items.keys]\npk = \"C#{code}\"\nsk = \"C\"\n";
+    let files = [("k.csv", "code\na\na\u{1}\n")];
+    let (dir, url) = loaded_design("window_out_of_order", schema, items, &files).await;
+    let spec = dir.path().to_str().unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    assert_eq!(plan(spec, &url, whole.path()).len(), 2);
+    let out = dir.path().join("out.jsonl");
+    let args = [
+        "plan",
+        "--spec",
+        spec,
+        "--source",
+        &url,
+        "--window",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let windowed = migrator(&args);
+    assert_eq!(windowed.code, 2, "{}", windowed.stderr);
+    assert_eq!(
+        windowed.stderr,
+        "error: the windows of item type CODE came out of key order ((\"C#a\\u{1}\", \"C\") came after (\"C#a \", \"C\")): they were read in the order Postgres gives the text of the k column its keys end in; plan without --window, and report this\n"
+    );
+    assert!(!out.exists(), "no plan is written");
+}
+
+#[tokio::test]
 async fn windows_read_children_by_their_own_key_and_keep_each_with_its_root() {
     // c names its parent by a whole number: windows read c alone, ordered by p_id, with rows
     // that name no parent (4, 0, 9, NULL) among them. d names m by a numeric, where 2.50 equals

@@ -79,7 +79,8 @@ pub struct InStep {
 }
 
 impl InStep {
-    /// Starts every query, each on a connection of its own reading `source`'s snapshot.
+    /// Starts every query, each on a connection of its own reading `source`'s snapshot; the
+    /// connections are made at once.
     ///
     /// # Errors
     /// A connection that cannot be made or a query Postgres refuses.
@@ -88,15 +89,15 @@ impl InStep {
         queries: Vec<StepQuery>,
         key_len: usize,
     ) -> Result<Self, SourceError> {
-        let mut streams = Vec::new();
-        for query in queries {
-            streams.push(Stream {
+        let streams = futures::future::try_join_all(queries.into_iter().map(|query| async {
+            Ok::<_, SourceError>(Stream {
                 batches: source.query_rows(query.sql, query.shape).await?,
                 table: query.table,
                 buffer: VecDeque::new(),
                 done: false,
-            });
-        }
+            })
+        }))
+        .await?;
         Ok(InStep { streams, key_len })
     }
 

@@ -7,11 +7,12 @@
 use crate::source::{quote_ident, ColumnType, Schema};
 use crate::spec::{Expr, FieldRef, ItemSpec, Join, Relation, RowSource, Spec};
 
-/// How a window key column of type `ty` is read: whole numbers as they are, anything else as
-/// its text (which orders byte by byte the same in Postgres, with `COLLATE "C"`, and here).
-pub fn window_key_type(ty: &ColumnType) -> ColumnType {
+/// How a window key column of type `ty` is read: whole numbers as they are unless `as_text`,
+/// anything else as its text (which orders byte by byte the same in Postgres, with
+/// `COLLATE "C"`, and here).
+pub fn window_key_type(ty: &ColumnType, as_text: bool) -> ColumnType {
     match ty {
-        ColumnType::Int => ColumnType::Int,
+        ColumnType::Int if !as_text => ColumnType::Int,
         _ => ColumnType::Text,
     }
 }
@@ -36,6 +37,8 @@ struct Slot {
 struct Paths<'s> {
     schema: &'s Schema,
     key: &'s [usize],
+    /// The key is read as text, whole numbers too (see [`window_key_type`]).
+    as_text: bool,
     /// A table's row count, by name.
     rows: &'s dyn Fn(&str) -> u64,
     slots: Vec<Slot>,
@@ -44,17 +47,19 @@ struct Paths<'s> {
 }
 
 /// The queries that read everything item type `item` of `spec` can reach, each ordered by the
-/// root columns `key` (the columns its windows are cut on); `rows` gives a table's row count.
-/// The root's own query comes first.
+/// root columns `key` (the columns its windows are cut on; by their text when `as_text`);
+/// `rows` gives a table's row count. The root's own query comes first.
 pub fn path_queries(
     spec: &Spec,
     item: &ItemSpec,
     key: &[usize],
+    as_text: bool,
     rows: &dyn Fn(&str) -> u64,
 ) -> Vec<PathQuery> {
     let mut paths = Paths {
         schema: &spec.schema,
         key,
+        as_text,
         rows,
         slots: vec![Slot {
             table: item.root.clone(),
@@ -159,7 +164,7 @@ impl Paths<'_> {
             .iter()
             .map(|&c| {
                 let column = &shape(lead).columns[c];
-                match window_key_type(&column.ty) {
+                match window_key_type(&column.ty, self.as_text) {
                     ColumnType::Int => format!("s{lead}.{}", quote_ident(&column.name)),
                     _ => format!("s{lead}.{}::text COLLATE \"C\"", quote_ident(&column.name)),
                 }
@@ -299,7 +304,7 @@ mod tests {
     ) -> Vec<PathQuery> {
         let item = spec.items.iter().find(|i| i.name == item).unwrap();
         let root = spec.schema.table(&item.root).unwrap();
-        path_queries(spec, item, &[root.column_index(key).unwrap()], rows)
+        path_queries(spec, item, &[root.column_index(key).unwrap()], false, rows)
     }
 
     #[test]

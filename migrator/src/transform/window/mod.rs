@@ -3,11 +3,13 @@
 //! snapshot, so no table of more than N rows is held whole (one of at most N rows is read once,
 //! whole, and given to every window). Each window goes through the same builder and checks
 //! as the in-memory plan; its lines spill to disk as a sorted run and each type's runs merge
-//! back in key order, so the output is the in-memory plan's, byte for byte. A row met in several
+//! back in key order, so the output is the in-memory plan's, byte for byte (a type whose
+//! windows come in key order, `order.rs`, hands its lines straight on). A row met in several
 //! windows is accounted for once, by its primary key; keys two items share are found by merging
 //! every type's keys on disk.
 
 mod moves;
+mod order;
 mod read;
 mod spilled;
 
@@ -43,6 +45,9 @@ pub enum WindowError {
     /// The temporary folder the plan spills to cannot be written or read.
     #[error("{0}")]
     Disk(String),
+    /// Lines of a type planned straight to the file came out of key order (a bug).
+    #[error("{0}")]
+    Order(String),
 }
 
 /// What the windows of earlier item types leave to later ones.
@@ -119,6 +124,7 @@ pub async fn plan_windows(
     }
     let mut types = Vec::new();
     let mut key_files = Vec::new();
+    let mut ahead = None;
     let mut json_bytes = 0;
     let mut take = |chunk: Vec<PlanLine>| {
         json_bytes += chunk.iter().map(|l| l.json.len() as u64 + 1).sum::<u64>();
@@ -126,17 +132,28 @@ pub async fn plan_windows(
     };
     for (t, item) in spec.items.iter().enumerate() {
         let t = ItemTypeId(t);
-        let mut runs = Runs::new(dir.path(), &format!("lines-{}", t.0), 6);
         let started = std::time::Instant::now();
         let label = format!("planning {} in windows", item.name);
+        let streams = reader.streams(t, &mut ahead).await?;
+        let keys = dir.path().join(format!("keys-{}", t.0));
+        let mut lines = if streams.in_key_order() {
+            let keys = std::fs::File::create(&keys).map_err(spilled)?;
+            Lines::InOrder(InOrder::new(keys))
+        } else {
+            Lines::Runs(Runs::new(dir.path(), &format!("lines-{}", t.0), 6))
+        };
         reader
-            .each(t, &label, |rows| {
-                plan_window(spec, t, rows, &mut state, &mut runs).map_err(spilled)
+            .each(t, streams, &label, |rows| {
+                plan_window(spec, t, rows, &mut state, &mut lines, &mut take, spilled)
             })
             .await?;
-        let keys = dir.path().join(format!("keys-{}", t.0));
-        let merged = tokio::task::block_in_place(|| merge_runs(spec, t, runs, &keys, &mut take));
-        types.push(merged.map_err(spilled)?);
+        let summary = match lines {
+            Lines::Runs(runs) => {
+                tokio::task::block_in_place(|| merge_runs(spec, t, runs, &keys, &mut take))
+            }
+            Lines::InOrder(in_order) => in_order.finish(&item.name),
+        };
+        types.push(summary.map_err(spilled)?);
         tracing::info!(
             item_type = %item.name,
             seconds = started.elapsed().as_secs_f64(),
@@ -175,15 +192,84 @@ pub async fn plan_windows(
     })
 }
 
-/// Plans item type `t` over one window's rows, writes its lines as a run (each with where its
-/// item came from) and takes in what became of the window's rows.
+/// Where an item type's lines go.
+enum Lines {
+    /// Each window's as a sorted run, merged once every window is planned.
+    Runs(Runs),
+    /// Straight to the plan, the windows coming in key order (`order.rs`).
+    InOrder(InOrder),
+}
+
+/// An item type's lines handed on as its windows are planned: each item's key and origin
+/// written to the type's key file, as [`merge_runs`] writes them, and the type's tally kept.
+struct InOrder {
+    keys: BufWriter<std::fs::File>,
+    tally: TypeTally,
+    last: Option<(String, String)>,
+}
+
+impl InOrder {
+    fn new(keys: std::fs::File) -> Self {
+        InOrder {
+            keys: BufWriter::new(keys),
+            tally: TypeTally::default(),
+            last: None,
+        }
+    }
+
+    /// Hands one window's `lines` (in key order, each from its origin) to `take`, after
+    /// checking they follow the last window's.
+    fn take(
+        &mut self,
+        spec: &Spec,
+        t: ItemTypeId,
+        lines: Vec<PlanLine>,
+        origins: &[Origin],
+        take: &mut impl FnMut(Vec<PlanLine>),
+        spilled: impl Fn(std::io::Error) -> WindowError,
+    ) -> Result<(), WindowError> {
+        let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
+            return Ok(());
+        };
+        if let Some(before) = self.last.as_ref().filter(|before| **before > first.key) {
+            let item = &spec.items[t];
+            return Err(WindowError::Order(format!(
+                "the windows of item type {} came out of key order ({:?} came after {:?}): \
+                 they were read in the order Postgres gives the text of the {} column its keys \
+                 end in; plan without --window, and report this",
+                item.name, first.key, before, item.root
+            )));
+        }
+        self.last = Some(last.key.clone());
+        for (line, origin) in lines.iter().zip(origins) {
+            let (pk, sk) = &line.key;
+            let (table, row) = (origin.table.as_bytes(), origin.row.as_bytes());
+            write_record(&mut self.keys, &[pk.as_bytes(), sk.as_bytes(), table, row])
+                .map_err(&spilled)?;
+            self.tally.add(&line.key, line.bytes as u64);
+        }
+        take(lines);
+        Ok(())
+    }
+
+    /// The type's summary, once every window is planned.
+    fn finish(mut self, item_type: &str) -> std::io::Result<TypeSummary> {
+        self.keys.flush()?;
+        Ok(self.tally.summary(item_type))
+    }
+}
+
+/// Plans item type `t` over one window's rows, hands its lines on (each with where its item
+/// came from) and takes in what became of the window's rows.
 fn plan_window(
     spec: &Spec,
     t: ItemTypeId,
     rows: WindowRows,
     state: &mut State,
-    runs: &mut Runs,
-) -> std::io::Result<()> {
+    out: &mut Lines,
+    take: &mut impl FnMut(Vec<PlanLine>),
+    spilled: impl Fn(std::io::Error) -> WindowError,
+) -> Result<(), WindowError> {
     let tables = window_tables(spec, t, rows, &state.chosen, &state.moves);
     let mut lines = Vec::new();
     let (plan, mut failed, _) = tokio::task::block_in_place(|| {
@@ -202,21 +288,27 @@ fn plan_window(
         .filter(|entry| !bad.contains(&entry.group))
         .map(|entry| plan.origin(t, entry))
         .collect();
-    let sizes: Vec<[u8; 8]> = lines
-        .iter()
-        .map(|l| (l.bytes as u64).to_le_bytes())
-        .collect();
-    let records = lines.iter().zip(&origins).zip(&sizes);
-    runs.write(records.map(|((line, origin), size)| {
-        vec![
-            line.key.0.as_bytes(),
-            line.key.1.as_bytes(),
-            line.json.as_bytes(),
-            origin.table.as_bytes(),
-            origin.row.as_bytes(),
-            size.as_slice(),
-        ]
-    }))?;
+    match out {
+        Lines::Runs(runs) => {
+            let sizes: Vec<[u8; 8]> = lines
+                .iter()
+                .map(|l| (l.bytes as u64).to_le_bytes())
+                .collect();
+            let records = lines.iter().zip(&origins).zip(&sizes);
+            runs.write(records.map(|((line, origin), size)| {
+                vec![
+                    line.key.0.as_bytes(),
+                    line.key.1.as_bytes(),
+                    line.json.as_bytes(),
+                    origin.table.as_bytes(),
+                    origin.row.as_bytes(),
+                    size.as_slice(),
+                ]
+            }))
+            .map_err(&spilled)?;
+        }
+        Lines::InOrder(in_order) => in_order.take(spec, t, lines, &origins, take, &spilled)?,
+    }
     let events = plan.builder.events();
     if state.events.is_empty() {
         state.events = events;
@@ -230,7 +322,7 @@ fn plan_window(
     }
     state.chosen.record(spec, t, &plan);
     for (name, data) in &tables.tables {
-        account_window(&mut state.merged, spec, name, data)?;
+        account_window(&mut state.merged, spec, name, data).map_err(&spilled)?;
     }
     Ok(())
 }
@@ -334,23 +426,32 @@ struct Reader<'s> {
     held: HashMap<String, Vec<Row>>,
 }
 
-impl Reader<'_> {
-    /// Hands item type `t`'s windows to `each` in turn, showing `label` with a bar of roots.
-    async fn each(
-        &mut self,
-        t: ItemTypeId,
-        label: &str,
-        mut each: impl FnMut(WindowRows) -> Result<(), WindowError>,
-    ) -> Result<(), WindowError> {
-        let (spec, source, item) = (self.spec, self.source, &self.spec.items[t]);
-        let progress = crate::progress::Progress::new(label, (self.rows_of)(&item.root), "roots");
-        let mut streams = Streams::open(spec, source, item, self.rows_of, self.window).await?;
+impl<'s> Reader<'s> {
+    /// Starts item type `t`'s path queries and reads the tables its windows hold whole.
+    async fn open(&mut self, t: ItemTypeId) -> Result<Streams<'s>, WindowError> {
+        let (spec, source) = (self.spec, self.source);
+        let item = &spec.items[t];
+        let streams = Streams::open(spec, source, item, self.rows_of, self.window).await?;
         for table in streams.held() {
             if !self.held.contains_key(table) {
                 let rows = read_whole(spec, source, table).await?;
                 self.held.insert(table.clone(), rows);
             }
         }
+        Ok(streams)
+    }
+
+    /// Hands item type `t`'s windows, read from `streams`, to `each` in turn, showing `label`
+    /// with a bar of roots.
+    async fn each(
+        &self,
+        t: ItemTypeId,
+        mut streams: Streams<'s>,
+        label: &str,
+        mut each: impl FnMut(WindowRows) -> Result<(), WindowError>,
+    ) -> Result<(), WindowError> {
+        let item = &self.spec.items[t];
+        let progress = crate::progress::Progress::new(label, (self.rows_of)(&item.root), "roots");
         while let Some(rows) = streams.next(self.window, &self.held).await? {
             let roots = rows.roots as u64;
             each(rows)?;
@@ -358,6 +459,23 @@ impl Reader<'_> {
         }
         progress.finish();
         Ok(())
+    }
+
+    /// Item type `t`'s streams, opened ahead (else now), with the next type's queries
+    /// started in `ahead`: Postgres sorts them while this type is planned. Types go in order.
+    async fn streams(
+        &mut self,
+        t: ItemTypeId,
+        ahead: &mut Option<Streams<'s>>,
+    ) -> Result<Streams<'s>, WindowError> {
+        let streams = match ahead.take() {
+            Some(streams) => streams,
+            None => self.open(t).await?,
+        };
+        if t.0 + 1 < self.spec.items.len() {
+            *ahead = Some(self.open(ItemTypeId(t.0 + 1)).await?);
+        }
+        Ok(streams)
     }
 }
 
@@ -372,11 +490,13 @@ async fn settle_moves(
     let mut keys = Keys::new(dir);
     let mut chosen = Chosen::new(spec);
     let none = Moves::none(spec.items.len());
+    let mut ahead = None;
     for (t, item) in spec.items.iter().enumerate() {
         let t = ItemTypeId(t);
         let label = format!("keying {} in windows", item.name);
+        let streams = reader.streams(t, &mut ahead).await?;
         reader
-            .each(t, &label, |rows| {
+            .each(t, streams, &label, |rows| {
                 let tables = window_tables(spec, t, rows, &chosen, &none);
                 let (plan, _) = super::keys_only(spec, &tables);
                 chosen.record(spec, t, &plan);

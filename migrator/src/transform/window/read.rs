@@ -12,7 +12,7 @@ use crate::spec::{ItemSpec, Spec, TimeFormat};
 
 /// The root columns an item type's windows are cut on: its grouping columns when they are all
 /// the root's own (a group never spans two windows), else the root's primary key.
-fn window_key(spec: &Spec, item: &ItemSpec) -> Vec<usize> {
+pub(super) fn window_key(spec: &Spec, item: &ItemSpec) -> Vec<usize> {
     let root = spec
         .schema
         .table(&item.root)
@@ -62,6 +62,8 @@ pub struct Streams<'s> {
     queries: InStep,
     /// Tables read whole instead of by path (see [`Streams::open`]).
     held: Vec<String>,
+    /// The windows come in the key order of the type's lines (see `order.rs`).
+    in_key_order: bool,
 }
 
 impl<'s> Streams<'s> {
@@ -81,18 +83,19 @@ impl<'s> Streams<'s> {
             .table(&item.root)
             .expect("the spec checked its tables");
         let key = window_key(spec, item);
+        let in_key_order = super::order::in_key_order(spec, item, &key);
         let key_columns: Vec<Column> = key
             .iter()
             .map(|&c| Column {
                 name: root.columns[c].name.clone(),
-                ty: paths::window_key_type(&root.columns[c].ty),
+                ty: paths::window_key_type(&root.columns[c].ty, in_key_order),
                 not_null: false,
             })
             .collect();
         let mut seen = HashSet::default();
         let mut queries = Vec::new();
         let mut held = Vec::new();
-        for query in paths::path_queries(spec, item, &key, rows) {
+        for query in paths::path_queries(spec, item, &key, in_key_order, rows) {
             if !seen.insert(query.sql.clone()) {
                 continue;
             }
@@ -121,7 +124,14 @@ impl<'s> Streams<'s> {
             root,
             queries: InStep::open(source, queries, key.len()).await?,
             held,
+            in_key_order,
         })
+    }
+
+    /// Whether the windows come in the key order of the type's lines, each window's lines
+    /// after the last window's.
+    pub fn in_key_order(&self) -> bool {
+        self.in_key_order
     }
 
     /// The tables every window holds whole.
