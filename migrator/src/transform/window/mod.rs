@@ -161,28 +161,39 @@ pub async fn plan_windows(
         );
         key_files.push(keys);
     }
-    if state.moves.errors.is_empty() {
-        let shared = clashes(spec, &key_files).map_err(spilled)?;
-        state.errors.extend(shared);
-    } else {
+    // Shared keys, each table's account and the capacity tally are each merged from disk, one
+    // beside the other.
+    let settled = state.moves.errors.is_empty();
+    let (merged, rules, tally) = (&mut state.merged, &state.rules, state.tally);
+    let account = |(shape, size): (&crate::source::TableShape, &TableSize)| {
+        merged.account(&shape.name, size.rows, rules)
+    };
+    let ((shared, accounts), capacity) = tokio::task::block_in_place(|| {
+        rayon::join(
+            || {
+                rayon::join(
+                    || settled.then(|| clashes(spec, &key_files)),
+                    || {
+                        let tables = spec.schema.tables.iter().zip(&sizes);
+                        tables.map(account).collect::<std::io::Result<Vec<_>>>()
+                    },
+                )
+            },
+            || tally.report(spec),
+        )
+    });
+    match shared {
+        Some(shared) => state.errors.extend(shared.map_err(&spilled)?),
         // Clashes that could not be settled, in place of every clash (as in memory).
-        state.errors.append(&mut state.moves.errors);
+        None => state.errors.append(&mut state.moves.errors),
     }
     if !state.errors.is_empty() {
         return Err(PlanErrors(state.errors).into());
     }
-    let accounts = spec
-        .schema
-        .tables
-        .iter()
-        .zip(&sizes)
-        .map(|(shape, size)| state.merged.account(&shape.name, size.rows, &state.rules))
-        .collect::<std::io::Result<_>>()
-        .map_err(spilled)?;
     Ok(Summary {
         types,
-        accounts,
-        capacity: Some(state.tally.report(spec).map_err(spilled)?),
+        accounts: accounts.map_err(&spilled)?,
+        capacity: Some(capacity.map_err(&spilled)?),
         events: [
             state.events,
             super::moved_events(spec, &state.moves.counts()),
