@@ -195,6 +195,9 @@ mod tests {
             "a\"b\\c\n",
             "eight bytes then a quote: 12345678\"",
             "\u{1f}\u{7f}é\t",
+            "ab\"",
+            "12345678\n",
+            "1234567\u{0}",
         ] {
             let mut out = String::new();
             write_json_string(&mut out, s);

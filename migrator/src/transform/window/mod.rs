@@ -8,6 +8,7 @@
 //! windows is accounted for once, by its primary key; keys two items share are found by merging
 //! every type's keys on disk.
 
+mod lines;
 mod moves;
 mod order;
 mod read;
@@ -16,21 +17,19 @@ mod spilled;
 pub use spilled::Spilled;
 
 use std::hash::BuildHasher;
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use foldhash::fast::FixedState;
 use foldhash::{HashMap, HashSet};
 
 use super::accounting::{Identity, Merged};
-use super::spill::{text, write_record, Merge, Runs};
+use super::spill::{text, Merge};
 use super::{
-    Hashes, Origin, PlanErrors, PlanLine, Summary, TableData, Tables, TransformError, Usage,
-    Window, CHUNK_ITEMS,
+    Hashes, Origin, PlanErrors, PlanLine, Summary, TableData, Tables, TransformError, Usage, Window,
 };
-use super::{TypeSummary, TypeTally};
 use crate::source::{quote_ident, ColumnType, PostgresSource, Row, SourceError, Value};
 use crate::spec::{ItemTypeId, KeyClashPolicy, Spec};
+use lines::Lines;
 use moves::{Keys, Moves};
 use read::{identity, RowId, Streams, WindowRows};
 
@@ -136,23 +135,14 @@ pub async fn plan_windows(
         let label = format!("planning {} in windows", item.name);
         let streams = reader.streams(t, &mut ahead).await?;
         let keys = dir.path().join(format!("keys-{}", t.0));
-        let mut lines = if streams.in_key_order() {
-            let keys = std::fs::File::create(&keys).map_err(spilled)?;
-            Lines::InOrder(InOrder::new(keys))
-        } else {
-            Lines::Runs(Runs::new(dir.path(), &format!("lines-{}", t.0), 6))
-        };
+        let mut lines =
+            Lines::new(dir.path(), t, &keys, streams.in_key_order()).map_err(spilled)?;
         reader
             .each(t, streams, &label, |rows| {
                 plan_window(spec, t, rows, &mut state, &mut lines, &mut take, spilled)
             })
             .await?;
-        let summary = match lines {
-            Lines::Runs(runs) => {
-                tokio::task::block_in_place(|| merge_runs(spec, t, runs, &keys, &mut take))
-            }
-            Lines::InOrder(in_order) => in_order.finish(&item.name),
-        };
+        let summary = tokio::task::block_in_place(|| lines.finish(spec, t, &keys, &mut take));
         types.push(summary.map_err(spilled)?);
         tracing::info!(
             item_type = %item.name,
@@ -203,73 +193,6 @@ pub async fn plan_windows(
     })
 }
 
-/// Where an item type's lines go.
-enum Lines {
-    /// Each window's as a sorted run, merged once every window is planned.
-    Runs(Runs),
-    /// Straight to the plan, the windows coming in key order (`order.rs`).
-    InOrder(InOrder),
-}
-
-/// An item type's lines handed on as its windows are planned: each item's key and origin
-/// written to the type's key file, as [`merge_runs`] writes them, and the type's tally kept.
-struct InOrder {
-    keys: BufWriter<std::fs::File>,
-    tally: TypeTally,
-    last: Option<(String, String)>,
-}
-
-impl InOrder {
-    fn new(keys: std::fs::File) -> Self {
-        InOrder {
-            keys: BufWriter::new(keys),
-            tally: TypeTally::default(),
-            last: None,
-        }
-    }
-
-    /// Hands one window's `lines` (in key order, each from its origin) to `take`, after
-    /// checking they follow the last window's.
-    fn take(
-        &mut self,
-        spec: &Spec,
-        t: ItemTypeId,
-        lines: Vec<PlanLine>,
-        origins: &[Origin],
-        take: &mut impl FnMut(Vec<PlanLine>),
-        spilled: impl Fn(std::io::Error) -> WindowError,
-    ) -> Result<(), WindowError> {
-        let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
-            return Ok(());
-        };
-        if let Some(before) = self.last.as_ref().filter(|before| **before > first.key) {
-            let item = &spec.items[t];
-            return Err(WindowError::Order(format!(
-                "the windows of item type {} came out of key order ({:?} came after {:?}): \
-                 they were read in the order Postgres gives the text of the {} column its keys \
-                 end in; plan without --window, and report this",
-                item.name, first.key, before, item.root
-            )));
-        }
-        self.last = Some(last.key.clone());
-        for (line, origin) in lines.iter().zip(origins) {
-            let (pk, sk) = &line.key;
-            let (table, row) = (origin.table.as_bytes(), origin.row.as_bytes());
-            write_record(&mut self.keys, &[pk.as_bytes(), sk.as_bytes(), table, row])
-                .map_err(&spilled)?;
-            self.tally.add(&line.key, line.bytes as u64);
-        }
-        take(lines);
-        Ok(())
-    }
-
-    /// The type's summary, once every window is planned.
-    fn finish(mut self, item_type: &str) -> std::io::Result<TypeSummary> {
-        self.keys.flush()?;
-        Ok(self.tally.summary(item_type))
-    }
-}
-
 /// Plans item type `t` over one window's rows, hands its lines on (each with where its item
 /// came from) and takes in what became of the window's rows.
 fn plan_window(
@@ -299,27 +222,7 @@ fn plan_window(
         .filter(|entry| !bad.contains(&entry.group))
         .map(|entry| plan.origin(t, entry))
         .collect();
-    match out {
-        Lines::Runs(runs) => {
-            let sizes: Vec<[u8; 8]> = lines
-                .iter()
-                .map(|l| (l.bytes as u64).to_le_bytes())
-                .collect();
-            let records = lines.iter().zip(&origins).zip(&sizes);
-            runs.write(records.map(|((line, origin), size)| {
-                vec![
-                    line.key.0.as_bytes(),
-                    line.key.1.as_bytes(),
-                    line.json.as_bytes(),
-                    origin.table.as_bytes(),
-                    origin.row.as_bytes(),
-                    size.as_slice(),
-                ]
-            }))
-            .map_err(&spilled)?;
-        }
-        Lines::InOrder(in_order) => in_order.take(spec, t, lines, &origins, take, &spilled)?,
-    }
+    out.window(spec, t, lines, &origins, take, &spilled)?;
     let events = plan.builder.events();
     if state.events.is_empty() {
         state.events = events;
@@ -540,46 +443,6 @@ fn account_window(
             ))),
         }
     })
-}
-
-/// Merges item type `t`'s runs in key order, handing the lines to `take` a chunk at a time and
-/// writing each item's key and origin, in the same order, to `keys`; returns the type's summary.
-fn merge_runs(
-    spec: &Spec,
-    t: ItemTypeId,
-    runs: Runs,
-    keys: &std::path::Path,
-    take: &mut impl FnMut(Vec<PlanLine>),
-) -> std::io::Result<TypeSummary> {
-    let item_type = &spec.items[t].name;
-    let mut tally = TypeTally::default();
-    let mut keys = BufWriter::new(std::fs::File::create(keys)?);
-    let mut chunk = Vec::with_capacity(CHUNK_ITEMS);
-    for record in runs.merge()? {
-        let (_, fields) = record?;
-        let [pk, sk, json, table, row, size]: [Vec<u8>; 6] = fields
-            .try_into()
-            .map_err(|_| std::io::Error::other("a short record"))?;
-        write_record(&mut keys, &[&pk, &sk, &table, &row])?;
-        let size = u64::from_le_bytes(size.try_into().unwrap_or_default());
-        let key = (text(pk)?, text(sk)?);
-        tally.add(&key, size);
-        chunk.push(PlanLine {
-            item_type: item_type.clone(),
-            key,
-            json: text(json)?,
-            bytes: size as usize,
-            hash: 0,
-        });
-        if chunk.len() == CHUNK_ITEMS {
-            take(std::mem::take(&mut chunk));
-        }
-    }
-    if !chunk.is_empty() {
-        take(chunk);
-    }
-    keys.flush()?;
-    Ok(tally.summary(item_type))
 }
 
 /// Every key two items share, across item types and windows, each error naming both items:
