@@ -38,11 +38,11 @@ pub struct PlanInput {
     /// Plan from Postgres ROOTS root rows of each item type at a time instead of reading every
     /// table whole, so memory follows the window, not the database: for databases larger than
     /// memory. Each window's rows come from queries keyed by its roots (one connection per
-    /// table an item type reaches, the next type's opened meanwhile; a table of at most ROOTS
-    /// rows is read once, whole), so planning takes about 2 to 2.5 times as long (longer for a
-    /// spec that moves items off shared keys: its windows are read twice); the items are the
-    /// same. migrate, verify and diff then keep each item's key and hash (about 100 bytes an
-    /// item) and its line on disk. Example: --window 20000
+    /// table an item type reaches, never more at once than the type that reaches the most; a
+    /// table of at most ROOTS rows is read once, whole), so planning takes about 2 to 2.5
+    /// times as long (longer for a spec that moves items off shared keys: its windows are read
+    /// twice); the items are the same. migrate, verify and diff then keep each item's key and
+    /// hash (about 100 bytes an item) and its line on disk. Example: --window 20000
     #[arg(
         long,
         value_name = "ROOTS",

@@ -31,7 +31,7 @@ use crate::source::{quote_ident, ColumnType, PostgresSource, Row, SourceError, V
 use crate::spec::{ItemTypeId, KeyClashPolicy, Spec};
 use lines::Lines;
 use moves::{Keys, Moves};
-use read::{identity, RowId, Streams, WindowRows};
+use read::{identity, Reads, RowId, Streams, WindowRows};
 
 /// Why a windowed plan stopped.
 #[derive(Debug, thiserror::Error)]
@@ -93,13 +93,7 @@ pub async fn plan_windows(
     };
     // Tables of at most `window` rows are read once, whole, and given to every window that
     // needs them, rather than by a path query per item type: fewer queries, no repeated rows.
-    let mut reader = Reader {
-        spec,
-        source,
-        window,
-        rows_of: &rows_of,
-        held: HashMap::default(),
-    };
+    let mut reader = Reader::new(spec, source, window, &rows_of);
     let moves = match spec.table.on_key_clash {
         KeyClashPolicy::Error => Moves::none(spec.items.len()),
         KeyClashPolicy::NextSortKey => settle_moves(&mut reader, dir.path(), spilled).await?,
@@ -338,14 +332,38 @@ struct Reader<'s> {
     rows_of: &'s dyn Fn(&str) -> u64,
     /// Tables of at most `window` rows, read once, whole, for every window that needs them.
     held: HashMap<String, Vec<Row>>,
+    /// The connections each item type's queries take.
+    connections: Vec<usize>,
 }
 
 impl<'s> Reader<'s> {
+    fn new(
+        spec: &'s Spec,
+        source: &'s PostgresSource,
+        window: usize,
+        rows_of: &'s dyn Fn(&str) -> u64,
+    ) -> Self {
+        let connections = spec
+            .items
+            .iter()
+            .map(|item| Reads::of(spec, item, rows_of, window).connections())
+            .collect();
+        Reader {
+            spec,
+            source,
+            window,
+            rows_of,
+            held: HashMap::default(),
+            connections,
+        }
+    }
+
     /// Starts item type `t`'s path queries and reads the tables its windows hold whole.
     async fn open(&mut self, t: ItemTypeId) -> Result<Streams<'s>, WindowError> {
         let (spec, source) = (self.spec, self.source);
         let item = &spec.items[t];
-        let streams = Streams::open(spec, source, item, self.rows_of, self.window).await?;
+        let reads = Reads::of(spec, item, self.rows_of, self.window);
+        let streams = Streams::open(spec, source, item, reads).await?;
         for table in streams.held() {
             if !self.held.contains_key(table) {
                 let rows = read_whole(spec, source, table).await?;
@@ -376,7 +394,9 @@ impl<'s> Reader<'s> {
     }
 
     /// Item type `t`'s streams, opened ahead (else now), with the next type's queries
-    /// started in `ahead`: Postgres sorts them while this type is planned. Types go in order.
+    /// started in `ahead` when both types' connections together are no more than the type
+    /// reaching the most tables takes: Postgres sorts them while this type is planned, and the
+    /// plan never holds more connections than one type needs. Types go in order.
     async fn streams(
         &mut self,
         t: ItemTypeId,
@@ -386,7 +406,9 @@ impl<'s> Reader<'s> {
             Some(streams) => streams,
             None => self.open(t).await?,
         };
-        if t.0 + 1 < self.spec.items.len() {
+        let most = self.connections.iter().copied().max().unwrap_or(0);
+        let next = self.connections.get(t.0 + 1);
+        if next.is_some_and(|next| self.connections[t.0] + next <= most) {
             *ahead = Some(self.open(ItemTypeId(t.0 + 1)).await?);
         }
         Ok(streams)

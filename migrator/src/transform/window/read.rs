@@ -66,18 +66,20 @@ pub struct Streams<'s> {
     in_key_order: bool,
 }
 
-impl<'s> Streams<'s> {
-    /// Starts every path query of `item` (`rows` gives a table's row count), each on a
-    /// connection of its own reading `source`'s snapshot; but a table other than the root of
-    /// at most `window` rows is not read by path: every window gets all its rows (read once by
-    /// the caller, see [`Streams::held`]).
-    pub async fn open(
-        spec: &'s Spec,
-        source: &PostgresSource,
-        item: &ItemSpec,
-        rows: &dyn Fn(&str) -> u64,
-        window: usize,
-    ) -> Result<Self, SourceError> {
+/// What an item type's windows read: its path queries, the root's own first, and the tables
+/// every window holds whole.
+pub struct Reads {
+    key_len: usize,
+    queries: Vec<StepQuery>,
+    held: Vec<String>,
+    in_key_order: bool,
+}
+
+impl Reads {
+    /// Every path query of `item` (`rows` gives a table's row count); but a table other than
+    /// the root of at most `window` rows is not read by path: every window gets all its rows
+    /// (read once by the caller, see [`Streams::held`]).
+    pub fn of(spec: &Spec, item: &ItemSpec, rows: &dyn Fn(&str) -> u64, window: usize) -> Self {
         let root = spec
             .schema
             .table(&item.root)
@@ -105,7 +107,6 @@ impl<'s> Streams<'s> {
                 }
                 continue;
             }
-            tracing::debug!(item_type = %item.name, table = %query.table, sql = %query.sql, "path query");
             let table = spec.schema.table(&query.table).expect("checked");
             let shape = TableShape {
                 name: query.table.clone(),
@@ -119,12 +120,41 @@ impl<'s> Streams<'s> {
                 shape,
             });
         }
-        Ok(Streams {
-            spec,
-            root,
-            queries: InStep::open(source, queries, key.len()).await?,
+        Reads {
+            key_len: key.len(),
+            queries,
             held,
             in_key_order,
+        }
+    }
+
+    /// The connections reading them takes: one a query.
+    pub fn connections(&self) -> usize {
+        self.queries.len()
+    }
+}
+
+impl<'s> Streams<'s> {
+    /// Starts every query of `reads`, item type `item`'s, each on a connection of its own
+    /// reading `source`'s snapshot.
+    pub async fn open(
+        spec: &'s Spec,
+        source: &PostgresSource,
+        item: &ItemSpec,
+        reads: Reads,
+    ) -> Result<Self, SourceError> {
+        for query in &reads.queries {
+            tracing::debug!(item_type = %item.name, table = %query.table, sql = %query.sql, "path query");
+        }
+        Ok(Streams {
+            spec,
+            root: spec
+                .schema
+                .table(&item.root)
+                .expect("the spec checked its tables"),
+            queries: InStep::open(source, reads.queries, reads.key_len).await?,
+            held: reads.held,
+            in_key_order: reads.in_key_order,
         })
     }
 
