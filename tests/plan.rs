@@ -275,7 +275,7 @@ numbers = { list = "@group", order = ["n"], item = { column = "n" } }
 #[tokio::test]
 async fn windows_in_key_order_go_straight_to_the_plan_unless_postgres_orders_them_otherwise() {
     // "M#10" < "M#9": windows cut on a whole-number id are read in the order of its text, so
-    // each window's keys follow the last window's; under one partition key ("NAME") the sort
+    // each window's keys follow the last window's; under one partition key ("CODE") the sort
     // key is the window's column. Either way no run is merged, and the plan is the same.
     let schema = "CREATE TABLE m (id INTEGER PRIMARY KEY, code CHAR(2) NOT NULL);";
     let items = r#"[[items]]

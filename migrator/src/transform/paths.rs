@@ -278,10 +278,11 @@ impl Paths<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn rootski() -> Spec {
+    /// Rootski's spec, as `access-patterns/rootski` has it.
+    pub(in crate::transform) fn rootski() -> Spec {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../access-patterns/rootski");
         crate::spec::load(&dir).expect("the Rootski spec loads")

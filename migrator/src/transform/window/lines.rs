@@ -19,23 +19,49 @@ pub(super) enum Lines {
     InOrder(InOrder),
 }
 
-/// An item type's lines handed on as its windows are planned: each item's key and origin
-/// written to the type's key file, as [`merge_runs`] writes them, and the type's tally kept.
-pub(super) struct InOrder {
+/// An item type's key file, each item's key and origin in key order, and its tally.
+struct KeyFile {
     keys: BufWriter<std::fs::File>,
     tally: TypeTally,
+}
+
+impl KeyFile {
+    fn create(path: &Path) -> std::io::Result<Self> {
+        Ok(KeyFile {
+            keys: BufWriter::new(std::fs::File::create(path)?),
+            tally: TypeTally::default(),
+        })
+    }
+
+    /// Takes in the item of `key`, `size` bytes, built from row `row` of `table`.
+    fn add(
+        &mut self,
+        key: &(String, String),
+        table: &[u8],
+        row: &[u8],
+        size: u64,
+    ) -> std::io::Result<()> {
+        let (pk, sk) = (key.0.as_bytes(), key.1.as_bytes());
+        write_record(&mut self.keys, &[pk, sk, table, row])?;
+        self.tally.add(key, size);
+        Ok(())
+    }
+
+    /// The type's summary, once every item is taken in.
+    fn finish(mut self, item_type: &str) -> std::io::Result<TypeSummary> {
+        self.keys.flush()?;
+        Ok(self.tally.summary(item_type))
+    }
+}
+
+/// An item type's lines handed on as its windows are planned, each item's key and origin
+/// taken into the type's key file.
+pub(super) struct InOrder {
+    keys: KeyFile,
     last: Option<(String, String)>,
 }
 
 impl InOrder {
-    fn new(keys: std::fs::File) -> Self {
-        InOrder {
-            keys: BufWriter::new(keys),
-            tally: TypeTally::default(),
-            last: None,
-        }
-    }
-
     /// Hands one window's `lines` (in key order, each from its origin) to `take`, after
     /// checking they follow the last window's.
     fn take(
@@ -61,20 +87,13 @@ impl InOrder {
         }
         self.last = Some(last.key.clone());
         for (line, origin) in lines.iter().zip(origins) {
-            let (pk, sk) = &line.key;
             let (table, row) = (origin.table.as_bytes(), origin.row.as_bytes());
-            write_record(&mut self.keys, &[pk.as_bytes(), sk.as_bytes(), table, row])
+            self.keys
+                .add(&line.key, table, row, line.bytes as u64)
                 .map_err(&spilled)?;
-            self.tally.add(&line.key, line.bytes as u64);
         }
         take(lines);
         Ok(())
-    }
-
-    /// The type's summary, once every window is planned.
-    fn finish(mut self, item_type: &str) -> std::io::Result<TypeSummary> {
-        self.keys.flush()?;
-        Ok(self.tally.summary(item_type))
     }
 }
 
@@ -88,7 +107,10 @@ impl Lines {
         in_key_order: bool,
     ) -> std::io::Result<Self> {
         Ok(if in_key_order {
-            Lines::InOrder(InOrder::new(std::fs::File::create(keys)?))
+            Lines::InOrder(InOrder {
+                keys: KeyFile::create(keys)?,
+                last: None,
+            })
         } else {
             Lines::Runs(Runs::new(dir, &format!("lines-{}", t.0), 6))
         })
@@ -138,7 +160,7 @@ impl Lines {
     ) -> std::io::Result<TypeSummary> {
         match self {
             Lines::Runs(runs) => merge_runs(spec, t, runs, keys, take),
-            Lines::InOrder(in_order) => in_order.finish(&spec.items[t].name),
+            Lines::InOrder(in_order) => in_order.keys.finish(&spec.items[t].name),
         }
     }
 }
@@ -153,18 +175,16 @@ fn merge_runs(
     take: &mut impl FnMut(Vec<PlanLine>),
 ) -> std::io::Result<TypeSummary> {
     let item_type = &spec.items[t].name;
-    let mut tally = TypeTally::default();
-    let mut keys = BufWriter::new(std::fs::File::create(keys)?);
+    let mut keys = KeyFile::create(keys)?;
     let mut chunk = Vec::with_capacity(CHUNK_ITEMS);
     for record in runs.merge()? {
         let (_, fields) = record?;
         let [pk, sk, json, table, row, size]: [Vec<u8>; 6] = fields
             .try_into()
             .map_err(|_| std::io::Error::other("a short record"))?;
-        write_record(&mut keys, &[&pk, &sk, &table, &row])?;
         let size = u64::from_le_bytes(size.try_into().unwrap_or_default());
         let key = (text(pk)?, text(sk)?);
-        tally.add(&key, size);
+        keys.add(&key, &table, &row, size)?;
         chunk.push(PlanLine {
             item_type: item_type.clone(),
             key,
@@ -179,6 +199,5 @@ fn merge_runs(
     if !chunk.is_empty() {
         take(chunk);
     }
-    keys.flush()?;
-    Ok(tally.summary(item_type))
+    keys.finish(item_type)
 }

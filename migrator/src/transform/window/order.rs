@@ -62,12 +62,7 @@ pub fn in_key_order(spec: &Spec, item: &ItemSpec, key: &[usize]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rootski() -> Spec {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../access-patterns/rootski");
-        crate::spec::load(&dir).expect("the Rootski spec loads")
-    }
+    use crate::transform::paths::tests::rootski;
 
     fn in_order(spec: &Spec) -> Vec<&str> {
         let ordered = |item: &&ItemSpec| {
