@@ -431,6 +431,80 @@ rows = { list = "d", on = { m_n = "n" }, order = ["id"], item = { column = "v" }
 }
 
 #[tokio::test]
+async fn windows_look_rows_up_on_the_query_that_names_them_and_skip_what_failed_roots_reach() {
+    // Windows read a customer with its order and a product with its line, each looked up by
+    // primary key on the same query; a lookup that finds nothing (order 3's customer 99, line
+    // 2's product 101) drops what it would, as in memory. Order 2 has no buyer, so its lines
+    // are not read at all, yet the report still says which rule dropped the order.
+    let schema = "CREATE TABLE o (id INTEGER PRIMARY KEY, ref TEXT, who TEXT, cust_id INTEGER);
+CREATE TABLE cust (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE line (id INTEGER PRIMARY KEY, o_ref TEXT, prod_id INTEGER, qty INTEGER);
+CREATE TABLE prod (id INTEGER PRIMARY KEY, name TEXT);";
+    let items = r#"[[items]]
+type = "ORDER"
+from = "o"
+join = [{ table = "cust", on = { id = "cust_id" } }]
+where = ["who != NULL"]
+[items.keys]
+pk = "O#{o.id}"
+sk = "{who}"
+[items.attributes]
+customer = { column = "cust.name" }
+lines = { list = "line", on = { o_ref = "ref" }, join = [{ table = "prod", on = { id = "prod_id" } }], order = ["line.id"], item = { map = { product = { column = "prod.name" }, qty = { column = "qty" } } } }
+"#;
+    let files = [
+        (
+            "o.csv",
+            "id,ref,who,cust_id\n1,r1,ann,10\n2,r2,,10\n3,r3,bob,99\n4,r4,cat,11\n",
+        ),
+        ("cust.csv", "id,name\n10,acme\n11,beta\n12,unused\n"),
+        (
+            "line.csv",
+            "id,o_ref,prod_id,qty\n1,r1,100,1\n2,r1,101,2\n3,r2,100,5\n4,r4,102,1\n5,r9,100,1\n",
+        ),
+        ("prod.csv", "id,name\n100,apple\n102,pear\n103,plum\n"),
+    ];
+    let (dir, url) = loaded_design("window_lookups", schema, items, &files).await;
+    let spec = dir.path().to_str().unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    let lines = plan(spec, &url, whole.path());
+    assert_eq!(
+        lines,
+        [
+            r#"{"Item":{"customer":{"S":"acme"},"lines":{"L":[{"M":{"product":{"S":"apple"},"qty":{"N":"1"}}}]},"pk":{"S":"O#1"},"sk":{"S":"ann"}}}"#,
+            r#"{"Item":{"customer":{"S":"beta"},"lines":{"L":[{"M":{"product":{"S":"pear"},"qty":{"N":"1"}}}]},"pk":{"S":"O#4"},"sk":{"S":"cat"}}}"#,
+        ]
+    );
+    let report = report_of(whole.path());
+    let account = |table: &str| {
+        let tables = report["tables"].as_array().unwrap();
+        let account = tables.iter().find(|a| a["table"] == table).unwrap();
+        let figures = ["in_items", "dropped", "unreferenced"].map(|k| account[k].clone());
+        serde_json::json!(figures)
+    };
+    // Order 2 fails the condition and order 3 the join; line 2 finds no product, line 3 is
+    // order 2's only, and line 5 names no order.
+    assert_eq!(
+        account("o"),
+        serde_json::json!([2, [["ORDER where", 1], ["ORDER join", 1]], 0])
+    );
+    assert_eq!(
+        account("line"),
+        serde_json::json!([2, [["ORDER.lines join", 1]], 2])
+    );
+    assert_eq!(account("cust"), serde_json::json!([2, [], 1]));
+    for window in ["1", "2"] {
+        let windowed = tempfile::tempdir().unwrap();
+        assert_eq!(
+            plan_with(spec, &url, windowed.path(), &["--window", window]),
+            lines,
+            "windows of {window}"
+        );
+        assert_eq!(report_of(windowed.path()), report, "windows of {window}");
+    }
+}
+
+#[tokio::test]
 async fn ctrl_c_removes_the_temporary_files_and_exits_130() {
     let url = generated_database("interrupted", "0.02").await;
     let (tmp, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -38,7 +38,8 @@ pub struct PlanInput {
     /// Plan from Postgres ROOTS root rows of each item type at a time instead of reading every
     /// table whole, so memory follows the window, not the database: for databases larger than
     /// memory. Each window's rows come from queries keyed by its roots (one connection per
-    /// table an item type reaches, never more at once than the type that reaches the most; a
+    /// query: a table an item type reaches, rows looked up by primary key riding on the query
+    /// of the rows that name them; never more at once than the type with the most queries; a
     /// table of at most ROOTS rows is read once, whole), so planning takes about 2 to 2.5
     /// times as long (longer for a spec that moves items off shared keys: its windows are read
     /// twice); the items are the same. migrate, verify and diff then keep each item's key and

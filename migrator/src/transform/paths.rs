@@ -1,11 +1,12 @@
 //! The rows an item type reads, as SQL a database streams in one pass: one query per table the
 //! item type reaches (its root, the root's joins, every relation and its joins at any depth),
-//! joined back to the root along the spec's `on` lists and ordered by the root's window key.
+//! joined back to the root along the spec's `on` lists and ordered by the root's window key; a
+//! table looked up by its primary key rides on the query of the table that names it.
 //! Read in step, the queries give a window of root groups every row its items can look up, and
 //! no table is scanned twice however many windows there are.
 
 use crate::source::{quote_ident, ColumnType, Schema};
-use crate::spec::{Expr, FieldRef, ItemSpec, Join, Relation, RowSource, Spec};
+use crate::spec::{Condition, Expr, FieldRef, ItemSpec, Join, Relation, RowSource, Spec, Test};
 
 /// How a window key column of type `ty` is read: whole numbers as they are unless `as_text`,
 /// anything else as its text (which orders byte by byte the same in Postgres, with
@@ -17,11 +18,28 @@ pub fn window_key_type(ty: &ColumnType, as_text: bool) -> ColumnType {
     }
 }
 
-/// The rows of `table` an item type can reach, each preceded by its root row's window key.
+/// Rows an item type can reach, each preceded by its root row's window key: of the first of
+/// `tables`, each row carrying the columns of every table in turn. A later table's columns
+/// are NULL where its row was looked up by primary key and none was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathQuery {
-    pub table: String,
+    pub tables: Vec<String>,
     pub sql: String,
+}
+
+/// A query being built: what it selects, its FROM clause and what follows it.
+struct Draft {
+    /// The slot it starts at and the slots its FROM clause reads, in order.
+    lead: usize,
+    from: Vec<usize>,
+    /// Whether a later slot may ride on it: its table is not read whole.
+    foldable: bool,
+    /// The slots riding on it (each joined once: a slot index a later path reuses does not).
+    folded: Vec<usize>,
+    tables: Vec<String>,
+    select: Vec<String>,
+    from_sql: String,
+    tail: String,
 }
 
 /// A table of the FROM clause and how it joins the tables before it.
@@ -41,40 +59,71 @@ struct Paths<'s> {
     as_text: bool,
     /// A table's row count, by name.
     rows: &'s dyn Fn(&str) -> u64,
+    /// Whether a table is read whole rather than by path.
+    held: &'s dyn Fn(&str) -> bool,
+    /// The item type's own conditions (`where`), which its roots must meet.
+    conditions: &'s [Condition],
     slots: Vec<Slot>,
     levels: Vec<Vec<usize>>,
-    queries: Vec<PathQuery>,
+    drafts: Vec<Draft>,
 }
 
 /// The queries that read everything item type `item` of `spec` can reach, each ordered by the
 /// root columns `key` (the columns its windows are cut on; by their text when `as_text`);
-/// `rows` gives a table's row count. The root's own query comes first.
+/// `rows` gives a table's row count, and `held` whether a table is read whole instead (its
+/// queries are still given, alone). The root's own query comes first.
 pub fn path_queries(
     spec: &Spec,
     item: &ItemSpec,
     key: &[usize],
     as_text: bool,
     rows: &dyn Fn(&str) -> u64,
+    held: &dyn Fn(&str) -> bool,
 ) -> Vec<PathQuery> {
     let mut paths = Paths {
         schema: &spec.schema,
         key,
         as_text,
         rows,
+        held,
+        conditions: &item.conditions,
         slots: vec![Slot {
             table: item.root.clone(),
             on: Vec::new(),
             left: false,
         }],
         levels: vec![vec![0]],
-        queries: Vec::new(),
+        drafts: Vec::new(),
     };
     paths.emit(0);
     paths.joins(&item.joins);
     for (_, expr) in item.keys.iter().chain(&item.attributes) {
         paths.expr(expr);
     }
-    paths.queries
+    let queries = paths.drafts.into_iter().map(|draft| PathQuery {
+        tables: draft.tables,
+        sql: format!(
+            "SELECT {} {}{}",
+            draft.select.join(", "),
+            draft.from_sql,
+            draft.tail
+        ),
+    });
+    queries.collect()
+}
+
+/// What every value that passes a condition is, in SQL, as far as NULL tells: `IS NOT NULL`
+/// when NULL fails it, `IS NULL` when nothing else passes; `None` when NULL tells nothing.
+fn null_test(test: &Test) -> Option<&'static str> {
+    match test {
+        Test::Equals(text) if !text.accepts(None) => Some("IS NOT NULL"),
+        Test::Equals(text) if !text.negate && text.values.iter().all(Option::is_none) => {
+            Some("IS NULL")
+        }
+        Test::Equals(_) => None,
+        // NULL passes no comparison.
+        Test::Compare(..) => Some("IS NOT NULL"),
+    }
 }
 
 impl Paths<'_> {
@@ -145,19 +194,30 @@ impl Paths<'_> {
 
     /// The query for slot `target`: every slot of the levels in scope up to it, joined. The
     /// root itself is left out when the first table joined to it names the whole window key
-    /// and nothing else reads the root (see [`Paths::lead`]).
+    /// and nothing else reads the root (see [`Paths::lead`]). A slot that looks one row up by
+    /// its table's primary key rides on the query before it instead (see [`Paths::folds`]).
     fn emit(&mut self, target: usize) {
         let mut from: Vec<usize> = self.levels.iter().flatten().copied().collect();
         from.sort_unstable();
         from.dedup();
         from.retain(|&s| s <= target);
+        let (lead, key_columns) = self.lead(&from);
+        from.retain(|&s| s >= lead);
+        if self.folds(target, lead, &from) {
+            let join = format!(" LEFT JOIN {}", self.join(target));
+            let columns = self.columns(target);
+            let draft = self.drafts.last_mut().expect("folds onto the last query");
+            draft.select.extend(columns);
+            draft.from_sql += &join;
+            draft.folded.push(target);
+            draft.tables.push(self.slots[target].table.clone());
+            return;
+        }
         let shape = |s: usize| {
             self.schema
                 .table(&self.slots[s].table)
                 .expect("the spec checked its tables")
         };
-        let (lead, key_columns) = self.lead(&from);
-        from.retain(|&s| s >= lead);
         // Whole numbers order by value, anything else by its text, byte by byte: the order
         // the windows are cut in (see `window_key_type`).
         let key: Vec<String> = key_columns
@@ -170,65 +230,124 @@ impl Paths<'_> {
                 }
             })
             .collect();
-        let columns: Vec<String> = shape(target)
-            .columns
-            .iter()
-            .map(|c| format!("s{target}.{}", quote_ident(&c.name)))
-            .collect();
-        let mut sql = format!(
-            "SELECT {} FROM {} AS s{lead}",
-            key.iter()
-                .chain(&columns)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-            shape(lead).sql_name()
-        );
+        let mut sql = format!("FROM {} AS s{lead}", shape(lead).sql_name());
         for &s in from.iter().filter(|&&s| s > lead) {
-            let slot = &self.slots[s];
-            let conditions: Vec<String> = slot
-                .on
-                .iter()
-                .map(|(column, field)| {
-                    let other = self.slot_of(field);
-                    let left = &shape(s).columns[*column];
-                    let right = &shape(other).columns[field.column];
-                    let (l, r) = (
-                        format!("s{s}.{}", quote_ident(&left.name)),
-                        format!("s{other}.{}", quote_ident(&right.name)),
-                    );
-                    if left.ty == right.ty {
-                        format!("{l} = {r}")
-                    } else {
-                        format!("{l}::text = {r}::text")
-                    }
-                })
-                .collect();
-            sql += &format!(
-                " {} {} AS s{s} ON {}",
-                if slot.left { "LEFT JOIN" } else { "JOIN" },
-                shape(s).sql_name(),
-                conditions.join(" AND ")
-            );
+            let kind = if self.slots[s].left {
+                "LEFT JOIN"
+            } else {
+                "JOIN"
+            };
+            sql += &format!(" {kind} {}", self.join(s));
         }
+        let mut filters = Vec::new();
         if lead > 0 {
             // The join to the root dropped NULL keys; so does this.
-            let not_null: Vec<String> = key_columns
-                .iter()
-                .map(|&c| {
-                    format!(
-                        "s{lead}.{} IS NOT NULL",
-                        quote_ident(&shape(lead).columns[c].name)
-                    )
-                })
-                .collect();
-            sql += &format!(" WHERE {}", not_null.join(" AND "));
+            filters.extend(key_columns.iter().map(|&c| {
+                let name = quote_ident(&shape(lead).columns[c].name);
+                format!("s{lead}.{name} IS NOT NULL")
+            }));
         }
-        sql += &format!(" ORDER BY {}", key.join(", "));
-        self.queries.push(PathQuery {
-            table: self.slots[target].table.clone(),
-            sql,
+        if !self.levels[0].contains(&target) {
+            // A root that fails the item type's conditions has no item, so nothing reads
+            // what it relates to: such rows need not be read.
+            for condition in self.conditions.iter().filter(|c| c.field.level == 0) {
+                let s = self.slot_of(&condition.field);
+                if let (true, Some(test)) = (from.contains(&s), null_test(&condition.test)) {
+                    let name = quote_ident(&shape(s).columns[condition.field.column].name);
+                    filters.push(format!("s{s}.{name} {test}"));
+                }
+            }
+        }
+        let mut tail = String::new();
+        if !filters.is_empty() {
+            tail += &format!(" WHERE {}", filters.join(" AND "));
+        }
+        tail += &format!(" ORDER BY {}", key.join(", "));
+        let table = &self.slots[target].table;
+        let draft = Draft {
+            lead,
+            from,
+            foldable: !(self.held)(table),
+            folded: Vec::new(),
+            tables: vec![table.clone()],
+            select: key.into_iter().chain(self.columns(target)).collect(),
+            from_sql: sql,
+            tail,
+        };
+        self.drafts.push(draft);
+    }
+
+    /// Whether slot `target`, whose own query would read the slots `from` from slot `lead`
+    /// on, rides on the last query instead: it is joined on its table's whole primary key
+    /// (each column to one of the same type), so each row of that query finds at most one of
+    /// its rows, and that query reads exactly the other slots of `from`, from the same slot.
+    /// Left-joined there, its columns come NULL where no row matches, which is what the
+    /// reader takes for "none" (a primary key is never NULL). A table read whole (`held`)
+    /// neither rides nor carries.
+    fn folds(&self, target: usize, lead: usize, from: &[usize]) -> bool {
+        let Some(last) = self.drafts.last() else {
+            return false;
+        };
+        let slot = &self.slots[target];
+        let shape = self.schema.table(&slot.table).expect("checked");
+        let by_key = !shape.primary_key.is_empty()
+            && shape
+                .primary_key
+                .iter()
+                .all(|k| slot.on.iter().any(|(c, _)| c == k));
+        let same_types = slot.on.iter().all(|(c, field)| {
+            let other = &self.slots[self.slot_of(field)].table;
+            let other = self.schema.table(other).expect("checked");
+            shape.columns[*c].ty == other.columns[field.column].ty
         });
+        by_key
+            && same_types
+            && last.foldable
+            && !last.folded.contains(&target)
+            && !(self.held)(&slot.table)
+            && last.lead == lead
+            && from.iter().filter(|&&s| s != target).eq(&last.from)
+    }
+
+    /// Slot `s`'s table and how it joins the slots before it: `"table" AS sN ON …`.
+    fn join(&self, s: usize) -> String {
+        let shape = |s: usize| {
+            self.schema
+                .table(&self.slots[s].table)
+                .expect("the spec checked its tables")
+        };
+        let conditions: Vec<String> = self.slots[s]
+            .on
+            .iter()
+            .map(|(column, field)| {
+                let other = self.slot_of(field);
+                let left = &shape(s).columns[*column];
+                let right = &shape(other).columns[field.column];
+                let (l, r) = (
+                    format!("s{s}.{}", quote_ident(&left.name)),
+                    format!("s{other}.{}", quote_ident(&right.name)),
+                );
+                if left.ty == right.ty {
+                    format!("{l} = {r}")
+                } else {
+                    format!("{l}::text = {r}::text")
+                }
+            })
+            .collect();
+        format!(
+            "{} AS s{s} ON {}",
+            shape(s).sql_name(),
+            conditions.join(" AND ")
+        )
+    }
+
+    /// Every column of slot `s`'s table, as the query selects it.
+    fn columns(&self, s: usize) -> Vec<String> {
+        let shape = self.schema.table(&self.slots[s].table).expect("checked");
+        let columns = shape.columns.iter();
+        columns
+            .map(|c| format!("s{s}.{}", quote_ident(&c.name)))
+            .collect()
     }
 
     /// The slot a query of the slots `from` starts at, and its columns that give the window
@@ -305,7 +424,10 @@ pub(super) mod tests {
     ) -> Vec<PathQuery> {
         let item = spec.items.iter().find(|i| i.name == item).unwrap();
         let root = spec.schema.table(&item.root).unwrap();
-        path_queries(spec, item, &[root.column_index(key).unwrap()], false, rows)
+        let key = [root.column_index(key).unwrap()];
+        path_queries(spec, item, &key, false, rows, &|table| {
+            table == "verb_pairs"
+        })
     }
 
     #[test]
@@ -318,10 +440,86 @@ pub(super) mod tests {
         );
         let child_definitions: Vec<&PathQuery> = queries
             .iter()
-            .filter(|q| q.table == "definitions" && q.sql.contains("definition_contents"))
+            .filter(|q| q.tables.contains(&"definition_contents".to_string()))
             .collect();
         assert_eq!(child_definitions.len(), 1, "{queries:#?}");
-        assert_eq!(child_definitions[0].sql, "SELECT s1.\"word_id\", s4.\"id\", s4.\"pos\", s4.\"definition\", s4.\"notes\" FROM \"word_defs\" AS s1 JOIN \"definitions\" AS s2 ON s2.\"id\" = s1.\"definition_id\" JOIN \"definition_contents\" AS s3 ON s3.\"definition_id\" = s1.\"definition_id\" JOIN \"definitions\" AS s4 ON s4.\"id\" = s3.\"child_id\" WHERE s1.\"word_id\" IS NOT NULL ORDER BY s1.\"word_id\"");
+        // The definition each content names rides on the contents' query, looked up by id.
+        assert_eq!(
+            child_definitions[0].tables,
+            ["definition_contents", "definitions"]
+        );
+        assert_eq!(child_definitions[0].sql, "SELECT s1.\"word_id\", s3.\"definition_id\", s3.\"child_type\", s3.\"child_id\", s3.\"position\", s4.\"id\", s4.\"pos\", s4.\"definition\", s4.\"notes\" FROM \"word_defs\" AS s1 JOIN \"definitions\" AS s2 ON s2.\"id\" = s1.\"definition_id\" JOIN \"definition_contents\" AS s3 ON s3.\"definition_id\" = s1.\"definition_id\" LEFT JOIN \"definitions\" AS s4 ON s4.\"id\" = s3.\"child_id\" WHERE s1.\"word_id\" IS NOT NULL ORDER BY s1.\"word_id\"");
+    }
+
+    #[test]
+    fn rows_looked_up_by_primary_key_ride_on_the_query_that_names_them() {
+        let spec = rootski();
+        let queries = queries_of(&spec, "WORD", "id", &rows);
+        let tables: Vec<Vec<&str>> = queries
+            .iter()
+            .map(|q| q.tables.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(
+            tables,
+            [
+                vec!["words"],
+                // verb_pairs is read whole: its two words ride on each other's query.
+                vec!["verb_pairs"],
+                vec!["words", "words"],
+                vec!["verb_pairs"],
+                vec!["words", "words"],
+                // Read by their own word_id, the root not joined: nothing to ride on.
+                vec!["conjugations"],
+                vec!["nouns"],
+                vec!["word_defs", "definitions"],
+                vec!["definition_contents", "definitions"],
+                vec!["word_to_sentence", "sentences"],
+                // Many translations to a sentence: a query of their own.
+                vec!["sentence_translations"],
+                vec!["adjectives"],
+            ],
+            "{queries:#?}"
+        );
+    }
+
+    #[test]
+    fn what_only_roots_that_fail_the_conditions_reach_is_not_read() {
+        let spec = rootski();
+        let item = spec
+            .items
+            .iter()
+            .find(|i| i.name == "UNOFFICIAL_USER_BREAKDOWN")
+            .unwrap();
+        let root = spec.schema.table(&item.root).unwrap();
+        let key = [
+            root.column_index("submitted_by_user_email").unwrap(),
+            root.column_index("word_id").unwrap(),
+        ];
+        let queries = path_queries(&spec, item, &key, true, &rows, &|_| false);
+        let wheres: Vec<(&str, Option<&str>)> = queries
+            .iter()
+            .map(|q| {
+                let at = q.sql.split(" WHERE ").nth(1);
+                (
+                    q.tables[0].as_str(),
+                    at.map(|w| w.split(" ORDER BY ").next().unwrap()),
+                )
+            })
+            .collect();
+        // The roots and the words they join are read whole, for the report to say which
+        // condition dropped them; their breakdowns only for roots with a submitter.
+        assert_eq!(
+            wheres,
+            [
+                ("word_to_breakdowns", None),
+                (
+                    "breakdowns",
+                    Some("s0.\"submitted_by_user_email\" IS NOT NULL")
+                ),
+            ],
+            "{queries:#?}"
+        );
+        assert_eq!(queries[0].tables, ["word_to_breakdowns", "words"]);
     }
 
     #[test]
@@ -331,23 +529,23 @@ pub(super) mod tests {
         let sql = |table: &str| {
             let found: Vec<&str> = queries
                 .iter()
-                .filter(|q| q.table == table)
+                .filter(|q| q.tables.iter().any(|t| t == table))
                 .map(|q| q.sql.split(" FROM ").nth(1).unwrap())
                 .collect();
             found[0].to_string()
         };
         // Joined on its whole primary key, words has more rows than the root: every word would
-        // be read, not only those with a breakdown.
+        // be read, not only those with a breakdown. It rides on the root's query instead.
         assert_eq!(
             sql("words"),
-            "\"word_to_breakdowns\" AS s0 JOIN \"words\" AS s1 ON s1.\"id\" = s0.\"word_id\" ORDER BY s0.\"word_id\""
+            "\"word_to_breakdowns\" AS s0 LEFT JOIN \"words\" AS s1 ON s1.\"id\" = s0.\"word_id\" ORDER BY s0.\"word_id\""
         );
         // breakdowns joins on the root's breakdown_id, which only the root has.
         assert!(sql("breakdowns").starts_with("\"word_to_breakdowns\" AS s0 JOIN \"words\" AS s1"));
         // With fewer words than breakdowns, words carries the key itself.
         let fewer = |table: &str| if table == "words" { 10 } else { 1_000 };
         let queries = queries_of(&spec, "BREAKDOWN", "word_id", &fewer);
-        let words = queries.iter().find(|q| q.table == "words").unwrap();
+        let words = queries.iter().find(|q| q.tables == ["words"]).unwrap();
         assert_eq!(
             words.sql.split(" FROM ").nth(1).unwrap(),
             "\"words\" AS s1 WHERE s1.\"id\" IS NOT NULL ORDER BY s1.\"id\""

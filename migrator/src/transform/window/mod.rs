@@ -395,7 +395,7 @@ impl<'s> Reader<'s> {
 
     /// Item type `t`'s streams, opened ahead (else now), with the next type's queries
     /// started in `ahead` when both types' connections together are no more than the type
-    /// reaching the most tables takes: Postgres sorts them while this type is planned, and the
+    /// with the most queries takes: Postgres sorts them while this type is planned, and the
     /// plan never holds more connections than one type needs. Types go in order.
     async fn streams(
         &mut self,

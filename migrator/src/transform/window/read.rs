@@ -47,11 +47,35 @@ pub fn identity(shape: &TableShape, row: &Row, format: &TimeFormat) -> RowId {
     RowId::Text(texts.join("\u{1f}").into())
 }
 
+/// The rows of the tables after the first of `parts` that `rows` carry, taken off their ends:
+/// per such table, the rows found (a NULL primary key is a lookup that found none).
+fn carried_rows(rows: &mut [Row], parts: &[Part]) -> Vec<Vec<Row>> {
+    let mut carried: Vec<Vec<Row>> = parts[1..].iter().map(|_| Vec::new()).collect();
+    for row in rows {
+        for (part, carried) in parts[1..].iter().zip(&mut carried).rev() {
+            let values = row.values.split_off(row.values.len() - part.width);
+            if part.key.iter().all(|&k| values[k] != Value::Null) {
+                carried.push(Row { values });
+            }
+        }
+    }
+    carried
+}
+
 /// One window's rows: the root table's first `roots` rows are its roots; every other row of
 /// every table is there to be looked up.
 pub struct WindowRows {
     pub roots: usize,
     pub rows: HashMap<String, Vec<Row>>,
+}
+
+/// A table a path query's rows carry: so many columns of each row, in turn.
+struct Part {
+    table: String,
+    width: usize,
+    /// Its primary key's columns, NULL where no row was found (none for the query's own
+    /// table, whose row is always there).
+    key: Vec<usize>,
 }
 
 /// Every path query of one item type, read in step a window at a time.
@@ -60,6 +84,8 @@ pub struct Streams<'s> {
     root: &'s TableShape,
     /// The root's own query first.
     queries: InStep,
+    /// Per query, the tables its rows carry.
+    parts: Vec<Vec<Part>>,
     /// Tables read whole instead of by path (see [`Streams::open`]).
     held: Vec<String>,
     /// The windows come in the key order of the type's lines (see `order.rs`).
@@ -71,6 +97,7 @@ pub struct Streams<'s> {
 pub struct Reads {
     key_len: usize,
     queries: Vec<StepQuery>,
+    parts: Vec<Vec<Part>>,
     held: Vec<String>,
     in_key_order: bool,
 }
@@ -96,26 +123,44 @@ impl Reads {
             .collect();
         let mut seen = HashSet::default();
         let mut queries = Vec::new();
+        let mut parts = Vec::new();
         let mut held = Vec::new();
-        for query in paths::path_queries(spec, item, &key, in_key_order, rows) {
+        let held_whole = |table: &str| table != item.root && rows(table) <= window as u64;
+        for query in paths::path_queries(spec, item, &key, in_key_order, rows, &held_whole) {
             if !seen.insert(query.sql.clone()) {
                 continue;
             }
-            if query.table != item.root && rows(&query.table) <= window as u64 {
-                if !held.contains(&query.table) {
-                    held.push(query.table);
+            let first = &query.tables[0];
+            if held_whole(first) {
+                if !held.contains(first) {
+                    held.push(first.clone());
                 }
                 continue;
             }
-            let table = spec.schema.table(&query.table).expect("checked");
+            let shapes: Vec<&TableShape> = query
+                .tables
+                .iter()
+                .map(|table| spec.schema.table(table).expect("checked"))
+                .collect();
+            let columns = shapes.iter().flat_map(|shape| shape.columns.iter());
             let shape = TableShape {
-                name: query.table.clone(),
+                name: first.clone(),
                 namespace: None,
-                columns: key_columns.iter().chain(&table.columns).cloned().collect(),
+                columns: key_columns.iter().chain(columns).cloned().collect(),
                 primary_key: Vec::new(),
             };
+            let part = |(i, shape): (usize, &&TableShape)| Part {
+                table: shape.name.clone(),
+                width: shape.columns.len(),
+                key: if i == 0 {
+                    Vec::new()
+                } else {
+                    shape.primary_key.clone()
+                },
+            };
+            parts.push(shapes.iter().enumerate().map(part).collect());
             queries.push(StepQuery {
-                table: query.table,
+                table: first.clone(),
                 sql: query.sql,
                 shape,
             });
@@ -123,6 +168,7 @@ impl Reads {
         Reads {
             key_len: key.len(),
             queries,
+            parts,
             held,
             in_key_order,
         }
@@ -153,6 +199,7 @@ impl<'s> Streams<'s> {
                 .table(&item.root)
                 .expect("the spec checked its tables"),
             queries: InStep::open(source, reads.queries, reads.key_len).await?,
+            parts: reads.parts,
             held: reads.held,
             in_key_order: reads.in_key_order,
         })
@@ -181,21 +228,32 @@ impl<'s> Streams<'s> {
         let Some(step) = self.queries.next(size).await? else {
             return Ok(None);
         };
-        let roots = step.first;
-        let root_count = roots.len();
         let mut kept: HashMap<String, (Vec<Row>, HashSet<RowId>)> = HashMap::default();
+        let mut roots = step.first;
+        let root_count = roots.len();
+        let carried = carried_rows(&mut roots, &self.parts[0]);
         let ids = roots
             .iter()
             .map(|r| identity(self.root, r, format))
             .collect();
         kept.insert(self.root.name.clone(), (roots, ids));
-        for (table, rows) in step.others {
-            let shape = self.spec.schema.table(&table).expect("checked");
-            let (kept, ids) = kept.entry(table).or_default();
+        let mut keep = |table: &str, rows: Vec<Row>| {
+            let shape = self.spec.schema.table(table).expect("checked");
+            let (kept, ids) = kept.entry(table.to_string()).or_default();
             for row in rows {
                 if ids.insert(identity(shape, &row, format)) {
                     kept.push(row);
                 }
+            }
+        };
+        for (part, rows) in self.parts[0][1..].iter().zip(carried) {
+            keep(&part.table, rows);
+        }
+        for ((_, mut rows), parts) in step.others.into_iter().zip(&self.parts[1..]) {
+            let carried = carried_rows(&mut rows, parts);
+            keep(&parts[0].table, rows);
+            for (part, rows) in parts[1..].iter().zip(carried) {
+                keep(&part.table, rows);
             }
         }
         let mut rows: HashMap<String, Vec<Row>> =
