@@ -36,6 +36,8 @@ struct Draft {
     foldable: bool,
     /// The slots riding on it (each joined once: a slot index a later path reuses does not).
     folded: Vec<usize>,
+    /// Slots of `from` its SQL leaves out (see [`Paths::skipped`]).
+    skipped: Vec<usize>,
     tables: Vec<String>,
     select: Vec<String>,
     from_sql: String,
@@ -204,7 +206,12 @@ impl Paths<'_> {
         let (lead, key_columns) = self.lead(&from);
         from.retain(|&s| s >= lead);
         if self.folds(target, lead, &from) {
-            let join = format!(" LEFT JOIN {}", self.join(target));
+            let skipped = &self
+                .drafts
+                .last()
+                .expect("folds onto the last query")
+                .skipped;
+            let join = format!(" LEFT JOIN {}", self.join(target, skipped));
             let columns = self.columns(target);
             let draft = self.drafts.last_mut().expect("folds onto the last query");
             draft.select.extend(columns);
@@ -230,15 +237,6 @@ impl Paths<'_> {
                 }
             })
             .collect();
-        let mut sql = format!("FROM {} AS s{lead}", shape(lead).sql_name());
-        for &s in from.iter().filter(|&&s| s > lead) {
-            let kind = if self.slots[s].left {
-                "LEFT JOIN"
-            } else {
-                "JOIN"
-            };
-            sql += &format!(" {kind} {}", self.join(s));
-        }
         let mut filters = Vec::new();
         if lead > 0 {
             // The join to the root dropped NULL keys; so does this.
@@ -247,6 +245,7 @@ impl Paths<'_> {
                 format!("s{lead}.{name} IS NOT NULL")
             }));
         }
+        let mut tested = Vec::new();
         if !self.levels[0].contains(&target) {
             // A root that fails the item type's conditions has no item, so nothing reads
             // what it relates to: such rows need not be read.
@@ -255,8 +254,19 @@ impl Paths<'_> {
                 if let (true, Some(test)) = (from.contains(&s), null_test(&condition.test)) {
                     let name = quote_ident(&shape(s).columns[condition.field.column].name);
                     filters.push(format!("s{s}.{name} {test}"));
+                    tested.push(s);
                 }
             }
+        }
+        let skipped = self.skipped(target, lead, &from, &tested);
+        let mut sql = format!("FROM {} AS s{lead}", shape(lead).sql_name());
+        for &s in from.iter().filter(|&&s| s > lead && !skipped.contains(&s)) {
+            let kind = if self.slots[s].left {
+                "LEFT JOIN"
+            } else {
+                "JOIN"
+            };
+            sql += &format!(" {kind} {}", self.join(s, &skipped));
         }
         let mut tail = String::new();
         if !filters.is_empty() {
@@ -269,6 +279,7 @@ impl Paths<'_> {
             from,
             foldable: !(self.held)(table),
             folded: Vec::new(),
+            skipped,
             tables: vec![table.clone()],
             select: key.into_iter().chain(self.columns(target)).collect(),
             from_sql: sql,
@@ -288,29 +299,82 @@ impl Paths<'_> {
         let Some(last) = self.drafts.last() else {
             return false;
         };
-        let slot = &self.slots[target];
+        self.looks_up(target)
+            && last.foldable
+            && !last.folded.contains(&target)
+            && !(self.held)(&self.slots[target].table)
+            && last.lead == lead
+            && from.iter().filter(|&&s| s != target).eq(&last.from)
+            && self.joins_without(target, &last.skipped)
+    }
+
+    /// Whether slot `s` is joined on its table's whole primary key, each column to one of the
+    /// same type: each row it joins to finds at most one of its rows.
+    fn looks_up(&self, s: usize) -> bool {
+        let slot = &self.slots[s];
         let shape = self.schema.table(&slot.table).expect("checked");
         let by_key = !shape.primary_key.is_empty()
             && shape
                 .primary_key
                 .iter()
                 .all(|k| slot.on.iter().any(|(c, _)| c == k));
-        let same_types = slot.on.iter().all(|(c, field)| {
-            let other = &self.slots[self.slot_of(field)].table;
-            let other = self.schema.table(other).expect("checked");
-            shape.columns[*c].ty == other.columns[field.column].ty
-        });
         by_key
-            && same_types
-            && last.foldable
-            && !last.folded.contains(&target)
-            && !(self.held)(&slot.table)
-            && last.lead == lead
-            && from.iter().filter(|&&s| s != target).eq(&last.from)
+            && slot.on.iter().all(|(c, field)| {
+                let other = &self.slots[self.slot_of(field)].table;
+                let other = self.schema.table(other).expect("checked");
+                shape.columns[*c].ty == other.columns[field.column].ty
+            })
     }
 
-    /// Slot `s`'s table and how it joins the slots before it: `"table" AS sN ON …`.
-    fn join(&self, s: usize) -> String {
+    /// The slots of `from` (a query of `target` from slot `lead` on) its SQL can leave out:
+    /// each looks a row up by primary key and serves only to join the slots after it, by a
+    /// column it equals to one of an earlier slot, which they read instead. Left out, it no
+    /// longer drops what finds no row there: those rows come too, and no item looks them up
+    /// (as with rows naming no root, see [`Paths::lead`]). `kept` slots stay.
+    fn skipped(&self, target: usize, lead: usize, from: &[usize], kept: &[usize]) -> Vec<usize> {
+        let mut skipped = Vec::new();
+        for &s in from.iter().rev() {
+            if s == target || s == lead || kept.contains(&s) || !self.looks_up(s) {
+                continue;
+            }
+            skipped.push(s);
+            let joined = from.iter().filter(|&&o| o > lead && !skipped.contains(&o));
+            if !joined.clone().all(|&o| self.joins_without(o, &skipped)) {
+                skipped.pop();
+            }
+        }
+        skipped
+    }
+
+    /// Whether each field slot `s` joins on can be read with the slots `skipped` left out.
+    fn joins_without(&self, s: usize, skipped: &[usize]) -> bool {
+        let on = &self.slots[s].on;
+        on.iter().all(|(_, field)| {
+            self.read_through(self.slot_of(field), field.column, skipped)
+                .is_some()
+        })
+    }
+
+    /// The slot and column that give column `column` of slot `slot`, through slots `skipped`
+    /// left out, each to the column its join equals it to: `None` where a skipped slot's column
+    /// is not one it joins on.
+    fn read_through(
+        &self,
+        slot: usize,
+        column: usize,
+        skipped: &[usize],
+    ) -> Option<(usize, usize)> {
+        let mut at = (slot, column);
+        while skipped.contains(&at.0) {
+            let (_, field) = self.slots[at.0].on.iter().find(|(c, _)| *c == at.1)?;
+            at = (self.slot_of(field), field.column);
+        }
+        Some(at)
+    }
+
+    /// Slot `s`'s table and how it joins the slots before it, the slots `skipped` left out:
+    /// `"table" AS sN ON …`.
+    fn join(&self, s: usize, skipped: &[usize]) -> String {
         let shape = |s: usize| {
             self.schema
                 .table(&self.slots[s].table)
@@ -320,9 +384,11 @@ impl Paths<'_> {
             .on
             .iter()
             .map(|(column, field)| {
-                let other = self.slot_of(field);
+                let (other, right) = self
+                    .read_through(self.slot_of(field), field.column, skipped)
+                    .expect("checked by joins_without");
                 let left = &shape(s).columns[*column];
-                let right = &shape(other).columns[field.column];
+                let right = &shape(other).columns[right];
                 let (l, r) = (
                     format!("s{s}.{}", quote_ident(&left.name)),
                     format!("s{other}.{}", quote_ident(&right.name)),
@@ -448,7 +514,8 @@ pub(super) mod tests {
             child_definitions[0].tables,
             ["definition_contents", "definitions"]
         );
-        assert_eq!(child_definitions[0].sql, "SELECT s1.\"word_id\", s3.\"definition_id\", s3.\"child_type\", s3.\"child_id\", s3.\"position\", s4.\"id\", s4.\"pos\", s4.\"definition\", s4.\"notes\" FROM \"word_defs\" AS s1 JOIN \"definitions\" AS s2 ON s2.\"id\" = s1.\"definition_id\" JOIN \"definition_contents\" AS s3 ON s3.\"definition_id\" = s1.\"definition_id\" LEFT JOIN \"definitions\" AS s4 ON s4.\"id\" = s3.\"child_id\" WHERE s1.\"word_id\" IS NOT NULL ORDER BY s1.\"word_id\"");
+        // The parent definition (s2) only joins the contents, by the id word_defs names too.
+        assert_eq!(child_definitions[0].sql, "SELECT s1.\"word_id\", s3.\"definition_id\", s3.\"child_type\", s3.\"child_id\", s3.\"position\", s4.\"id\", s4.\"pos\", s4.\"definition\", s4.\"notes\" FROM \"word_defs\" AS s1 JOIN \"definition_contents\" AS s3 ON s3.\"definition_id\" = s1.\"definition_id\" LEFT JOIN \"definitions\" AS s4 ON s4.\"id\" = s3.\"child_id\" WHERE s1.\"word_id\" IS NOT NULL ORDER BY s1.\"word_id\"");
     }
 
     #[test]
@@ -479,6 +546,50 @@ pub(super) mod tests {
                 vec!["adjectives"],
             ],
             "{queries:#?}"
+        );
+    }
+
+    #[test]
+    fn a_row_looked_up_only_to_join_the_next_is_left_out_and_its_column_read_where_it_came_from() {
+        let spec = rootski();
+        let queries = queries_of(&spec, "WORD", "id", &rows);
+        let translations = queries
+            .iter()
+            .find(|q| q.tables == ["sentence_translations"])
+            .unwrap();
+        // The spec joins translations on sentences.sentence_id, which equals the link's.
+        assert_eq!(
+            translations.sql.split(" FROM ").nth(1).unwrap(),
+            "\"word_to_sentence\" AS s1 JOIN \"sentence_translations\" AS s3 ON s3.\"sentence_id\" = s1.\"sentence_id\" WHERE s1.\"word_id\" IS NOT NULL ORDER BY s1.\"word_id\""
+        );
+        // A table the condition reads stays, whatever it looks up.
+        let spec = rootski();
+        let item = spec.items.iter().find(|i| i.name == "BREAKDOWN").unwrap();
+        let mut item = item.clone();
+        let words_pos = FieldRef {
+            level: 0,
+            slot: 1,
+            column: spec
+                .schema
+                .table("words")
+                .unwrap()
+                .column_index("pos")
+                .unwrap(),
+        };
+        item.conditions = vec![Condition {
+            field: words_pos,
+            test: Test::Equals(crate::spec::ConditionText::parse("pos != NULL").unwrap()),
+        }];
+        let key = [spec
+            .schema
+            .table(&item.root)
+            .unwrap()
+            .column_index("word_id")
+            .unwrap()];
+        let queries = path_queries(&spec, &item, &key, false, &rows, &|_| false);
+        assert_eq!(
+            queries[1].sql.split(" FROM ").nth(1).unwrap(),
+            "\"word_to_breakdowns\" AS s0 JOIN \"words\" AS s1 ON s1.\"id\" = s0.\"word_id\" JOIN \"breakdowns\" AS s2 ON s2.\"breakdown_id\" = s0.\"breakdown_id\" LEFT JOIN \"morphemes\" AS s3 ON s3.\"morpheme_id\" = s2.\"morpheme_id\" WHERE s1.\"pos\" IS NOT NULL ORDER BY s0.\"word_id\""
         );
     }
 
@@ -540,8 +651,12 @@ pub(super) mod tests {
             sql("words"),
             "\"word_to_breakdowns\" AS s0 LEFT JOIN \"words\" AS s1 ON s1.\"id\" = s0.\"word_id\" ORDER BY s0.\"word_id\""
         );
-        // breakdowns joins on the root's breakdown_id, which only the root has.
-        assert!(sql("breakdowns").starts_with("\"word_to_breakdowns\" AS s0 JOIN \"words\" AS s1"));
+        // breakdowns joins on the root's breakdown_id, which only the root has; the word each
+        // root looks up joins nothing after it, so it is left out. Each piece's morpheme rides.
+        assert_eq!(
+            sql("breakdowns"),
+            "\"word_to_breakdowns\" AS s0 JOIN \"breakdowns\" AS s2 ON s2.\"breakdown_id\" = s0.\"breakdown_id\" LEFT JOIN \"morphemes\" AS s3 ON s3.\"morpheme_id\" = s2.\"morpheme_id\" ORDER BY s0.\"word_id\""
+        );
         // With fewer words than breakdowns, words carries the key itself.
         let fewer = |table: &str| if table == "words" { 10 } else { 1_000 };
         let queries = queries_of(&spec, "BREAKDOWN", "word_id", &fewer);
