@@ -112,6 +112,24 @@ fn report_of(dir: &Path) -> serde_json::Value {
     report
 }
 
+/// Asserts that planning `spec` from `url` in windows of 1 and of 2 roots gives the items
+/// `lines` and the report of the in-memory plan in `whole`.
+fn windows_give_the_plan_in(spec: &str, url: &str, lines: &[String], whole: &Path) {
+    for window in ["1", "2"] {
+        let windowed = tempfile::tempdir().unwrap();
+        assert_eq!(
+            plan_with(spec, url, windowed.path(), &["--window", window]),
+            lines,
+            "windows of {window}"
+        );
+        assert_eq!(
+            report_of(windowed.path()),
+            report_of(whole),
+            "windows of {window}"
+        );
+    }
+}
+
 /// A Rootski dataset generated at `scale`, loaded into a fresh database: its URL.
 async fn generated_database(label: &str, scale: &str) -> String {
     let generated = tempfile::tempdir().unwrap();
@@ -262,14 +280,7 @@ numbers = { list = "@group", order = ["n"], item = { column = "n" } }
         lines.contains(&r#"{"Item":{"children":{"L":[{"S":"nine"},{"S":"nine again"}]},"pk":{"S":"M#9"},"sk":{"S":"M"}}}"#.to_string()),
         "{lines:?}"
     );
-    for window in ["1", "2"] {
-        let windowed = tempfile::tempdir().unwrap();
-        assert_eq!(
-            plan_with(spec, &url, windowed.path(), &["--window", window]),
-            lines,
-            "windows of {window}"
-        );
-    }
+    windows_give_the_plan_in(spec, &url, &lines, whole.path());
 }
 
 #[tokio::test]
@@ -320,15 +331,7 @@ ids = { list = "@group", order = ["id"], item = "{id}" }
             r#""pk":{"S":"CODE"},"sk":{"S":"c "}}}"#,
         ]
     );
-    for window in ["1", "2"] {
-        let windowed = tempfile::tempdir().unwrap();
-        assert_eq!(
-            plan_with(spec, &url, windowed.path(), &["--window", window]),
-            lines,
-            "windows of {window}"
-        );
-        assert_eq!(report_of(windowed.path()), report_of(whole.path()));
-    }
+    windows_give_the_plan_in(spec, &url, &lines, whole.path());
 
     // CHAR(2) keeps "a" as "a " in the key, but Postgres orders its text, "a", before "a\u{1}":
     // in key order "C#a\u{1}" comes first. The windows find it out and stop.
@@ -415,19 +418,7 @@ rows = { list = "d", on = { m_n = "n" }, order = ["id"], item = { column = "v" }
             "{expected} in {lines:?}"
         );
     }
-    for window in ["1", "2"] {
-        let windowed = tempfile::tempdir().unwrap();
-        assert_eq!(
-            plan_with(spec, &url, windowed.path(), &["--window", window]),
-            lines,
-            "windows of {window}"
-        );
-        assert_eq!(
-            report_of(windowed.path()),
-            report_of(whole.path()),
-            "windows of {window}"
-        );
-    }
+    windows_give_the_plan_in(spec, &url, &lines, whole.path());
 }
 
 #[tokio::test]
@@ -494,15 +485,7 @@ lines = { list = "line", on = { o_ref = "ref" }, join = [{ table = "prod", on = 
         serde_json::json!([2, [["ORDER.lines join", 1]], 3])
     );
     assert_eq!(account("cust"), serde_json::json!([2, [], 1]));
-    for window in ["1", "2"] {
-        let windowed = tempfile::tempdir().unwrap();
-        assert_eq!(
-            plan_with(spec, &url, windowed.path(), &["--window", window]),
-            lines,
-            "windows of {window}"
-        );
-        assert_eq!(report_of(windowed.path()), report, "windows of {window}");
-    }
+    windows_give_the_plan_in(spec, &url, &lines, whole.path());
 }
 
 #[tokio::test]
