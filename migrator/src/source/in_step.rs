@@ -12,15 +12,12 @@ use super::{PostgresSource, Row, RowBatches, SourceError, TableShape, Value};
 
 /// A query of [`InStep`]: `sql` returns rows typed by `shape`, whose first columns are the key.
 pub struct StepQuery {
-    /// Named in what a step returns.
-    pub table: String,
     pub sql: String,
     pub shape: TableShape,
 }
 
 /// One query's rows, each led by its key.
 struct Stream {
-    table: String,
     batches: RowBatches,
     buffer: VecDeque<Row>,
     done: bool,
@@ -65,10 +62,10 @@ fn pg_cmp(a: &[Value], b: &[Value]) -> Ordering {
 }
 
 /// One step: the first query's rows (at least N, more only to finish a key), and every other
-/// query's rows up to the same key, by the query's table; keys taken off.
+/// query's rows up to the same key, in the order of the queries; keys taken off.
 pub struct Step {
     pub first: Vec<Row>,
-    pub others: Vec<(String, Vec<Row>)>,
+    pub others: Vec<Vec<Row>>,
 }
 
 /// Queries whose rows are led by `key_len` key columns (whole numbers, or text collated `"C"`,
@@ -92,7 +89,6 @@ impl InStep {
         let streams = futures::future::try_join_all(queries.into_iter().map(|query| async {
             Ok::<_, SourceError>(Stream {
                 batches: source.query_rows(query.sql, query.shape).await?,
-                table: query.table,
                 buffer: VecDeque::new(),
                 done: false,
             })
@@ -136,7 +132,7 @@ impl InStep {
                 }
                 taken.push(stream.take(n));
             }
-            Ok::<_, SourceError>((stream.table.clone(), taken))
+            Ok::<_, SourceError>(taken)
         }))
         .await?;
         Ok(Some(Step { first, others }))

@@ -160,7 +160,6 @@ impl Reads {
             };
             parts.push(shapes.iter().enumerate().map(part).collect());
             queries.push(StepQuery {
-                table: first.clone(),
                 sql: query.sql,
                 shape,
             });
@@ -189,8 +188,9 @@ impl<'s> Streams<'s> {
         item: &ItemSpec,
         reads: Reads,
     ) -> Result<Self, SourceError> {
-        for query in &reads.queries {
-            tracing::debug!(item_type = %item.name, table = %query.table, sql = %query.sql, "path query");
+        for (query, parts) in reads.queries.iter().zip(&reads.parts) {
+            let tables: Vec<&str> = parts.iter().map(|p| p.table.as_str()).collect();
+            tracing::debug!(item_type = %item.name, tables = ?tables, sql = %query.sql, "path query");
         }
         Ok(Streams {
             spec,
@@ -249,7 +249,7 @@ impl<'s> Streams<'s> {
         for (part, rows) in self.parts[0][1..].iter().zip(carried) {
             keep(&part.table, rows);
         }
-        for ((_, mut rows), parts) in step.others.into_iter().zip(&self.parts[1..]) {
+        for (mut rows, parts) in step.others.into_iter().zip(&self.parts[1..]) {
             let carried = carried_rows(&mut rows, parts);
             keep(&parts[0].table, rows);
             for (part, rows) in parts[1..].iter().zip(carried) {
