@@ -489,6 +489,44 @@ lines = { list = "line", on = { o_ref = "ref" }, join = [{ table = "prod", on = 
 }
 
 #[tokio::test]
+async fn windows_read_only_the_columns_the_spec_reads_and_ties_fall_to_the_primary_key() {
+    // The members of team 1 tie on rank. Their labels, which no item reads, are in the
+    // reverse of their ids and come first in the table: windows do not select them, and both
+    // plans break the tie by the primary key, so each lists members 1, 2, 3.
+    let schema = "CREATE TABLE team (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE member (label TEXT, id INTEGER PRIMARY KEY, team_id INTEGER, rank INTEGER);";
+    let items = r#"[[items]]
+type = "TEAM"
+from = "team"
+[items.keys]
+pk = "T#{id}"
+sk = "{name}"
+[items.attributes]
+members = { list = "member", on = { team_id = "id" }, order = ["rank"], item = { column = "member.id" } }
+"#;
+    let files = [
+        ("team.csv", "id,name\n1,red\n2,blue\n3,green\n"),
+        (
+            "member.csv",
+            "label,id,team_id,rank\nc,1,1,5\nb,2,1,5\na,3,1,5\nz,4,2,1\ny,5,2,0\nx,6,3,0\n",
+        ),
+    ];
+    let (dir, url) = loaded_design("window_columns", schema, items, &files).await;
+    let spec = dir.path().to_str().unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    let lines = plan(spec, &url, whole.path());
+    assert_eq!(
+        lines,
+        [
+            r#"{"Item":{"members":{"L":[{"N":"1"},{"N":"2"},{"N":"3"}]},"pk":{"S":"T#1"},"sk":{"S":"red"}}}"#,
+            r#"{"Item":{"members":{"L":[{"N":"5"},{"N":"4"}]},"pk":{"S":"T#2"},"sk":{"S":"blue"}}}"#,
+            r#"{"Item":{"members":{"L":[{"N":"6"}]},"pk":{"S":"T#3"},"sk":{"S":"green"}}}"#,
+        ]
+    );
+    windows_give_the_plan_in(spec, &url, &lines, whole.path());
+}
+
+#[tokio::test]
 async fn ctrl_c_removes_the_temporary_files_and_exits_130() {
     let url = generated_database("interrupted", "0.02").await;
     let (tmp, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -1,12 +1,17 @@
 //! The rows an item type reads, as SQL a database streams in one pass: one query per table the
 //! item type reaches (its root, the root's joins, every relation and its joins at any depth),
 //! joined back to the root along the spec's `on` lists and ordered by the root's window key; a
-//! table looked up by its primary key rides on the query of the table that names it.
+//! table looked up by its primary key rides on the query of the table that names it, and of
+//! each table a query selects only the columns the item type reads and its primary key.
 //! Read in step, the queries give a window of root groups every row its items can look up, and
 //! no table is scanned twice however many windows there are.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::source::{quote_ident, ColumnType, Schema};
-use crate::spec::{Condition, Expr, FieldRef, ItemSpec, Join, Relation, RowSource, Spec, Test};
+use crate::spec::{
+    Condition, Expr, FieldRef, ItemSpec, Join, Piece, Relation, RowSource, Spec, Test,
+};
 
 /// How a window key column of type `ty` is read: whole numbers as they are unless `as_text`,
 /// anything else as its text (which orders byte by byte the same in Postgres, with
@@ -19,11 +24,14 @@ pub fn window_key_type(ty: &ColumnType, as_text: bool) -> ColumnType {
 }
 
 /// Rows an item type can reach, each preceded by its root row's window key: of the first of
-/// `tables`, each row carrying the columns of every table in turn. A later table's columns
-/// are NULL where its row was looked up by primary key and none was found.
+/// `tables`, each row carrying the `columns` of every table in turn (those the item type
+/// reads, and the primary key). A later table's columns are NULL where its row was looked up
+/// by primary key and none was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathQuery {
     pub tables: Vec<String>,
+    /// Per table of `tables`, the columns selected, in the table's order.
+    pub columns: Vec<Vec<usize>>,
     pub sql: String,
 }
 
@@ -39,7 +47,9 @@ struct Draft {
     /// Slots of `from` its SQL leaves out (see [`Paths::skipped`]).
     skipped: Vec<usize>,
     tables: Vec<String>,
-    select: Vec<String>,
+    /// The window key's columns, then the slots whose columns it selects, in turn.
+    key: Vec<String>,
+    selected: Vec<usize>,
     from_sql: String,
     tail: String,
 }
@@ -68,6 +78,9 @@ struct Paths<'s> {
     slots: Vec<Slot>,
     levels: Vec<Vec<usize>>,
     drafts: Vec<Draft>,
+    /// Per table, the columns the item type reads of it and its primary key's: what every
+    /// query selects of the table (the same for each, as a window merges a table's rows).
+    read: BTreeMap<String, BTreeSet<usize>>,
 }
 
 /// The queries that read everything item type `item` of `spec` can reach, each ordered by the
@@ -96,20 +109,42 @@ pub fn path_queries(
         }],
         levels: vec![vec![0]],
         drafts: Vec::new(),
+        read: BTreeMap::new(),
     };
+    paths.reads_slot(0);
     paths.emit(0);
     paths.joins(&item.joins);
+    let level_0 = item.conditions.iter().map(|c| &c.field);
+    let level_0 = level_0
+        .chain(&item.group_by)
+        .chain(item.order.iter().map(|(f, _)| f));
+    level_0.for_each(|field| paths.reads(field));
     for (_, expr) in item.keys.iter().chain(&item.attributes) {
         paths.expr(expr);
     }
-    let queries = paths.drafts.into_iter().map(|draft| PathQuery {
-        tables: draft.tables,
-        sql: format!(
-            "SELECT {} {}{}",
-            draft.select.join(", "),
-            draft.from_sql,
-            draft.tail
-        ),
+    let Paths { drafts, read, .. } = paths;
+    let queries = drafts.into_iter().map(|draft| {
+        let columns: Vec<Vec<usize>> = draft
+            .tables
+            .iter()
+            .map(|table| read[table].iter().copied().collect())
+            .collect();
+        let mut select = draft.key;
+        for ((&s, table), columns) in draft.selected.iter().zip(&draft.tables).zip(&columns) {
+            let shape = spec.schema.table(table).expect("checked");
+            let names = columns.iter().map(|&c| &shape.columns[c].name);
+            select.extend(names.map(|name| format!("s{s}.{}", quote_ident(name))));
+        }
+        PathQuery {
+            tables: draft.tables,
+            columns,
+            sql: format!(
+                "SELECT {} {}{}",
+                select.join(", "),
+                draft.from_sql,
+                draft.tail
+            ),
+        }
     });
     queries.collect()
 }
@@ -147,6 +182,7 @@ impl Paths<'_> {
             .last_mut()
             .expect("level 0 is always there")
             .push(at);
+        self.reads_slot(at);
         self.emit(at);
     }
 
@@ -156,8 +192,28 @@ impl Paths<'_> {
             Expr::List { relation, item } | Expr::One { relation, item, .. } => {
                 self.relation(relation, item);
             }
-            Expr::When { expr, .. } => self.expr(expr),
-            Expr::Template { .. } | Expr::Column { .. } | Expr::Const(_) => {}
+            Expr::When { conditions, expr } => {
+                self.reads_conditions(conditions);
+                self.expr(expr);
+            }
+            Expr::Template { template, .. } => {
+                for piece in &template.pieces {
+                    if let Piece::Field { field, .. } = piece {
+                        self.reads(field);
+                    }
+                }
+            }
+            Expr::Column { field, .. } => self.reads(field),
+            Expr::Const(_) => {}
+        }
+    }
+
+    /// Notes the fields a relation's rows are filtered, ordered, told apart and grouped by.
+    fn reads_relation(&mut self, relation: &Relation) {
+        self.reads_conditions(&relation.conditions);
+        let order = relation.order.iter().map(|(field, _)| field);
+        for field in order.chain(&relation.distinct).chain(&relation.group) {
+            self.reads(field);
         }
     }
 
@@ -168,6 +224,7 @@ impl Paths<'_> {
             RowSource::Group => {
                 let grouped = self.levels.last().expect("level 0").clone();
                 self.levels.push(grouped);
+                self.reads_relation(relation);
                 self.expr(item);
                 self.levels.pop();
             }
@@ -181,6 +238,7 @@ impl Paths<'_> {
                         left: false,
                     });
                     self.joins(&relation.joins);
+                    self.reads_relation(relation);
                     self.expr(item);
                     self.levels.truncate(levels);
                     self.slots.truncate(slots);
@@ -212,9 +270,8 @@ impl Paths<'_> {
                 .expect("folds onto the last query")
                 .skipped;
             let join = format!(" LEFT JOIN {}", self.join(target, skipped));
-            let columns = self.columns(target);
             let draft = self.drafts.last_mut().expect("folds onto the last query");
-            draft.select.extend(columns);
+            draft.selected.push(target);
             draft.from_sql += &join;
             draft.folded.push(target);
             draft.tables.push(self.slots[target].table.clone());
@@ -281,7 +338,8 @@ impl Paths<'_> {
             folded: Vec::new(),
             skipped,
             tables: vec![table.clone()],
-            select: key.into_iter().chain(self.columns(target)).collect(),
+            key,
+            selected: vec![target],
             from_sql: sql,
             tail,
         };
@@ -407,13 +465,28 @@ impl Paths<'_> {
         )
     }
 
-    /// Every column of slot `s`'s table, as the query selects it.
-    fn columns(&self, s: usize) -> Vec<String> {
+    /// Notes that the item type reads `field`.
+    fn reads(&mut self, field: &FieldRef) {
+        let table = &self.slots[self.slot_of(field)].table;
+        let read = self.read.get_mut(table).expect("each slot's table noted");
+        read.insert(field.column);
+    }
+
+    /// Notes the columns slot `s` is read by: its table's primary key (every column without
+    /// one), which tells its rows apart, and those it joins on, with the fields they equal.
+    fn reads_slot(&mut self, s: usize) {
         let shape = self.schema.table(&self.slots[s].table).expect("checked");
-        let columns = shape.columns.iter();
-        columns
-            .map(|c| format!("s{s}.{}", quote_ident(&c.name)))
-            .collect()
+        let read = self.read.entry(shape.name.clone()).or_default();
+        read.extend(shape.key_columns().iter().copied());
+        read.extend(self.slots[s].on.iter().map(|(c, _)| *c));
+        for (_, field) in self.slots[s].on.clone() {
+            self.reads(&field);
+        }
+    }
+
+    /// Notes every field `conditions` test.
+    fn reads_conditions(&mut self, conditions: &[Condition]) {
+        conditions.iter().for_each(|c| self.reads(&c.field));
     }
 
     /// The slot a query of the slots `from` starts at, and its columns that give the window
@@ -631,6 +704,46 @@ pub(super) mod tests {
             "{queries:#?}"
         );
         assert_eq!(queries[0].tables, ["word_to_breakdowns", "words"]);
+    }
+
+    #[test]
+    fn a_query_selects_the_columns_the_item_type_reads_and_the_primary_key() {
+        let spec = rootski();
+        let queries = queries_of(&spec, "BREAKDOWN_ITEM", "breakdown_id", &rows);
+        let names = |query: &PathQuery| -> Vec<Vec<String>> {
+            let tables = query.tables.iter().zip(&query.columns);
+            let names = tables.map(|(table, columns)| {
+                let shape = spec.schema.table(table).unwrap();
+                columns
+                    .iter()
+                    .map(|&c| shape.columns[c].name.clone())
+                    .collect()
+            });
+            names.collect()
+        };
+        // Not a breakdown's type, nor the word's text, submitter's dates and verification.
+        assert_eq!(
+            names(&queries[0]),
+            [
+                vec!["id", "morpheme_id", "breakdown_id", "morpheme", "position"],
+                vec!["word_id", "breakdown_id", "submitted_by_user_email"],
+            ],
+            "{queries:#?}"
+        );
+        assert!(queries[0].sql.starts_with(
+            "SELECT s0.\"breakdown_id\", s0.\"id\", s0.\"morpheme_id\", s0.\"breakdown_id\", \
+             s0.\"morpheme\", s0.\"position\", s1.\"word_id\", s1.\"breakdown_id\", \
+             s1.\"submitted_by_user_email\" FROM"
+        ));
+        // Every `words` of WORD's queries selects what any of them reads: a window holds one
+        // `words` whichever query brought a row.
+        let word = queries_of(&spec, "WORD", "id", &rows);
+        let pairs = word
+            .iter()
+            .find(|q| q.tables == ["words", "words"])
+            .unwrap();
+        assert_eq!(pairs.columns[0], word[0].columns[0]);
+        assert_eq!(pairs.columns[0].len(), 6);
     }
 
     #[test]

@@ -297,7 +297,8 @@ impl<'a> Builder<'a> {
     }
 
     /// Orders combinations by `order` (fields of the combination's level or of the levels
-    /// around it), then by every value, so ties never depend on the order rows arrived in.
+    /// around it), then by each row's primary key (every value without one), so ties never
+    /// depend on the order rows arrived in, nor on columns a windowed plan did not read.
     pub(super) fn order(
         &self,
         order: &[(FieldRef, bool)],
@@ -328,8 +329,9 @@ impl<'a> Builder<'a> {
                 }
                 continue;
             }
-            for (x, y) in da.rows[*ra].values.iter().zip(&db.rows[*rb].values) {
-                let ordering = compare(x, y);
+            let (va, vb) = (&da.rows[*ra].values, &db.rows[*rb].values);
+            for &c in da.shape.key_columns().iter() {
+                let ordering = compare(&va[c], &vb[c]);
                 if ordering.is_ne() {
                     return ordering;
                 }

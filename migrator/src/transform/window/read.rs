@@ -48,18 +48,36 @@ pub fn identity(shape: &TableShape, row: &Row, format: &TimeFormat) -> RowId {
 }
 
 /// The rows of the tables after the first of `parts` that `rows` carry, taken off their ends:
-/// per such table, the rows found (a NULL primary key is a lookup that found none).
+/// per such table, the rows found (a NULL primary key is a lookup that found none). Every row,
+/// `rows` too, is left with its table's columns in place, NULL where the query did not select
+/// them.
 fn carried_rows(rows: &mut [Row], parts: &[Part]) -> Vec<Vec<Row>> {
     let mut carried: Vec<Vec<Row>> = parts[1..].iter().map(|_| Vec::new()).collect();
     for row in rows {
         for (part, carried) in parts[1..].iter().zip(&mut carried).rev() {
-            let values = row.values.split_off(row.values.len() - part.width);
+            let selected = row.values.split_off(row.values.len() - part.columns.len());
+            let values = part.widen(selected);
             if part.key.iter().all(|&k| values[k] != Value::Null) {
                 carried.push(Row { values });
             }
         }
+        row.values = parts[0].widen(std::mem::take(&mut row.values));
     }
     carried
+}
+
+impl Part {
+    /// A row of the table from the values of its selected columns: NULL in the others.
+    fn widen(&self, selected: Vec<Value>) -> Vec<Value> {
+        if selected.len() == self.width {
+            return selected;
+        }
+        let mut values = vec![Value::Null; self.width];
+        for (&c, value) in self.columns.iter().zip(selected) {
+            values[c] = value;
+        }
+        values
+    }
 }
 
 /// One window's rows: the root table's first `roots` rows are its roots; every other row of
@@ -69,9 +87,11 @@ pub struct WindowRows {
     pub rows: HashMap<String, Vec<Row>>,
 }
 
-/// A table a path query's rows carry: so many columns of each row, in turn.
+/// A table a path query's rows carry: these columns of each row, in turn.
 struct Part {
     table: String,
+    /// The columns selected, in the table's order, of its `width`.
+    columns: Vec<usize>,
     width: usize,
     /// Its primary key's columns, NULL where no row was found (none for the query's own
     /// table, whose row is always there).
@@ -142,15 +162,18 @@ impl Reads {
                 .iter()
                 .map(|table| spec.schema.table(table).expect("checked"))
                 .collect();
-            let columns = shapes.iter().flat_map(|shape| shape.columns.iter());
+            let selected = shapes.iter().zip(&query.columns);
+            let columns =
+                selected.flat_map(|(shape, columns)| columns.iter().map(|&c| &shape.columns[c]));
             let shape = TableShape {
                 name: first.clone(),
                 namespace: None,
                 columns: key_columns.iter().chain(columns).cloned().collect(),
                 primary_key: Vec::new(),
             };
-            let part = |(i, shape): (usize, &&TableShape)| Part {
+            let part = |(i, (shape, columns)): (usize, (&&TableShape, &Vec<usize>))| Part {
                 table: shape.name.clone(),
+                columns: columns.clone(),
                 width: shape.columns.len(),
                 key: if i == 0 {
                     Vec::new()
@@ -158,7 +181,8 @@ impl Reads {
                     shape.primary_key.clone()
                 },
             };
-            parts.push(shapes.iter().enumerate().map(part).collect());
+            let tables = shapes.iter().zip(&query.columns);
+            parts.push(tables.enumerate().map(part).collect());
             queries.push(StepQuery {
                 sql: query.sql,
                 shape,
