@@ -527,6 +527,78 @@ members = { list = "member", on = { team_id = "id" }, order = ["rank"], item = {
 }
 
 #[tokio::test]
+async fn windows_keep_rows_whose_composite_keys_would_read_alike_joined() {
+    // Two members' primary keys hold the unit separator: joined by it, as windows once told
+    // rows apart, both read "a\u{1f}b\u{1f}c", and a window kept one of them.
+    let schema = "CREATE TABLE team (id INTEGER PRIMARY KEY);
+CREATE TABLE member (first TEXT, second TEXT, team_id INTEGER, note TEXT, PRIMARY KEY (first, second));";
+    let items = r#"[[items]]
+type = "TEAM"
+from = "team"
+[items.keys]
+pk = "T#{id}"
+sk = "TEAM"
+[items.attributes]
+members = { list = "member", on = { team_id = "id" }, order = ["note"], item = { column = "member.note" } }
+"#;
+    let files = [
+        ("team.csv", "id\n1\n2\n"),
+        (
+            "member.csv",
+            "first,second,team_id,note\na\u{1f}b,c,1,one\na,b\u{1f}c,1,two\nd,e,2,three\n",
+        ),
+    ];
+    let (dir, url) = loaded_design("window_keys", schema, items, &files).await;
+    let spec = dir.path().to_str().unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    let lines = plan(spec, &url, whole.path());
+    assert_eq!(
+        lines,
+        [
+            r#"{"Item":{"members":{"L":[{"S":"one"},{"S":"two"}]},"pk":{"S":"T#1"},"sk":{"S":"TEAM"}}}"#,
+            r#"{"Item":{"members":{"L":[{"S":"three"}]},"pk":{"S":"T#2"},"sk":{"S":"TEAM"}}}"#,
+        ]
+    );
+    windows_give_the_plan_in(spec, &url, &lines, whole.path());
+}
+
+#[tokio::test]
+async fn a_join_on_two_columns_finds_only_rows_equal_in_both() {
+    // Joined by a unit separator, the two keys of pair 1 once read like those of both
+    // members, "a\u{1f}b\u{1f}c", and the list held both.
+    let schema = "CREATE TABLE pair (id INTEGER PRIMARY KEY, x TEXT, y TEXT);
+CREATE TABLE member (id INTEGER PRIMARY KEY, first TEXT, second TEXT, note TEXT);";
+    let items = r#"[[items]]
+type = "PAIR"
+from = "pair"
+[items.keys]
+pk = "P#{id}"
+sk = "PAIR"
+[items.attributes]
+members = { list = "member", on = { first = "x", second = "y" }, order = ["note"], item = { column = "member.note" } }
+"#;
+    let files = [
+        ("pair.csv", "id,x,y\n1,a,b\u{1f}c\n2,a\u{1f}b,c\n"),
+        (
+            "member.csv",
+            "id,first,second,note\n1,a\u{1f}b,c,one\n2,a,b\u{1f}c,two\n",
+        ),
+    ];
+    let (dir, url) = loaded_design("two_column_join", schema, items, &files).await;
+    let spec = dir.path().to_str().unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    let lines = plan(spec, &url, whole.path());
+    assert_eq!(
+        lines,
+        [
+            r#"{"Item":{"members":{"L":[{"S":"two"}]},"pk":{"S":"P#1"},"sk":{"S":"PAIR"}}}"#,
+            r#"{"Item":{"members":{"L":[{"S":"one"}]},"pk":{"S":"P#2"},"sk":{"S":"PAIR"}}}"#,
+        ]
+    );
+    windows_give_the_plan_in(spec, &url, &lines, whole.path());
+}
+
+#[tokio::test]
 async fn ctrl_c_removes_the_temporary_files_and_exits_130() {
     let url = generated_database("interrupted", "0.02").await;
     let (tmp, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -136,7 +136,7 @@ impl Merged {
         &mut self,
         table: &str,
         usage: &Usage,
-        identity: impl Fn(usize) -> Identity,
+        mut identity: impl FnMut(usize) -> Identity,
     ) -> std::io::Result<()> {
         let states = self.table(table);
         for (row, state) in usage.states.iter().enumerate() {

@@ -54,21 +54,29 @@ impl Rows {
     }
 }
 
-/// Appends the text rows of an index are found by: the values' texts, joined by a unit
-/// separator. False when a value is NULL, which joins nothing.
+/// Appends the text rows of an index are found by: one value's text; of several, each text
+/// followed by its length between unit separators, so that values which hold the separator
+/// never read alike. False when a value is NULL, which joins nothing.
 pub(super) fn push_index_key<'v>(
     values: impl Iterator<Item = &'v Value>,
     format: &TimeFormat,
     out: &mut String,
 ) -> bool {
-    for (i, v) in values.enumerate() {
+    let mut values = values.peekable();
+    let mut several = false;
+    while let Some(v) = values.next() {
         if matches!(v, Value::Null) {
             return false;
         }
-        if i > 0 {
+        let start = out.len();
+        push_text(v, format, out);
+        several = several || values.peek().is_some();
+        if several {
+            let length = out.len() - start;
+            out.push('\u{1f}');
+            out.push_str(itoa::Buffer::new().format(length));
             out.push('\u{1f}');
         }
-        push_text(v, format, out);
     }
     true
 }

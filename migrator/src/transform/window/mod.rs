@@ -31,7 +31,7 @@ use crate::source::{quote_ident, ColumnType, PostgresSource, Row, SourceError, V
 use crate::spec::{ItemTypeId, KeyClashPolicy, Spec};
 use lines::Lines;
 use moves::{Keys, Moves};
-use read::{identity, Reads, RowId, Streams, WindowRows};
+use read::{identity, push_key, Reads, RowId, Streams, WindowRows};
 
 /// Why a windowed plan stopped.
 #[derive(Debug, thiserror::Error)]
@@ -454,15 +454,16 @@ fn account_window(
         [c] if data.shape.columns[c].ty == ColumnType::Int => Some(c),
         _ => None,
     };
+    let mut key = Vec::new();
     merged.add(name, &data.usage, |row| {
         let values = &data.rows[row].values;
         match id_column.map(|c| &values[c]) {
             Some(Value::Int(id)) if *id >= 0 => Identity::Id(*id as u64),
-            _ => Identity::Hash(FixedState::default().hash_one(identity(
-                &data.shape,
-                &data.rows[row],
-                &spec.timestamps,
-            ))),
+            _ => {
+                key.clear();
+                push_key(&data.shape, &data.rows[row], &spec.timestamps, &mut key);
+                Identity::Hash(FixedState::default().hash_one(&key[..]))
+            }
         }
     })
 }
