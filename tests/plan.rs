@@ -548,7 +548,7 @@ members = { list = "member", on = { team_id = "id" }, order = ["note"], item = {
             "first,second,team_id,note\na\u{1f}b,c,1,one\na,b\u{1f}c,1,two\nd,e,2,three\n",
         ),
     ];
-    let (dir, url) = loaded_design("window_keys", schema, items, &files).await;
+    let (dir, url) = loaded_design("window_composite_keys", schema, items, &files).await;
     let spec = dir.path().to_str().unwrap();
     let whole = tempfile::tempdir().unwrap();
     let lines = plan(spec, &url, whole.path());

@@ -146,6 +146,16 @@ pub fn text(value: &Value, format: &TimeFormat) -> String {
     out
 }
 
+/// Appends [`text`] of `value` to `out` after its length and a colon: keys of several values
+/// made of these never read alike, whatever the texts hold.
+pub fn push_sized_text(value: &Value, format: &TimeFormat, out: &mut String) {
+    let start = out.len();
+    push_text(value, format, out);
+    let length = out.len() - start;
+    out.insert(start, ':');
+    out.insert_str(start, itoa::Buffer::new().format(length));
+}
+
 /// Appends [`text`] of `value` to `out`.
 pub fn push_text(value: &Value, format: &TimeFormat, out: &mut String) {
     match value {

@@ -5,7 +5,7 @@ use foldhash::{HashMap, HashMapExt};
 use super::{Builder, Scope};
 use crate::source::Value;
 use crate::spec::{On, TimeFormat};
-use crate::transform::convert::{push_text, text};
+use crate::transform::convert::{push_sized_text, push_text, text};
 use crate::transform::tables::TableData;
 
 /// Rows of a table by the values of some of their columns: by the whole number itself when
@@ -54,9 +54,9 @@ impl Rows {
     }
 }
 
-/// Appends the text rows of an index are found by: one value's text; of several, each text
-/// followed by its length between unit separators, so that values which hold the separator
-/// never read alike. False when a value is NULL, which joins nothing.
+/// Appends the text rows of an index are found by: one value's text; of several, each sized
+/// ([`push_sized_text`]), so that no two keys read alike. False when a value is NULL, which
+/// joins nothing.
 pub(super) fn push_index_key<'v>(
     values: impl Iterator<Item = &'v Value>,
     format: &TimeFormat,
@@ -68,14 +68,11 @@ pub(super) fn push_index_key<'v>(
         if matches!(v, Value::Null) {
             return false;
         }
-        let start = out.len();
-        push_text(v, format, out);
         several = several || values.peek().is_some();
         if several {
-            let length = out.len() - start;
-            out.push('\u{1f}');
-            out.push_str(itoa::Buffer::new().format(length));
-            out.push('\u{1f}');
+            push_sized_text(v, format, out);
+        } else {
+            push_text(v, format, out);
         }
     }
     true

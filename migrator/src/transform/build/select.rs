@@ -10,7 +10,7 @@ use super::{
 };
 use crate::source::Value;
 use crate::spec::{DistinctAcross, FieldRef, ItemTypeId, Join, Missing, Relation, RowSource};
-use crate::transform::convert::{compare, push_text};
+use crate::transform::convert::{compare, push_sized_text};
 
 /// Root rows joined and filtered per task: enough to be worth a task, small enough to spread.
 const ROOTS_PER_TASK: usize = 4096;
@@ -262,13 +262,7 @@ impl<'a> Builder<'a> {
         for field in fields {
             match self.side_value(field, scope, combo, scope.len()) {
                 Value::Null => key.push('N'),
-                v => {
-                    let start = key.len();
-                    push_text(v, &self.spec.timestamps, &mut key);
-                    let length = key.len() - start;
-                    key.insert(start, ':');
-                    key.insert_str(start, itoa::Buffer::new().format(length));
-                }
+                v => push_sized_text(v, &self.spec.timestamps, &mut key),
             }
         }
         key
