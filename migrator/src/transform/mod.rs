@@ -89,7 +89,7 @@ pub fn plan_into<'a>(
     spec: &'a Spec,
     tables: &'a Tables,
     hashes: Hashes,
-    take: impl FnMut(Vec<PlanLine>),
+    take: impl FnMut(Vec<PlanLine>) + Send,
 ) -> Result<Plan<'a>, PlanErrors> {
     let mut tally = capacity::Tally::new(spec);
     let (mut plan, mut errors, clashes) = plan_lines(spec, tables, hashes, &mut tally, take);
@@ -120,7 +120,7 @@ fn plan_lines<'a>(
     tables: &'a Tables,
     hashes: Hashes,
     tally: &mut capacity::Tally,
-    mut take: impl FnMut(Vec<PlanLine>),
+    mut take: impl FnMut(Vec<PlanLine>) + Send,
 ) -> (Plan<'a>, Vec<Failed>, Vec<TransformError>) {
     let (mut plan, mut errors, clashes) = keyed(spec, tables);
     for t in (0..plan.types.len()).map(ItemTypeId) {
@@ -137,27 +137,29 @@ fn plan_lines<'a>(
                 "items",
             ),
         };
-        for at in (0..plan.types[t].len()).step_by(CHUNK_ITEMS) {
-            let range = at..(at + CHUNK_ITEMS).min(plan.types[t].len());
-            let built: Vec<Result<(PlanLine, capacity::ItemWrites), TransformError>> = plan.types
-                [t][range.clone()]
-            .par_iter()
-            .map(|entry| {
-                let group = &plan.groups[t][entry.group as usize];
-                let moved = entry.moved.then_some(entry.key.1.as_str());
-                let (mut line, writes) = build_counted(spec, &plan.builder, t, group, moved)?;
-                if hashes == Hashes::Kept {
-                    line.hash = crate::item::line_hash(&line.json);
-                }
-                Ok((line, writes))
-            })
-            .collect();
+        let (builder, groups) = (&plan.builder, &plan.groups[t]);
+        let build = |entries: &[Entry]| -> Vec<Built> {
+            entries
+                .par_iter()
+                .map(|entry| {
+                    let group = &groups[entry.group as usize];
+                    let moved = entry.moved.then_some(entry.key.1.as_str());
+                    let (mut line, writes) = build_counted(spec, builder, t, group, moved)?;
+                    if hashes == Hashes::Kept {
+                        line.hash = crate::item::line_hash(&line.json);
+                    }
+                    Ok((line, writes))
+                })
+                .collect()
+        };
+        let mut json_bytes = 0;
+        let mut finish = |entries: &mut [Entry], built: Vec<Built>| {
             progress.advance(built.len() as u64);
             let mut lines = Vec::with_capacity(built.len());
-            for (entry, built) in plan.types[t][range].iter_mut().zip(built) {
+            for (entry, built) in entries.iter_mut().zip(built) {
                 match built {
                     Ok((line, writes)) => {
-                        plan.json_bytes += line.json.len() as u64 + 1;
+                        json_bytes += line.json.len() as u64 + 1;
                         entry.hash = line.hash;
                         entry.bytes = line.bytes as u32;
                         tally.add(t, &writes);
@@ -167,7 +169,25 @@ fn plan_lines<'a>(
                 }
             }
             take(lines);
+        };
+        // Each chunk is counted and handed on while the next one is built, so the cores do
+        // not wait for the one thread that hands lines on in order.
+        let mut done: Option<(&mut [Entry], Vec<Built>)> = None;
+        for entries in plan.types[t].chunks_mut(CHUNK_ITEMS) {
+            let ((), built) = rayon::join(
+                || {
+                    if let Some((entries, built)) = done.take() {
+                        finish(entries, built);
+                    }
+                },
+                || build(entries),
+            );
+            done = Some((entries, built));
         }
+        if let Some((entries, built)) = done {
+            finish(entries, built);
+        }
+        plan.json_bytes += json_bytes;
         progress.finish();
         if tables.window.is_none() {
             tracing::info!(
@@ -193,6 +213,9 @@ fn moved_events(spec: &Spec, moved: &[u64]) -> Vec<(String, u64)> {
 
 /// An item that failed, by item type and root group, for ordering errors as the source is.
 type Failed = (ItemTypeId, u32, TransformError);
+
+/// One item built: its line and the writes it takes, or why it could not be made.
+type Built = Result<(PlanLine, capacity::ItemWrites), TransformError>;
 
 /// The first step of a plan: [`keys_only`], then the items moved off keys others have
 /// (`on_key_clash`), only this shard's kept, and every key two items share.
