@@ -7,8 +7,12 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use super::shape::ColumnType;
 
-/// One typed value of a source row. What a value owns is held exactly sized (boxed strings and
-/// slices, JSON behind a box), so a value takes 24 bytes: a plan holds millions of them.
+/// A text value: held inline up to 24 bytes, on the heap beyond.
+pub type Text = compact_str::CompactString;
+
+/// One typed value of a source row, in 24 bytes: a plan holds millions of them. Text of up to
+/// 24 bytes (most of it) is held in the value itself, longer text and what else a value owns
+/// exactly sized (boxed slices, JSON behind a box).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
@@ -16,7 +20,7 @@ pub enum Value {
     Int(i64),
     /// Exact decimal text as the source wrote it (never through a float), or `NaN`/`Infinity`.
     Numeric(Box<str>),
-    Text(Box<str>),
+    Text(Text),
     /// A label of a native enum type.
     Enum(Box<str>),
     Timestamp(NaiveDateTime),

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate};
 
-use super::value::Value;
+use super::value::{Text, Value};
 
 /// Appends `values` to `out`, to be read back by [`decode`].
 pub fn encode<'v>(values: impl IntoIterator<Item = &'v Value>, out: &mut Vec<u8>) {
@@ -79,7 +79,7 @@ fn sized<'b>(bytes: &mut &'b [u8]) -> Option<&'b [u8]> {
     take(bytes, n)
 }
 
-fn text(bytes: &mut &[u8]) -> Option<Box<str>> {
+fn text(bytes: &mut &[u8]) -> Option<Text> {
     Some(std::str::from_utf8(sized(bytes)?).ok()?.into())
 }
 
@@ -95,9 +95,9 @@ fn decode_one(bytes: &mut &[u8]) -> Option<Value> {
         0 => Value::Null,
         1 => Value::Bool(take(bytes, 1)?[0] != 0),
         2 => Value::Int(i64::from_le_bytes(array(bytes)?)),
-        3 => Value::Numeric(text(bytes)?),
+        3 => Value::Numeric(text(bytes)?.into()),
         4 => Value::Text(text(bytes)?),
-        5 => Value::Enum(text(bytes)?),
+        5 => Value::Enum(text(bytes)?.into()),
         6 => Value::Timestamp(time(bytes)?.naive_utc()),
         7 => Value::TimestampTz(time(bytes)?),
         8 => Value::Date(NaiveDate::from_num_days_from_ce_opt(i32::from_le_bytes(

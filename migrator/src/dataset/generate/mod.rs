@@ -96,7 +96,8 @@ pub(crate) fn csv_text(value: &Value) -> Cow<'_, str> {
         Value::Bool(true) => Cow::Borrowed("true"),
         Value::Bool(false) => Cow::Borrowed("false"),
         Value::Int(i) => Cow::Owned(i.to_string()),
-        Value::Numeric(s) | Value::Text(s) | Value::Enum(s) => Cow::Borrowed(s),
+        Value::Text(s) => Cow::Borrowed(s),
+        Value::Numeric(s) | Value::Enum(s) => Cow::Borrowed(s),
         Value::Timestamp(t) => Cow::Owned(t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()),
         other => Cow::Owned(format!("{other:?}")),
     }

@@ -95,7 +95,8 @@ impl<'a> Builder<'a> {
             Test::Equals(test) => {
                 return match value {
                     Value::Null => test.accepts(None),
-                    Value::Text(t) | Value::Enum(t) => test.accepts(Some(t)),
+                    Value::Text(t) => test.accepts(Some(t)),
+                    Value::Enum(t) => test.accepts(Some(t)),
                     v => test.accepts(Some(&text(v, &self.spec.timestamps))),
                 }
             }
@@ -270,7 +271,10 @@ impl<'a> Builder<'a> {
                 allowed: None,
                 ..
             } => match (self.value(field, scope), cast) {
-                (Value::Text(text) | Value::Enum(text), None | Some(Cast::String)) => {
+                (Value::Text(text), None | Some(Cast::String)) => {
+                    Ok(Some(write_string_value(out, text)))
+                }
+                (Value::Enum(text), None | Some(Cast::String)) => {
                     Ok(Some(write_string_value(out, text)))
                 }
                 (Value::Int(i), None | Some(Cast::Number)) => Ok(Some(write_number_value(

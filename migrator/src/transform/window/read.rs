@@ -57,7 +57,8 @@ pub fn push_key(shape: &TableShape, row: &Row, format: &TimeFormat, out: &mut Ve
         match &row.values[c] {
             Value::Null => push_bytes(0, &[]),
             Value::Int(i) => push_bytes(1, &i.to_le_bytes()),
-            Value::Text(t) | Value::Enum(t) | Value::Numeric(t) => push_bytes(2, t.as_bytes()),
+            Value::Text(t) => push_bytes(2, t.as_bytes()),
+            Value::Enum(t) | Value::Numeric(t) => push_bytes(2, t.as_bytes()),
             other => push_bytes(3, convert::text(other, format).as_bytes()),
         }
     }
