@@ -107,12 +107,19 @@ pub fn write_json_string(out: &mut String, s: &str) {
     // `bytes[start..i]` needs no escape and is not copied yet.
     let (mut start, mut i) = (0, 0);
     while i < bytes.len() {
-        // Eight bytes at a time while none needs an escape: most text has none.
-        if let Some(word) = bytes.get(i..i + 8) {
-            if !needs_escape(u64::from_le_bytes(word.try_into().expect("8 bytes"))) {
-                i += 8;
-                continue;
+        // Eight bytes at a time while none needs an escape: most text has none. The last few
+        // bytes are checked as one word too, padded with spaces (which need none).
+        let word = match bytes.get(i..i + 8) {
+            Some(word) => u64::from_le_bytes(word.try_into().expect("8 bytes")),
+            None => {
+                let mut padded = [b' '; 8];
+                padded[..bytes.len() - i].copy_from_slice(&bytes[i..]);
+                u64::from_le_bytes(padded)
             }
+        };
+        if !needs_escape(word) {
+            i = (i + 8).min(bytes.len());
+            continue;
         }
         let b = bytes[i];
         let escaped = match b {
