@@ -49,7 +49,7 @@ async fn postgres_and_csv_give_the_same_rows() {
         let from_csv = sorted(all_rows(&csv, table).await);
         assert_eq!(from_pg.len(), count, "rows of {table}");
         for (a, b) in from_pg.iter().zip(&from_csv) {
-            assert_eq!(a.values, b.values, "table {table}");
+            assert_eq!(a, b, "table {table}");
         }
         assert_eq!(from_pg.len(), from_csv.len(), "rows of {table}");
     }
@@ -64,29 +64,26 @@ async fn values_are_typed() {
     let col = |name: &str| shape.column_index(name).unwrap();
     let row = rows
         .iter()
-        .find(|r| r.values[col("breakdown_id")] == Value::Int(77222))
+        .find(|r| r[col("breakdown_id")] == Value::Int(77222))
         .expect("breakdown 77222");
-    assert_eq!(row.values[col("word")], Value::Text("выглядеть".into()));
-    assert_eq!(row.values[col("is_verified")], Value::Bool(true));
-    let Value::Timestamp(verified) = &row.values[col("date_verified")] else {
+    assert_eq!(row[col("word")], Value::Text("выглядеть".into()));
+    assert_eq!(row[col("is_verified")], Value::Bool(true));
+    let Value::Timestamp(verified) = &row[col("date_verified")] else {
         panic!(
             "date_verified is not a timestamp: {:?}",
-            row.values[col("date_verified")]
+            row[col("date_verified")]
         );
     };
     assert_eq!(verified.to_string(), "2022-07-23 05:42:11.985578");
     let anonymous = rows
         .iter()
-        .find(|r| r.values[col("breakdown_id")] == Value::Int(5))
+        .find(|r| r[col("breakdown_id")] == Value::Int(5))
         .expect("breakdown 5");
-    assert_eq!(
-        anonymous.values[col("submitted_by_user_email")],
-        Value::Null
-    );
+    assert_eq!(anonymous[col("submitted_by_user_email")], Value::Null);
     let words = all_rows(&source, "words").await;
     assert!(words
         .iter()
-        .any(|r| r.values[3] == Value::Enum("interjection".into())));
+        .any(|r| r[3] == Value::Enum("interjection".into())));
 }
 
 #[tokio::test]

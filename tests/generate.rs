@@ -112,7 +112,7 @@ async fn a_generated_dataset_loads_and_extracts_unchanged() {
     let nulls = all_rows(&csv, "words")
         .await
         .iter()
-        .filter(|r| r.values[4] == migrator::source::Value::Null)
+        .filter(|r| r[4] == migrator::source::Value::Null)
         .count();
     assert!(nulls > 0, "NULL frequencies where the schema allows them");
 }

@@ -58,7 +58,7 @@ async fn parallel_extraction_sees_exactly_its_snapshot() {
     let extracted = futures::future::join_all(streams.into_iter().map(|mut s| async move {
         let mut rows = Vec::new();
         while let Some(batch) = s.next().await {
-            rows.extend(batch.unwrap());
+            rows.extend(batch.unwrap().iter().map(<[_]>::to_vec));
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         rows

@@ -41,10 +41,10 @@ async fn all_types_agree_between_postgres_and_csv() {
     );
     let mut from_pg = all_rows(&postgres, "everything").await;
     let mut from_csv = all_rows(&csv, "everything").await;
-    from_pg.sort_by_key(|r| format!("{:?}", r.values[0]));
-    from_csv.sort_by_key(|r| format!("{:?}", r.values[0]));
+    from_pg.sort_by_key(|r| format!("{:?}", r[0]));
+    from_csv.sort_by_key(|r| format!("{:?}", r[0]));
     assert_eq!(from_pg, from_csv);
-    let full = &from_pg[0].values;
+    let full = &from_pg[0];
     assert_eq!(full[0], Value::Int(1));
     assert_eq!(
         full[1],
@@ -78,5 +78,5 @@ async fn all_types_agree_between_postgres_and_csv() {
     );
     assert_eq!(full[9], Value::Bool(true));
     assert_eq!(full[10], Value::Text("tab\tand\nnewline".into()));
-    assert!(from_pg[1].values[1..].iter().all(|v| *v == Value::Null));
+    assert!(from_pg[1][1..].iter().all(|v| *v == Value::Null));
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use migrator::source::{Row, Source, SourceLocation, SourceOptions};
+use migrator::source::{Source, SourceLocation, SourceOptions, Value};
 
 pub mod cluster;
 pub mod dynamodb;
@@ -143,20 +143,20 @@ pub fn without_namespaces(schema: &migrator::source::Schema) -> migrator::source
     schema
 }
 
-/// Every row of `table`, collected.
-pub async fn all_rows(source: &Source, table: &str) -> Vec<Row> {
+/// Every row of `table`, collected, each its values.
+pub async fn all_rows(source: &Source, table: &str) -> Vec<Vec<Value>> {
     use futures::StreamExt;
     let mut stream = source.rows(table).expect("table exists");
     let mut rows = Vec::new();
     while let Some(batch) = stream.next().await {
-        rows.extend(batch.expect("rows read"));
+        rows.extend(batch.expect("rows read").iter().map(<[Value]>::to_vec));
     }
     rows
 }
 
 /// Rows in a stable order, for comparing sources that store rows in different orders.
-pub fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
-    rows.sort_by_cached_key(|r| format!("{:?}", r.values));
+pub fn sorted(mut rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    rows.sort_by_cached_key(|r| format!("{r:?}"));
     rows
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::ddl::parse_schema;
 use super::shape::{Schema, TableShape};
 use super::value::{parse_text, Value};
-use super::{batch_channel, channel_stream, Row, RowBatch, RowBatches, SourceError, BATCH_ROWS};
+use super::{batch_channel, channel_stream, RowBatch, RowBatches, Rows, SourceError, BATCH_ROWS};
 
 /// The file name a folder's (or its parent's) schema is looked up under.
 pub const SCHEMA_FILE: &str = "schema.sql";
@@ -154,7 +154,9 @@ fn read_file(
     let header = reader.headers().map_err(|e| csv_error(path, 1, e))?.clone();
     let positions = header_positions(path, shape, &header)?;
     let mut record = csv::ByteRecord::new();
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let width = shape.columns.len();
+    let mut batch = Rows::with_capacity(width, BATCH_ROWS);
+    let mut values = Vec::with_capacity(width);
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
@@ -165,9 +167,10 @@ fn read_file(
             }
         }
         let line = record.position().map_or(0, |p| p.line());
-        batch.push(read_row(path, line, shape, &positions, &record)?);
+        read_row(path, line, shape, &positions, &record, &mut values)?;
+        batch.push(values.drain(..));
         if batch.len() == BATCH_ROWS {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+            let full = std::mem::replace(&mut batch, Rows::with_capacity(width, BATCH_ROWS));
             if tx.blocking_send(Ok(full)).is_err() {
                 return Ok(());
             }
@@ -179,14 +182,16 @@ fn read_file(
     Ok(())
 }
 
+/// Reads `record` (at `line` of `path`) into `values`, one per column of `shape`.
 fn read_row(
     path: &Path,
     line: u64,
     shape: &TableShape,
     positions: &[usize],
     record: &csv::ByteRecord,
-) -> Result<Row, SourceError> {
-    let mut values = Vec::with_capacity(positions.len());
+    values: &mut Vec<Value>,
+) -> Result<(), SourceError> {
+    values.clear();
     for (column, &at) in shape.columns.iter().zip(positions) {
         let raw = record.get(at).unwrap_or_default();
         let text = std::str::from_utf8(raw).map_err(|e| SourceError::Csv {
@@ -219,7 +224,7 @@ fn read_row(
             })?,
         );
     }
-    Ok(Row { values })
+    Ok(())
 }
 
 fn csv_error(path: &Path, line: u64, error: csv::Error) -> SourceError {

@@ -4,11 +4,10 @@
 //! reach this way, on the source's snapshot.
 
 use std::cmp::Ordering;
-use std::collections::VecDeque;
 
 use futures::StreamExt;
 
-use super::{PostgresSource, Row, RowBatches, SourceError, TableShape, Value};
+use super::{PostgresSource, RowBatches, Rows, SourceError, TableShape, Value};
 
 /// A query of [`InStep`]: `sql` returns rows typed by `shape`, whose first columns are the key.
 pub struct StepQuery {
@@ -19,26 +18,66 @@ pub struct StepQuery {
 /// One query's rows, each led by its key.
 struct Stream {
     batches: RowBatches,
-    buffer: VecDeque<Row>,
+    /// The batch being read: its rows from `start` to `at` are taken, from `at` on not yet.
+    batch: Rows,
+    start: usize,
+    at: usize,
     done: bool,
+    /// The rows taken since the last step.
+    taken: Vec<Rows>,
 }
 
 impl Stream {
-    async fn peek(&mut self) -> Result<Option<&Row>, SourceError> {
-        while self.buffer.is_empty() && !self.done {
+    fn new(batches: RowBatches) -> Self {
+        Stream {
+            batches,
+            batch: Rows::default(),
+            start: 0,
+            at: 0,
+            done: false,
+            taken: Vec::new(),
+        }
+    }
+
+    async fn peek(&mut self) -> Result<Option<&[Value]>, SourceError> {
+        while self.at == self.batch.len() && !self.done {
+            self.cut();
             match self.batches.next().await {
-                Some(batch) => self.buffer.extend(batch?),
+                Some(batch) => (self.batch, self.start, self.at) = (batch?, 0, 0),
                 None => self.done = true,
             }
         }
-        Ok(self.buffer.front())
+        Ok((self.at < self.batch.len()).then(|| &self.batch[self.at]))
     }
 
-    /// The next row, without its key.
-    fn take(&mut self, key_len: usize) -> Row {
-        let mut row = self.buffer.pop_front().expect("a row was peeked");
-        row.values.drain(..key_len);
-        row
+    /// Takes the row [`Stream::peek`] gave.
+    fn take(&mut self) {
+        self.at += 1;
+    }
+
+    /// Moves the rows taken from the batch to `taken`: the batch itself when they are all of
+    /// it, else a copy of them.
+    fn cut(&mut self) {
+        if self.start == self.at {
+            return;
+        }
+        if self.start == 0 && self.at == self.batch.len() {
+            self.taken.push(std::mem::take(&mut self.batch));
+            (self.start, self.at) = (0, 0);
+            return;
+        }
+        let mut rows = Rows::with_capacity(self.batch.width(), self.at - self.start);
+        for r in self.start..self.at {
+            rows.push(self.batch.row_mut(r).iter_mut().map(std::mem::take));
+        }
+        self.taken.push(rows);
+        self.start = self.at;
+    }
+
+    /// The rows taken since the last step.
+    fn step(&mut self) -> Vec<Rows> {
+        self.cut();
+        std::mem::take(&mut self.taken)
     }
 }
 
@@ -62,10 +101,11 @@ fn pg_cmp(a: &[Value], b: &[Value]) -> Ordering {
 }
 
 /// One step: the first query's rows (at least N, more only to finish a key), and every other
-/// query's rows up to the same key, in the order of the queries; keys taken off.
+/// query's rows up to the same key, in the order of the queries; each query's rows as the
+/// batches they came in, every row still led by its key.
 pub struct Step {
-    pub first: Vec<Row>,
-    pub others: Vec<Vec<Row>>,
+    pub first: Vec<Rows>,
+    pub others: Vec<Vec<Rows>>,
 }
 
 /// Queries whose rows are led by `key_len` key columns (whole numbers, or text collated `"C"`,
@@ -87,11 +127,8 @@ impl InStep {
         key_len: usize,
     ) -> Result<Self, SourceError> {
         let streams = futures::future::try_join_all(queries.into_iter().map(|query| async {
-            Ok::<_, SourceError>(Stream {
-                batches: source.query_rows(query.sql, query.shape).await?,
-                buffer: VecDeque::new(),
-                done: false,
-            })
+            let batches = source.query_rows(query.sql, query.shape).await?;
+            Ok::<_, SourceError>(Stream::new(batches))
         }))
         .await?;
         Ok(InStep { streams, key_len })
@@ -106,33 +143,36 @@ impl InStep {
         let Some((first_stream, others)) = self.streams.split_first_mut() else {
             return Ok(None);
         };
-        let mut first = Vec::new();
+        let mut taken = 0;
         let mut last: Option<Vec<Value>> = None;
         while let Some(row) = first_stream.peek().await? {
-            let at = &row.values[..n];
+            let at = &row[..n];
             let boundary = last
                 .as_deref()
                 .is_some_and(|l| pg_cmp(l, at) != Ordering::Equal);
-            if first.len() >= size && boundary {
+            if taken >= size && boundary {
                 break;
             }
-            last = Some(at.to_vec());
-            first.push(first_stream.take(n));
+            if boundary || last.is_none() {
+                last = Some(at.to_vec());
+            }
+            first_stream.take();
+            taken += 1;
         }
         let Some(high) = last else {
             return Ok(None);
         };
+        let first = first_stream.step();
         // Every other query's rows up to the step's last key, each decoded on a task of its own.
         let high = &high;
         let others = futures::future::try_join_all(others.iter_mut().map(|stream| async move {
-            let mut taken = Vec::new();
             while let Some(row) = stream.peek().await? {
-                if pg_cmp(&row.values[..n], high) == Ordering::Greater {
+                if pg_cmp(&row[..n], high) == Ordering::Greater {
                     break;
                 }
-                taken.push(stream.take(n));
+                stream.take();
             }
-            Ok::<_, SourceError>(taken)
+            Ok::<_, SourceError>(stream.step())
         }))
         .await?;
         Ok(Some(Step { first, others }))

@@ -1,7 +1,7 @@
 //! Extraction: relational rows from Postgres or from a folder of CSV files, in one row model.
 //!
 //! A [`Source`] knows its [`Schema`] (tables, typed columns, primary keys) as soon as it is
-//! open, and streams each table as batches of [`Row`]s through a bounded channel, so a table is
+//! open, and streams each table as batches of [`Rows`] through a bounded channel, so a table is
 //! never held whole. Postgres reads go through COPY on several connections that all share one
 //! exported snapshot (`postgres.rs`, `snapshot.rs`), each opened as the URL says, TLS included
 //! (`connect.rs`); CSV folders go through the csv crate
@@ -15,6 +15,7 @@ mod csv;
 mod ddl;
 mod in_step;
 mod postgres;
+mod rows;
 mod shape;
 mod snapshot;
 mod value;
@@ -32,24 +33,22 @@ pub use connect::{connect_one, postgres_says};
 pub use ddl::parse_schema;
 pub use in_step::{InStep, Step, StepQuery};
 pub use postgres::{HeldSnapshot, PostgresSource};
+pub use rows::Rows;
 pub use shape::{quote_ident, quote_table, Column, ColumnType, Schema, TableShape};
 pub use value::{parse_text, ParseError, Value};
 
 use crate::redact::Redacted;
 
-/// Rows handed over per batch: large enough to amortise channel costs, small enough to bound memory.
-pub const BATCH_ROWS: usize = 1024;
+/// Rows handed over per batch (every batch of a table but its last holds exactly this many):
+/// large enough to amortise channel costs, small enough to bound memory, and one buffer of
+/// [`Rows`], so a table held whole takes its batches over without a copy.
+pub const BATCH_ROWS: usize = rows::CHUNK_ROWS;
 /// Batches buffered per table stream before the reader waits for the consumer.
 const BATCHES_IN_FLIGHT: usize = 4;
 
-/// One row of a table, its values in the order of the table's [`TableShape`] columns.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub values: Vec<Value>,
-}
-
-/// One batch of rows, or the error that ended the table's stream.
-pub type RowBatch = Result<Vec<Row>, SourceError>;
+/// One batch of rows (each its values in the order of the table's [`TableShape`] columns), or
+/// the error that ended the table's stream.
+pub type RowBatch = Result<Rows, SourceError>;
 
 /// The rows of one table, streamed in batches; an error ends the stream.
 pub type RowBatches = BoxStream<'static, RowBatch>;

@@ -13,7 +13,7 @@ use super::copy_text::{decode_field, split_fields};
 use super::shape::{quote_ident, Column, ColumnType, Schema, TableShape};
 use super::value::{parse_owned, parse_text, Value};
 use super::{
-    batch_channel, channel_stream, snapshot, Row, RowBatch, RowBatches, Schemas, SourceError,
+    batch_channel, channel_stream, snapshot, RowBatch, RowBatches, Rows, Schemas, SourceError,
     BATCH_ROWS,
 };
 use crate::redact::Redacted;
@@ -190,11 +190,12 @@ impl PostgresSource {
         let mut batches = self.query_rows(sql, shape).await?;
         let mut first = None;
         while let Some(batch) = batches.next().await {
-            for row in batch? {
-                first.get_or_insert(row);
+            let batch = batch?;
+            if first.is_none() && !batch.is_empty() {
+                first = Some(batch[0].to_vec());
             }
         }
-        let values = first.map(|row| row.values).unwrap_or_default();
+        let values = first.unwrap_or_default();
         Ok((0..columns)
             .map(|c| match values.get(c) {
                 Some(Value::Int(n)) => Some(*n),
@@ -249,10 +250,12 @@ async fn copy_query(
     };
     let statement = format!("COPY ({query}) TO STDOUT");
     let mut stream = conn.copy_out_raw(&statement).await.map_err(read_error)?;
+    let width = shape.columns.len();
     let mut decoder = LineDecoder {
         shape,
         rows_seen: 0,
-        batch: Vec::with_capacity(BATCH_ROWS),
+        row: Vec::with_capacity(width),
+        batch: Rows::with_capacity(width, BATCH_ROWS),
     };
     let mut pending: Vec<u8> = Vec::new();
     let mut consumer_gone = false;
@@ -262,17 +265,30 @@ async fn copy_query(
         if consumer_gone {
             continue;
         }
-        if pending.is_empty() {
-            let used = decoder.lines(&chunk)?;
-            pending.extend_from_slice(&chunk[used..]);
-        } else {
+        // Lines left over from the chunk before lead this one.
+        let from_pending = !pending.is_empty();
+        if from_pending {
             pending.extend_from_slice(&chunk);
-            let used = decoder.lines(&pending)?;
-            pending.drain(..used);
         }
-        if decoder.batch.len() >= BATCH_ROWS {
-            let batch = std::mem::replace(&mut decoder.batch, Vec::with_capacity(BATCH_ROWS));
-            consumer_gone = tx.send(Ok(batch)).await.is_err();
+        let data: &[u8] = if from_pending { &pending } else { &chunk };
+        let mut used = 0;
+        // Each batch but the last holds exactly BATCH_ROWS rows (see `Rows::append`).
+        loop {
+            used += decoder.lines(&data[used..])?;
+            if decoder.batch.len() < BATCH_ROWS {
+                break;
+            }
+            let next = Rows::with_capacity(width, BATCH_ROWS);
+            let batch = std::mem::replace(&mut decoder.batch, next);
+            if tx.send(Ok(batch)).await.is_err() {
+                consumer_gone = true;
+                break;
+            }
+        }
+        if from_pending {
+            pending.drain(..used);
+        } else {
+            pending.extend_from_slice(&chunk[used..]);
         }
     }
     if !pending.is_empty() {
@@ -291,26 +307,33 @@ async fn copy_query(
 struct LineDecoder<'a> {
     shape: &'a TableShape,
     rows_seen: u64,
-    batch: Vec<Row>,
+    /// The row being decoded, its values moved to `batch` once it is whole.
+    row: Vec<Value>,
+    batch: Rows,
 }
 
 impl LineDecoder<'_> {
-    /// Decodes every complete line of `buf` and returns how many bytes they took.
+    /// Decodes the complete lines of `buf` until the batch holds [`BATCH_ROWS`] rows, and
+    /// returns how many bytes they took.
     fn lines(&mut self, buf: &[u8]) -> Result<usize, SourceError> {
         let mut used = 0;
-        while let Some(end) = buf[used..].iter().position(|&b| b == b'\n') {
+        while self.batch.len() < BATCH_ROWS {
+            let Some(end) = buf[used..].iter().position(|&b| b == b'\n') else {
+                break;
+            };
             let line = &buf[used..used + end];
             used += end + 1;
             self.rows_seen += 1;
-            let row = self.row(line)?;
-            self.batch.push(row);
+            self.row(line)?;
         }
         Ok(used)
     }
 
-    fn row(&self, line: &[u8]) -> Result<Row, SourceError> {
+    /// Decodes `line` and appends it to the batch.
+    fn row(&mut self, line: &[u8]) -> Result<(), SourceError> {
         let columns = &self.shape.columns;
-        let mut values = Vec::with_capacity(columns.len());
+        let mut values = std::mem::take(&mut self.row);
+        values.clear();
         for (field, column) in split_fields(line).zip(columns) {
             values.push(self.value(column, field)?);
         }
@@ -325,7 +348,9 @@ impl LineDecoder<'_> {
                 ),
             });
         }
-        Ok(Row { values })
+        self.batch.push(values.drain(..));
+        self.row = values;
+        Ok(())
     }
 
     fn value(&self, column: &Column, field: &[u8]) -> Result<Value, SourceError> {

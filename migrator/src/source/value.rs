@@ -13,8 +13,9 @@ pub type Text = compact_str::CompactString;
 /// One typed value of a source row, in 24 bytes: a plan holds millions of them. Text of up to
 /// 24 bytes (most of it) is held in the value itself, longer text and what else a value owns
 /// exactly sized (boxed slices, JSON behind a box).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Value {
+    #[default]
     Null,
     Bool(bool),
     Int(i64),

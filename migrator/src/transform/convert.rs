@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::item::{AttrValue, Number, NumberError};
-use crate::source::{Row, TableShape, Value};
+use crate::source::{TableShape, Value};
 use crate::spec::{Cast, TimeFormat};
 
 /// Why a value could not become an attribute; the caller adds where.
@@ -198,7 +198,7 @@ pub fn push_text(value: &Value, format: &TimeFormat, out: &mut String) {
 /// and whose other 80 bits are the first of the SHA-256 of `row`'s identity in its table
 /// (its primary key, every column without one): valid, ordered by time, and the same for the
 /// same row on every run.
-pub fn row_ulid(time: &Value, shape: &TableShape, row: &Row) -> Result<String, String> {
+pub fn row_ulid(time: &Value, shape: &TableShape, row: &[Value]) -> Result<String, String> {
     let millis = match time {
         Value::TimestampTz(t) => t.timestamp_millis(),
         Value::Timestamp(t) => t.and_utc().timestamp_millis(),
@@ -221,7 +221,7 @@ pub fn row_ulid(time: &Value, shape: &TableShape, row: &Row) -> Result<String, S
     let mut identity = shape.name.clone();
     for &c in shape.key_columns().iter() {
         identity.push('\u{1f}');
-        identity.push_str(&text(&row.values[c], &TimeFormat::Iso8601));
+        identity.push_str(&text(&row[c], &TimeFormat::Iso8601));
     }
     let random = crate::item::line_hash(&identity) >> 48;
     Ok(ulid(millis, random))
@@ -337,9 +337,7 @@ mod tests {
             columns: vec![],
             primary_key: vec![0],
         };
-        let row = |id| Row {
-            values: vec![Value::Int(id)],
-        };
+        let row = |id| [Value::Int(id)];
         let time = Value::TimestampTz("2016-07-30T22:36:16.385Z".parse().unwrap());
         let first = row_ulid(&time, &shape, &row(1)).unwrap();
         assert_eq!(first, row_ulid(&time, &shape, &row(1)).unwrap());

@@ -5,13 +5,13 @@ use foldhash::{HashMap, HashSet};
 use futures::StreamExt;
 
 use super::accounting::Usage;
-use crate::source::{Row, Source, SourceError, TableShape};
+use crate::source::{Rows, Source, SourceError, TableShape};
 use crate::spec::{ItemTypeId, Spec};
 
 /// The rows of one source table, held for lookups, with what became of each.
 pub struct TableData {
     pub shape: TableShape,
-    pub rows: Vec<Row>,
+    pub rows: Rows,
     pub usage: Usage,
     /// How many of the first rows are roots of the item types this table is the root of
     /// (a window's other rows of the table are there for lookups only); all when `None`.
@@ -54,9 +54,9 @@ pub async fn read_tables(spec: &Spec, source: &Source) -> Result<Tables, SourceE
     }
     let read =
         futures::future::try_join_all(streams.into_iter().map(|(name, mut stream)| async move {
-            let mut rows = Vec::new();
+            let mut rows = Rows::default();
             while let Some(batch) = stream.next().await {
-                rows.extend(batch?);
+                rows.append(&mut batch?);
             }
             Ok::<_, SourceError>((name, rows))
         }))

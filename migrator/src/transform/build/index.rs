@@ -81,7 +81,7 @@ pub(super) fn push_index_key<'v>(
 /// The index of `data`'s rows on `columns` (rows with a NULL among them are in no index).
 pub(super) fn index(data: &TableData, columns: &[usize], format: &TimeFormat) -> Index {
     if let [column] = columns {
-        let values = || data.rows.iter().map(|row| &row.values[*column]);
+        let values = || data.rows.iter().map(|row| &row[*column]);
         if values().all(|v| matches!(v, Value::Int(_) | Value::Null)) {
             return ints(values().enumerate().filter_map(|(i, value)| match value {
                 Value::Int(n) => Some((i, *n)),
@@ -93,7 +93,7 @@ pub(super) fn index(data: &TableData, columns: &[usize], format: &TimeFormat) ->
     let mut key = String::new();
     for (i, row) in data.rows.iter().enumerate() {
         key.clear();
-        let values = columns.iter().map(|&c| &row.values[c]);
+        let values = columns.iter().map(|&c| &row[c]);
         if push_index_key(values, format, &mut key) {
             match index.get_mut(key.as_str()) {
                 Some(rows) => rows.push(i),

@@ -313,7 +313,7 @@ impl<'a> Builder<'a> {
     /// over items never depends on how the rows arrived.
     pub fn root_order(&self, a: &Group<'a>, b: &Group<'a>) -> std::cmp::Ordering {
         let ((da, ra), (db, rb)) = (a[0][0], b[0][0]);
-        let (va, vb) = (&da.rows[ra].values, &db.rows[rb].values);
+        let (va, vb) = (&da.rows[ra], &db.rows[rb]);
         da.shape
             .key_columns()
             .iter()
@@ -340,7 +340,7 @@ impl<'a> Builder<'a> {
         if row == NO_ROW {
             &NULL
         } else {
-            &data.rows[row].values[field.column]
+            &data.rows[row][field.column]
         }
     }
 
@@ -365,7 +365,7 @@ fn slots(first: (&TableData, usize), joins: usize) -> Slots<'_> {
 
 /// Names a row by its primary key (`id=7`, `word_id=7, sentence_id=3`), or by its position.
 pub fn row_key(data: &TableData, row: usize) -> String {
-    let values = &data.rows[row].values;
+    let values = &data.rows[row];
     if data.shape.primary_key.is_empty() {
         return format!("#{}", row + 1);
     }

@@ -323,7 +323,7 @@ impl<'a> Builder<'a> {
                 }
                 continue;
             }
-            let (va, vb) = (&da.rows[*ra].values, &db.rows[*rb].values);
+            let (va, vb) = (&da.rows[*ra], &db.rows[*rb]);
             for &c in da.shape.key_columns().iter() {
                 let ordering = compare(&va[c], &vb[c]);
                 if ordering.is_ne() {
@@ -349,7 +349,7 @@ impl<'a> Builder<'a> {
         if row == NO_ROW {
             &NULL
         } else {
-            &data.rows[row].values[field.column]
+            &data.rows[row][field.column]
         }
     }
 

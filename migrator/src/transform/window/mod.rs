@@ -27,7 +27,7 @@ use super::spill::{text, Merge};
 use super::{
     Hashes, Origin, PlanErrors, PlanLine, Summary, TableData, Tables, TransformError, Usage, Window,
 };
-use crate::source::{quote_ident, ColumnType, PostgresSource, Row, SourceError, Value};
+use crate::source::{quote_ident, ColumnType, PostgresSource, Rows, SourceError, Value};
 use crate::spec::{ItemTypeId, KeyClashPolicy, Spec};
 use lines::Lines;
 use moves::{Keys, Moves};
@@ -331,7 +331,7 @@ struct Reader<'s> {
     window: usize,
     rows_of: &'s dyn Fn(&str) -> u64,
     /// Tables of at most `window` rows, read once, whole, for every window that needs them.
-    held: HashMap<String, Vec<Row>>,
+    held: HashMap<String, Rows>,
     /// The connections each item type's queries take.
     connections: Vec<usize>,
 }
@@ -456,7 +456,7 @@ fn account_window(
     };
     let mut key = Vec::new();
     merged.add(name, &data.usage, |row| {
-        let values = &data.rows[row].values;
+        let values = &data.rows[row];
         match id_column.map(|c| &values[c]) {
             Some(Value::Int(id)) if *id >= 0 => Identity::Id(*id as u64),
             _ => {
@@ -490,15 +490,15 @@ async fn read_whole(
     spec: &Spec,
     source: &PostgresSource,
     table: &str,
-) -> Result<Vec<Row>, SourceError> {
+) -> Result<Rows, SourceError> {
     let shape = spec
         .schema
         .table(table)
         .expect("the spec checked its tables");
     let mut batches = source.rows(shape.clone());
-    let mut rows = Vec::new();
+    let mut rows = Rows::new(shape.columns.len());
     while let Some(batch) = futures::StreamExt::next(&mut batches).await {
-        rows.extend(batch?);
+        rows.append(&mut batch?);
     }
     Ok(rows)
 }

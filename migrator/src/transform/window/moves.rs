@@ -63,7 +63,7 @@ impl Moves {
 
 /// Row `row` of `data`, by its primary key's values (every column's without one), encoded.
 fn root_key(data: &TableData, row: usize, out: &mut Vec<u8>) {
-    let values = &data.rows[row].values;
+    let values = &data.rows[row];
     value_bytes::encode(data.shape.key_columns().iter().map(|&c| &values[c]), out);
 }
 

@@ -6,7 +6,7 @@ use foldhash::{HashMap, HashSet};
 
 use super::super::{convert, paths};
 use crate::source::{
-    Column, InStep, PostgresSource, Row, SourceError, StepQuery, TableShape, Value,
+    Column, InStep, PostgresSource, Rows, Schema, SourceError, StepQuery, TableShape, Value,
 };
 use crate::spec::{ItemSpec, Spec, TimeFormat};
 
@@ -33,9 +33,9 @@ pub enum RowId {
 }
 
 /// The identity of `row` of `shape`.
-pub fn identity(shape: &TableShape, row: &Row, format: &TimeFormat) -> RowId {
+pub fn identity(shape: &TableShape, row: &[Value], format: &TimeFormat) -> RowId {
     if let [c] = shape.primary_key[..] {
-        if let Value::Int(id) = row.values[c] {
+        if let Value::Int(id) = row[c] {
             return RowId::Int(id);
         }
     }
@@ -47,14 +47,14 @@ pub fn identity(shape: &TableShape, row: &Row, format: &TimeFormat) -> RowId {
 /// Appends the values of `row`'s primary key (every column's, without a primary key) to
 /// `out`, each tagged and whole numbers and texts without formatting: rows of one table have
 /// equal keys exactly when they append equal bytes.
-pub fn push_key(shape: &TableShape, row: &Row, format: &TimeFormat, out: &mut Vec<u8>) {
+pub fn push_key(shape: &TableShape, row: &[Value], format: &TimeFormat, out: &mut Vec<u8>) {
     let mut push_bytes = |tag: u8, bytes: &[u8]| {
         out.push(tag);
         out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
         out.extend_from_slice(bytes);
     };
     for &c in shape.key_columns().iter() {
-        match &row.values[c] {
+        match &row[c] {
             Value::Null => push_bytes(0, &[]),
             Value::Int(i) => push_bytes(1, &i.to_le_bytes()),
             Value::Text(t) => push_bytes(2, t.as_bytes()),
@@ -64,36 +64,77 @@ pub fn push_key(shape: &TableShape, row: &Row, format: &TimeFormat, out: &mut Ve
     }
 }
 
-/// The rows of the tables after the first of `parts` that `rows` carry, taken off their ends:
-/// per such table, the rows found (a NULL primary key is a lookup that found none). Every row,
-/// `rows` too, is left with its table's columns in place, NULL where the query did not select
-/// them.
-fn carried_rows(rows: &mut [Row], parts: &[Part]) -> Vec<Vec<Row>> {
-    let mut carried: Vec<Vec<Row>> = parts[1..].iter().map(|_| Vec::new()).collect();
-    for row in rows {
-        for (part, carried) in parts[1..].iter().zip(&mut carried).rev() {
-            let selected = row.values.split_off(row.values.len() - part.columns.len());
-            let values = part.widen(selected);
-            if part.key.iter().all(|&k| values[k] != Value::Null) {
-                carried.push(Row { values });
+/// One window's rows as they are read, by table: each row once (by its identity), in the
+/// order they came.
+#[derive(Default)]
+struct Kept {
+    tables: Vec<(String, Rows, HashSet<RowId>)>,
+}
+
+impl Kept {
+    /// Moves the rows of each table of `parts` that `rows` (a path query's, each led by `key`
+    /// values of its window key) carry in, each row not kept yet: the query's own table's
+    /// rows, then per later table the rows found (a NULL primary key is a lookup that found
+    /// none). Each row has its table's columns in place, NULL where the query did not select
+    /// them. With `roots`, the query's own rows are the window's roots: every one kept, first.
+    fn take(
+        &mut self,
+        schema: &Schema,
+        format: &TimeFormat,
+        (rows, key): (&mut Rows, usize),
+        parts: &[Part],
+        roots: bool,
+    ) {
+        let at: Vec<(usize, &TableShape)> = parts
+            .iter()
+            .map(|part| {
+                let shape = schema
+                    .table(&part.table)
+                    .expect("the spec checked its tables");
+                let at = match self.tables.iter().position(|(t, ..)| *t == part.table) {
+                    Some(at) => at,
+                    None => {
+                        let table = (
+                            part.table.clone(),
+                            Rows::new(part.width),
+                            HashSet::default(),
+                        );
+                        self.tables.push(table);
+                        self.tables.len() - 1
+                    }
+                };
+                (at, shape)
+            })
+            .collect();
+        let mut row = Vec::new();
+        for r in 0..rows.len() {
+            let mut values = &mut rows.row_mut(r)[key..];
+            for (i, (part, &(at, shape))) in parts.iter().zip(&at).enumerate() {
+                let (selected, rest) = values.split_at_mut(part.columns.len());
+                values = rest;
+                row.clear();
+                row.extend(part.widen(selected));
+                if i > 0 && part.key.iter().any(|&k| row[k] == Value::Null) {
+                    continue;
+                }
+                let (_, kept, ids) = &mut self.tables[at];
+                if ids.insert(identity(shape, &row, format)) || (roots && i == 0) {
+                    kept.push(row.drain(..));
+                }
             }
         }
-        row.values = parts[0].widen(std::mem::take(&mut row.values));
     }
-    carried
 }
 
 impl Part {
-    /// A row of the table from the values of its selected columns: NULL in the others.
-    fn widen(&self, selected: Vec<Value>) -> Vec<Value> {
-        if selected.len() == self.width {
-            return selected;
-        }
-        let mut values = vec![Value::Null; self.width];
-        for (&c, value) in self.columns.iter().zip(selected) {
-            values[c] = value;
-        }
-        values
+    /// The values of the selected columns moved into a whole row of the table: NULL in the
+    /// others.
+    fn widen<'v>(&'v self, selected: &'v mut [Value]) -> impl Iterator<Item = Value> + 'v {
+        let mut selected = self.columns.iter().zip(selected).peekable();
+        (0..self.width).map(move |c| match selected.next_if(|(&at, _)| at == c) {
+            Some((_, value)) => std::mem::take(value),
+            None => Value::Null,
+        })
     }
 }
 
@@ -101,7 +142,7 @@ impl Part {
 /// every table is there to be looked up.
 pub struct WindowRows {
     pub roots: usize,
-    pub rows: HashMap<String, Vec<Row>>,
+    pub rows: HashMap<String, Rows>,
 }
 
 /// A table a path query's rows carry: these columns of each row, in turn.
@@ -118,9 +159,10 @@ struct Part {
 /// Every path query of one item type, read in step a window at a time.
 pub struct Streams<'s> {
     spec: &'s Spec,
-    root: &'s TableShape,
     /// The root's own query first.
     queries: InStep,
+    /// The key values leading each row the queries return.
+    key_len: usize,
     /// Per query, the tables its rows carry.
     parts: Vec<Vec<Part>>,
     /// Tables read whole instead of by path (see [`Streams::open`]).
@@ -235,11 +277,8 @@ impl<'s> Streams<'s> {
         }
         Ok(Streams {
             spec,
-            root: spec
-                .schema
-                .table(&item.root)
-                .expect("the spec checked its tables"),
             queries: InStep::open(source, reads.queries, reads.key_len).await?,
+            key_len: reads.key_len,
             parts: reads.parts,
             held: reads.held,
             in_key_order: reads.in_key_order,
@@ -263,42 +302,25 @@ impl<'s> Streams<'s> {
     pub async fn next(
         &mut self,
         size: usize,
-        held: &HashMap<String, Vec<Row>>,
+        held: &HashMap<String, Rows>,
     ) -> Result<Option<WindowRows>, SourceError> {
         let format = &self.spec.timestamps;
         let Some(step) = self.queries.next(size).await? else {
             return Ok(None);
         };
-        let mut kept: HashMap<String, (Vec<Row>, HashSet<RowId>)> = HashMap::default();
-        let mut roots = step.first;
-        let root_count = roots.len();
-        let carried = carried_rows(&mut roots, &self.parts[0]);
-        let ids = roots
-            .iter()
-            .map(|r| identity(self.root, r, format))
+        let (schema, key, mut kept) = (&self.spec.schema, self.key_len, Kept::default());
+        let root_count = step.first.iter().map(Rows::len).sum();
+        for mut rows in step.first {
+            kept.take(schema, format, (&mut rows, key), &self.parts[0], true);
+        }
+        for (batches, parts) in step.others.into_iter().zip(&self.parts[1..]) {
+            for mut rows in batches {
+                kept.take(schema, format, (&mut rows, key), parts, false);
+            }
+        }
+        let mut rows: HashMap<String, Rows> = (kept.tables.into_iter())
+            .map(|(table, rows, _)| (table, rows))
             .collect();
-        kept.insert(self.root.name.clone(), (roots, ids));
-        let mut keep = |table: &str, rows: Vec<Row>| {
-            let shape = self.spec.schema.table(table).expect("checked");
-            let (kept, ids) = kept.entry(table.to_string()).or_default();
-            for row in rows {
-                if ids.insert(identity(shape, &row, format)) {
-                    kept.push(row);
-                }
-            }
-        };
-        for (part, rows) in self.parts[0][1..].iter().zip(carried) {
-            keep(&part.table, rows);
-        }
-        for (mut rows, parts) in step.others.into_iter().zip(&self.parts[1..]) {
-            let carried = carried_rows(&mut rows, parts);
-            keep(&parts[0].table, rows);
-            for (part, rows) in parts[1..].iter().zip(carried) {
-                keep(&part.table, rows);
-            }
-        }
-        let mut rows: HashMap<String, Vec<Row>> =
-            kept.into_iter().map(|(t, (rows, _))| (t, rows)).collect();
         for table in &self.held {
             rows.insert(table.clone(), held.get(table).cloned().unwrap_or_default());
         }
@@ -329,8 +351,8 @@ mod tests {
         }
     }
 
-    fn row(values: Vec<Value>) -> Row {
-        Row { values }
+    fn row(values: Vec<Value>) -> Vec<Value> {
+        values
     }
 
     fn text(s: &str) -> Value {
@@ -377,5 +399,86 @@ mod tests {
             id(vec![Value::Int(7), text("x")]),
             id(vec![Value::Int(7), text("y")])
         );
+    }
+
+    #[test]
+    fn a_windows_rows_are_each_tables_rows_once_with_unselected_columns_null() {
+        let (mut a, mut b) = (
+            shape(
+                &[ColumnType::Int, ColumnType::Int, ColumnType::Int],
+                vec![0],
+            ),
+            shape(&[ColumnType::Int, ColumnType::Text], vec![0]),
+        );
+        (a.name, b.name) = ("a".into(), "b".into());
+        let schema = Schema { tables: vec![a, b] };
+        // The roots' query of `a` (columns 0 and 2 of 3 selected, each row led by its window
+        // key) carrying `b` (its key, column 0, and column 1 of 2): the second root's lookup
+        // of `b` found nothing.
+        let part = |table: &str, columns: Vec<usize>, width, key| Part {
+            table: table.into(),
+            columns,
+            width,
+            key,
+        };
+        let roots = [
+            part("a", vec![0, 2], 3, vec![]),
+            part("b", vec![0, 1], 2, vec![0]),
+        ];
+        let mut rows = Rows::new(5);
+        rows.push([
+            text("k1"),
+            Value::Int(1),
+            Value::Int(10),
+            Value::Int(7),
+            text("seven"),
+        ]);
+        rows.push([
+            text("k2"),
+            Value::Int(2),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ]);
+        rows.push([
+            text("k3"),
+            Value::Int(3),
+            Value::Int(30),
+            Value::Int(7),
+            text("seven"),
+        ]);
+        let mut kept = Kept::default();
+        kept.take(&schema, &TimeFormat::Iso8601, (&mut rows, 1), &roots, true);
+        // Another query of `b` carrying `a`: both rows were kept already but `a`'s 4.
+        let others = [
+            part("b", vec![0, 1], 2, vec![]),
+            part("a", vec![0, 2], 3, vec![0]),
+        ];
+        let mut rows = Rows::new(4);
+        rows.push([Value::Int(7), text("seven"), Value::Int(1), Value::Int(10)]);
+        rows.push([Value::Int(7), text("seven"), Value::Int(4), Value::Int(40)]);
+        kept.take(
+            &schema,
+            &TimeFormat::Iso8601,
+            (&mut rows, 0),
+            &others,
+            false,
+        );
+        let kept: Vec<(&str, Vec<&[Value]>)> = (kept.tables.iter())
+            .map(|(table, rows, _)| (table.as_str(), rows.iter().collect()))
+            .collect();
+        let (a, b) = (&kept[0], &kept[1]);
+        assert_eq!(a.0, "a");
+        assert_eq!(
+            a.1,
+            [
+                &[Value::Int(1), Value::Null, Value::Int(10)][..],
+                &[Value::Int(2), Value::Null, Value::Null],
+                &[Value::Int(3), Value::Null, Value::Int(30)],
+                &[Value::Int(4), Value::Null, Value::Int(40)],
+            ]
+        );
+        assert_eq!(b.0, "b");
+        assert_eq!(b.1, [&[Value::Int(7), text("seven")][..]]);
     }
 }
