@@ -207,6 +207,20 @@ impl Write for Output {
         }
     }
 
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match &mut self.sink {
+            Sink::Stdout(out) => out.write_vectored(bufs),
+            Sink::InPlace(file) => file.write_vectored(bufs),
+            Sink::File {
+                temporary, written, ..
+            } => {
+                let n = temporary.as_file_mut().write_vectored(bufs)?;
+                written.add(temporary.as_file(), n);
+                Ok(n)
+            }
+        }
+    }
+
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match &mut self.sink {
             Sink::Stdout(out) => out.write_all(buf),

@@ -98,6 +98,38 @@ pub fn write_json_map(out: &mut String, map: &BTreeMap<String, AttrValue>) {
     out.push('}');
 }
 
+/// An attribute name with its JSON form, `"name":`, escaped once: what a map writes before each
+/// of its values for every item.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Name {
+    text: String,
+    json: Box<str>,
+}
+
+impl Name {
+    pub fn new(text: String) -> Self {
+        let json = json_name(&text).into_boxed_str();
+        Name { text, json }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// `"name":`, escaped as [`write_json_string`] escapes.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+}
+
+/// `"name":` for attribute name `name`, escaped as [`write_json_string`] escapes.
+pub fn json_name(name: &str) -> String {
+    let mut json = String::with_capacity(name.len() + 3);
+    write_json_string(&mut json, name);
+    json.push(':');
+    json
+}
+
 /// Appends `s` as a JSON string, escaped the one way every line of ours is (as serde_json
 /// escapes: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, other control characters as `\u00xx`).
 pub fn write_json_string(out: &mut String, s: &str) {
@@ -108,14 +140,15 @@ pub fn write_json_string(out: &mut String, s: &str) {
     let (mut start, mut i) = (0, 0);
     while i < bytes.len() {
         // Eight bytes at a time while none needs an escape: most text has none. The last few
-        // bytes are checked as one word too, padded with spaces (which need none).
+        // bytes are checked as one word too: the string's last eight (bytes before `i` need no
+        // escape or were escaped, and the bytes from `i` on are then gone through one by one),
+        // or of a shorter string a word made of them (see [`short_word`]).
         let word = match bytes.get(i..i + 8) {
             Some(word) => u64::from_le_bytes(word.try_into().expect("8 bytes")),
-            None => {
-                let mut padded = [b' '; 8];
-                padded[..bytes.len() - i].copy_from_slice(&bytes[i..]);
-                u64::from_le_bytes(padded)
-            }
+            None => match bytes.len().checked_sub(8) {
+                Some(last) => u64::from_le_bytes(bytes[last..].try_into().expect("8 bytes")),
+                None => short_word(&bytes[i..]),
+            },
         };
         if !needs_escape(word) {
             i = (i + 8).min(bytes.len());
@@ -148,6 +181,21 @@ pub fn write_json_string(out: &mut String, s: &str) {
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// A word that needs an escape exactly when one of `bytes` (one to seven of them) does: their
+/// first and last four (which may overlap), or of fewer than four the first, middle and last,
+/// with spaces (which need none) in the bytes left over; no copy through memory.
+fn short_word(bytes: &[u8]) -> u64 {
+    const SPACES: u64 = 0x2020_2020_2020_2020;
+    let n = bytes.len();
+    if n >= 4 {
+        let four = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        u64::from(four(0)) | u64::from(four(n - 4)) << 32
+    } else {
+        let [first, middle, last] = [bytes[0], bytes[n / 2], bytes[n - 1]].map(u64::from);
+        SPACES << 24 | first | middle << 8 | last << 16
+    }
 }
 
 /// Whether any of the eight bytes in `word` is a control character, `"` or `\`.
@@ -209,6 +257,34 @@ mod tests {
             let mut out = String::new();
             write_json_string(&mut out, s);
             assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_is_written_once_as_json_escaped() {
+        let name = Name::new("say \"hi\"".to_string());
+        assert_eq!(name.as_str(), "say \"hi\"");
+        assert_eq!(name.json(), r#""say \"hi\"":"#);
+    }
+
+    #[test]
+    fn one_or_two_escapes_are_found_at_every_place_of_short_and_long_strings() {
+        for len in 1..=20 {
+            for at in 0..len {
+                for special in ["\"", "\\", "\n", "\u{1}", "é"] {
+                    for second in [None, Some(len - 1), Some(len / 2)] {
+                        let mut chars = vec!["a"; len];
+                        chars[at] = special;
+                        if let Some(second) = second {
+                            chars[second] = "\t";
+                        }
+                        let s = chars.concat();
+                        let mut out = String::new();
+                        write_json_string(&mut out, &s);
+                        assert_eq!(out, serde_json::to_string(&s).unwrap(), "{s:?}");
+                    }
+                }
+            }
         }
     }
 }

@@ -9,7 +9,9 @@ mod sdk;
 mod shard;
 mod value;
 
-pub use json::{write_json_map, write_json_string, write_number_value, write_string_value};
+pub use json::{
+    json_name, write_json_map, write_json_string, write_number_value, write_string_value, Name,
+};
 pub use line::{attributes, line_hash, ItemKey, PlanLine, ScannedItem};
 pub use sdk::{item_to_line, line_to_item, request_json, SdkItem};
 pub use shard::Shard;

@@ -1,7 +1,7 @@
 //! The typed spec: a table, item types built from rows, access patterns. Everything here is
 //! already checked against the source schema: field references are resolved to positions.
 
-use crate::item::AttrValue;
+use crate::item::{AttrValue, Name};
 
 use super::template::Template;
 
@@ -346,7 +346,7 @@ pub enum Expr {
     /// A constant.
     Const(AttrValue),
     /// A map of named values, in name order, each name once.
-    Map(Vec<(String, Expr)>),
+    Map(Vec<(Name, Expr)>),
     /// A list with one value per related row.
     List { relation: Relation, item: Box<Expr> },
     /// The value of the first related row, or what `missing` says when there is none.

@@ -7,7 +7,7 @@ use super::item::by_name;
 use super::scope::{joins, on_list, strings, table_shape, Level, Scope};
 use super::table::{null_policy, time_format};
 use super::Defaults;
-use crate::item::{AttrValue, Number};
+use crate::item::{AttrValue, Name, Number};
 use crate::source::Schema;
 use crate::spec::{
     Cast, DistinctAcross, Expr, Missing, NullPolicy, Relation, RowSource, TimeFormat,
@@ -84,7 +84,7 @@ pub(super) fn expr<'s>(
             let value = expr(value, scope, schema, defaults, &rule, depth + 1)?;
             entries.push((name.clone(), value));
         }
-        Ok(Expr::Map(by_name(entries)))
+        Ok(named(entries))
     } else if table.contains_key("columns") {
         form.columns(scope)
     } else {
@@ -253,7 +253,7 @@ impl Settings<'_> {
                 },
             ));
         }
-        Ok(Expr::Map(by_name(entries)))
+        Ok(named(entries))
     }
 
     /// `missing` of a `one`, or what the spec's nulls make of it.
@@ -335,6 +335,12 @@ fn related<'s>(
 }
 
 /// Resolves a relation and pushes its level onto `scope` (the caller pops it).
+/// A map of `entries`, in name order, each name once (the last given).
+fn named(entries: Vec<(String, Expr)>) -> Expr {
+    let entries = by_name(entries).into_iter();
+    Expr::Map(entries.map(|(name, e)| (Name::new(name), e)).collect())
+}
+
 pub(super) fn relation<'s>(
     related: &str,
     table: &toml::Table,

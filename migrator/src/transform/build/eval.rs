@@ -3,7 +3,7 @@
 use super::errors::Where;
 use super::select::Found;
 use super::{Attribute, Builder, Built, Group, Keys, Level, Scope, NO_ROW};
-use crate::item::{write_json_string, write_number_value, write_string_value, AttrValue, Number};
+use crate::item::{write_number_value, write_string_value, AttrValue, Number};
 use crate::source::Value;
 use crate::spec::{Against, Cast, Condition, Expr, ItemTypeId, NullPolicy, Piece, Test};
 use crate::transform::convert::{compare, push_text, row_ulid, text, to_attr};
@@ -33,7 +33,8 @@ impl<'a> Builder<'a> {
         json.push_str("{\"Item\":{");
         let (mut size, mut keys, mut first) = (0, Vec::new(), true);
         let sort_key = self.spec.table.sort_key.as_ref().map(|k| k.name.as_str());
-        for (name, attribute) in &self.attributes[index] {
+        for top in &self.attributes[index] {
+            let (name, attribute) = (&top.name, &top.attribute);
             let moved = moved.filter(|_| sort_key == Some(*name));
             let at = Where {
                 item_type: &spec_item.name,
@@ -57,7 +58,7 @@ impl<'a> Builder<'a> {
                     Attribute::Type => Some(write_string_value(json, &spec_item.name)),
                 })
             };
-            if let Some(bytes) = element(&mut json, &mut first, Some(name), value)? {
+            if let Some(bytes) = element(&mut json, &mut first, Some(&top.json), value)? {
                 size += name.len() + bytes;
             }
         }
@@ -225,8 +226,8 @@ impl<'a> Builder<'a> {
                 let (mut size, mut first) = (3, true);
                 for (name, entry) in entries {
                     let value = |out: &mut String| self.write(entry, scope, at, out);
-                    if let Some(bytes) = element(out, &mut first, Some(name), value)? {
-                        size += name.len() + bytes + 1;
+                    if let Some(bytes) = element(out, &mut first, Some(name.json()), value)? {
+                        size += name.as_str().len() + bytes + 1;
                     }
                 }
                 out.push_str("}}");
@@ -303,9 +304,9 @@ pub(super) fn within<'a, T>(
     result
 }
 
-/// Appends one element of a JSON object (`"name":value`) or array (`value`), after a comma
-/// unless it is the first; when `value` writes nothing (the value is absent) the element is
-/// taken back out. Returns the value's size.
+/// Appends one element of a JSON object (`"name":value`, given `"name":` as JSON) or array
+/// (`value`), after a comma unless it is the first; when `value` writes nothing (the value is
+/// absent) the element is taken back out. Returns the value's size.
 pub(super) fn element<E>(
     out: &mut String,
     first: &mut bool,
@@ -317,8 +318,7 @@ pub(super) fn element<E>(
         out.push(',');
     }
     if let Some(name) = name {
-        write_json_string(out, name);
-        out.push(':');
+        out.push_str(name);
     }
     let written = value(out)?;
     match written {

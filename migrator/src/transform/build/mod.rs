@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use self::index::{index, Index};
 use super::convert::{compare, text};
 use super::tables::{TableData, Tables};
-use crate::item::AttrValue;
+use crate::item::{json_name, AttrValue};
 use crate::source::Value;
 use crate::spec::{
     Expr, FieldRef, ItemSpec, ItemTypeId, Join, JoinId, Missing, Relation, RowSource, Spec,
@@ -143,13 +143,20 @@ pub struct Builder<'a> {
     relation_rules: HashMap<usize, (u16, Option<usize>)>,
     events: Vec<(String, AtomicU64)>,
     /// Per item type, its top-level attributes in name order: the order they are written in.
-    attributes: Vec<Vec<(&'a str, Attribute<'a>)>>,
+    attributes: Vec<Vec<TopAttribute<'a>>>,
+}
+
+/// A top-level attribute of an item type: its name, as JSON too (`"name":`), and what it holds.
+struct TopAttribute<'a> {
+    name: &'a str,
+    json: Box<str>,
+    attribute: Attribute<'a>,
 }
 
 /// An item type's top-level attributes in name order. The spec loader keeps the names of keys
 /// (key attributes of the table and its indexes only), other attributes and the type attribute
 /// apart.
-fn attributes<'a>(spec: &'a Spec, item: &'a ItemSpec) -> Vec<(&'a str, Attribute<'a>)> {
+fn attributes<'a>(spec: &'a Spec, item: &'a ItemSpec) -> Vec<TopAttribute<'a>> {
     let mut all: BTreeMap<&str, Attribute> = BTreeMap::new();
     for (name, expr) in &item.keys {
         all.insert(name, Attribute::Key(expr));
@@ -160,7 +167,13 @@ fn attributes<'a>(spec: &'a Spec, item: &'a ItemSpec) -> Vec<(&'a str, Attribute
     if let Some(name) = &spec.table.type_attribute {
         all.insert(name, Attribute::Type);
     }
-    all.into_iter().collect()
+    all.into_iter()
+        .map(|(name, attribute)| TopAttribute {
+            name,
+            json: json_name(name).into_boxed_str(),
+            attribute,
+        })
+        .collect()
 }
 
 fn relations<'e>(expr: &'e Expr, out: &mut Vec<(&'e Relation, bool)>) {
