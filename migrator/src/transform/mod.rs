@@ -143,8 +143,7 @@ fn plan_lines<'a>(
                 .par_iter()
                 .map(|entry| {
                     let group = &groups[entry.group as usize];
-                    let moved = entry.moved.then_some(entry.key.1.as_str());
-                    let (mut line, writes) = build_counted(spec, builder, t, group, moved)?;
+                    let (mut line, writes) = build_counted(spec, builder, t, group, entry)?;
                     if hashes == Hashes::Kept {
                         line.hash = crate::item::line_hash(&line.json);
                     }
@@ -350,21 +349,24 @@ fn keys_only<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>) 
     (plan, errors)
 }
 
-/// Builds one item, checks it, and writes its line; with the writes it takes in the table and
-/// its indexes.
+/// Builds the item of `entry` (its key already made, its group in `group`), checks it, and
+/// writes its line; with the writes it takes in the table and its indexes.
 fn build_counted<'a>(
     spec: &Spec,
     builder: &build::Builder<'a>,
     index: ItemTypeId,
     group: &build::Group<'a>,
-    moved: Option<&str>,
+    entry: &Entry,
 ) -> Result<(PlanLine, capacity::ItemWrites), TransformError> {
     let item_type = &spec.items[index].name;
+    let moved = entry.moved.then_some(entry.key.1.as_str());
     let built = builder.item(index, group, None, moved)?;
     rules::check_item(spec, item_type, &built, || builder.origin(group))?;
     let writes = capacity::item_writes(spec, &built.keys, built.size);
+    // The same key the entry was given from the same rows (or the sort key it was moved to).
+    debug_assert_eq!(entry.key, rules::key_of(spec, &built.keys));
     let line = PlanLine {
-        key: rules::key_of(spec, &built.keys),
+        key: entry.key.clone(),
         json: built.json,
         bytes: built.size,
         item_type: item_type.clone(),

@@ -3,6 +3,8 @@
 
 use std::borrow::Borrow;
 
+use rayon::slice::ParallelSliceMut;
+
 use super::build::{Built, Keys};
 use super::entry::Entry;
 use super::errors::{KeyClash, Origin, TransformError};
@@ -140,9 +142,9 @@ pub(super) fn sorted_keys(types: &[Vec<Entry>]) -> Vec<(&(String, String), usize
         .enumerate()
         .flat_map(|(t, entries)| entries.iter().enumerate().map(move |(i, e)| (&e.key, t, i)))
         .collect();
-    // Each type's keys are in order already: the stable sort finds those runs and merges them
-    // (every element differs, so the order is the one any sort gives).
-    keys.sort();
+    // Each type's keys are in order already: the stable sort finds those runs and merges them,
+    // on every core (every element differs, so the order is the one any sort gives).
+    keys.par_sort();
     keys
 }
 
