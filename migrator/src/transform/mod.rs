@@ -360,7 +360,7 @@ fn build_counted<'a>(
 ) -> Result<(PlanLine, capacity::ItemWrites), TransformError> {
     let item_type = &spec.items[index].name;
     let moved = entry.moved.then_some(entry.key.1.as_str());
-    let built = builder.item(index, group, None, moved)?;
+    let built = builder.item(index, group, moved)?;
     rules::check_item(spec, item_type, &built, || builder.origin(group))?;
     let writes = capacity::item_writes(spec, &built.keys, built.size);
     // The same key the entry was given from the same rows (or the sort key it was moved to).
@@ -448,7 +448,6 @@ impl Plan<'_> {
             .item(
                 t,
                 &self.groups[t][entry.group as usize],
-                Some(entry.bytes as usize),
                 entry.moved.then_some(entry.key.1.as_str()),
             )
             // The same rows gave a valid item when the plan was checked.

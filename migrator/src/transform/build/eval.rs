@@ -9,16 +9,22 @@ use crate::spec::{Against, Cast, Condition, Expr, ItemTypeId, NullPolicy, Piece,
 use crate::transform::convert::{compare, push_text, row_ulid, text, to_attr};
 use crate::transform::errors::TransformError;
 
+thread_local! {
+    /// The line being written, kept from one item to the next.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// A scratch line larger than this (of a rare large item) is not kept.
+const MAX_SCRATCH: usize = 1 << 20;
+
 impl<'a> Builder<'a> {
     /// Builds the item of type `index` over `group` (its first rows are the root) as its line,
-    /// `{"Item":{…}}`, written straight from the rows; `known_size` is its size when known, to
-    /// make room for the line at once; `moved` is the number its sort key was moved to off a
-    /// key another item has (`on_key_clash`).
+    /// `{"Item":{…}}`, written straight from the rows; `moved` is the number its sort key was
+    /// moved to off a key another item has (`on_key_clash`).
     pub fn item(
         &self,
         index: ItemTypeId,
         group: &Group<'a>,
-        known_size: Option<usize>,
         moved: Option<&str>,
     ) -> Result<Built<'a>, TransformError> {
         for (data, row) in &group[0] {
@@ -28,8 +34,10 @@ impl<'a> Builder<'a> {
         }
         let spec_item = &self.spec.items[index];
         let mut scope = self.scope(index, group);
-        // Names and values, and about half as much again of JSON around them.
-        let mut json = String::with_capacity(known_size.map_or(256, |s| s * 3 / 2 + 64));
+        // Written in this thread's scratch line, then copied to a line of its own size: no
+        // line grows (and is copied) several times.
+        let mut json = SCRATCH.with_borrow_mut(std::mem::take);
+        json.clear();
         json.push_str("{\"Item\":{");
         let (mut size, mut keys, mut first) = (0, Vec::new(), true);
         let sort_key = self.spec.table.sort_key.as_ref().map(|k| k.name.as_str());
@@ -63,7 +71,15 @@ impl<'a> Builder<'a> {
             }
         }
         json.push_str("}}");
-        Ok(Built { json, size, keys })
+        let line = String::from(json.as_str());
+        if json.capacity() <= MAX_SCRATCH {
+            SCRATCH.with_borrow_mut(|scratch| *scratch = json);
+        }
+        Ok(Built {
+            json: line,
+            size,
+            keys,
+        })
     }
 
     /// Only the table's key attributes (partition and sort key) of the item of type `index`
