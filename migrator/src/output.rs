@@ -192,55 +192,43 @@ impl Output {
     }
 }
 
-impl Write for Output {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+impl Output {
+    /// Runs one write, `write`, on where the output goes; returns the bytes it wrote, which a
+    /// regular file counts towards writing back (see [`WrittenBack`]).
+    fn written(
+        &mut self,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<usize>,
+    ) -> io::Result<usize> {
         match &mut self.sink {
-            Sink::Stdout(out) => out.write(buf),
-            Sink::InPlace(file) => file.write(buf),
+            Sink::Stdout(out) => write(out),
+            Sink::InPlace(file) => write(file),
             Sink::File {
                 temporary, written, ..
             } => {
-                let n = temporary.as_file_mut().write(buf)?;
+                let n = write(temporary.as_file_mut())?;
                 written.add(temporary.as_file(), n);
                 Ok(n)
             }
         }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.written(|out| out.write(buf))
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        match &mut self.sink {
-            Sink::Stdout(out) => out.write_vectored(bufs),
-            Sink::InPlace(file) => file.write_vectored(bufs),
-            Sink::File {
-                temporary, written, ..
-            } => {
-                let n = temporary.as_file_mut().write_vectored(bufs)?;
-                written.add(temporary.as_file(), n);
-                Ok(n)
-            }
-        }
+        self.written(|out| out.write_vectored(bufs))
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match &mut self.sink {
-            Sink::Stdout(out) => out.write_all(buf),
-            Sink::InPlace(file) => file.write_all(buf),
-            Sink::File {
-                temporary, written, ..
-            } => {
-                temporary.as_file_mut().write_all(buf)?;
-                written.add(temporary.as_file(), buf.len());
-                Ok(())
-            }
-        }
+        self.written(|out| out.write_all(buf).map(|()| buf.len()))
+            .map(drop)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match &mut self.sink {
-            Sink::Stdout(out) => out.flush(),
-            Sink::InPlace(file) => file.flush(),
-            Sink::File { temporary, .. } => temporary.as_file_mut().flush(),
-        }
+        self.written(|out| out.flush().map(|()| 0)).map(drop)
     }
 }
 
