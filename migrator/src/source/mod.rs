@@ -176,6 +176,16 @@ impl Source {
 
     /// Streams every row of `table`, in the order the source stores them.
     pub fn rows(&self, table: &str) -> Result<RowBatches, SourceError> {
+        self.rows_with(table, None)
+    }
+
+    /// Streams every row of `table` as [`Source::rows`] does, but of each row only the columns
+    /// `read` names, the others NULL: Postgres sends only those (a CSV file is parsed whole).
+    pub fn rows_reading(&self, table: &str, read: Vec<usize>) -> Result<RowBatches, SourceError> {
+        self.rows_with(table, Some(read))
+    }
+
+    fn rows_with(&self, table: &str, read: Option<Vec<usize>>) -> Result<RowBatches, SourceError> {
         let shape = self
             .schema()
             .table(table)
@@ -185,7 +195,7 @@ impl Source {
             })?
             .clone();
         Ok(match self {
-            Source::Postgres(s) => s.rows(shape),
+            Source::Postgres(s) => s.rows(shape, read),
             Source::Csv(s) => s.rows(shape),
         })
     }

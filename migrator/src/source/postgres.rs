@@ -132,12 +132,13 @@ impl PostgresSource {
         &self.inner.schema
     }
 
-    /// Streams the rows of `shape`'s table from the next free connection.
-    pub fn rows(&self, shape: TableShape) -> RowBatches {
+    /// Streams the rows of `shape`'s table from the next free connection: of each row only
+    /// the columns `read` names (every column when `None`), the others NULL.
+    pub fn rows(&self, shape: TableShape, read: Option<Vec<usize>>) -> RowBatches {
         let (tx, rx) = batch_channel();
         let inner = self.inner.clone();
         tokio::spawn(async move {
-            if let Err(error) = inner.copy_table(&shape, &tx).await {
+            if let Err(error) = inner.copy_table(&shape, read.as_deref(), &tx).await {
                 let _ = tx.send(Err(error)).await;
             }
         });
@@ -160,7 +161,7 @@ impl PostgresSource {
             })?;
         let (tx, rx) = batch_channel();
         tokio::spawn(async move {
-            if let Err(error) = copy_query(&mut conn, &sql, &shape, &tx).await {
+            if let Err(error) = copy_query(&mut conn, &sql, &shape, None, &tx).await {
                 let _ = tx.send(Err(error)).await;
             }
         });
@@ -209,6 +210,7 @@ impl Inner {
     async fn copy_table(
         &self,
         shape: &TableShape,
+        read: Option<&[usize]>,
         tx: &mpsc::Sender<RowBatch>,
     ) -> Result<(), SourceError> {
         let _permit = self
@@ -222,26 +224,36 @@ impl Inner {
             .await
             .pop()
             .expect("a permit guarantees an idle connection");
-        let result = copy_with(&mut conn, shape, tx).await;
+        let result = copy_with(&mut conn, shape, read, tx).await;
         self.idle.lock().await.push(conn);
         result
     }
 }
 
+/// Copies the columns `read` names of `shape`'s table (every column when `None`).
 async fn copy_with(
     conn: &mut PgConnection,
     shape: &TableShape,
+    read: Option<&[usize]>,
     tx: &mpsc::Sender<RowBatch>,
 ) -> Result<(), SourceError> {
-    let columns: Vec<String> = shape.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let columns: Vec<String> = match read {
+        Some(read) => (read.iter())
+            .map(|&c| quote_ident(&shape.columns[c].name))
+            .collect(),
+        None => shape.columns.iter().map(|c| quote_ident(&c.name)).collect(),
+    };
     let query = format!("SELECT {} FROM {}", columns.join(", "), shape.sql_name());
-    copy_query(conn, &query, shape, tx).await
+    copy_query(conn, &query, shape, read, tx).await
 }
 
+/// Streams the rows `query` returns as rows of `shape`: its fields are the columns `read`
+/// names, in turn (every column when `None`), and the others are NULL.
 async fn copy_query(
     conn: &mut PgConnection,
     query: &str,
     shape: &TableShape,
+    read: Option<&[usize]>,
     tx: &mpsc::Sender<RowBatch>,
 ) -> Result<(), SourceError> {
     let read_error = |e: sqlx::Error| SourceError::Read {
@@ -253,6 +265,7 @@ async fn copy_query(
     let width = shape.columns.len();
     let mut decoder = LineDecoder {
         shape,
+        read: read.filter(|read| !read.iter().copied().eq(0..width)),
         rows_seen: 0,
         row: Vec::with_capacity(width),
         batch: Rows::with_capacity(width, BATCH_ROWS),
@@ -306,6 +319,8 @@ async fn copy_query(
 /// Turns complete COPY text lines into typed rows.
 struct LineDecoder<'a> {
     shape: &'a TableShape,
+    /// The columns a line's fields give, in turn, when not every column.
+    read: Option<&'a [usize]>,
     rows_seen: u64,
     /// The row being decoded, its values moved to `batch` once it is whole.
     row: Vec<Value>,
@@ -334,17 +349,29 @@ impl LineDecoder<'_> {
         let columns = &self.shape.columns;
         let mut values = std::mem::take(&mut self.row);
         values.clear();
-        for (field, column) in split_fields(line).zip(columns) {
-            values.push(self.value(column, field)?);
-        }
-        if values.len() != columns.len() {
+        let (fields, expected) = match self.read {
+            None => {
+                for (field, column) in split_fields(line).zip(columns) {
+                    values.push(self.value(column, field)?);
+                }
+                (values.len(), columns.len())
+            }
+            Some(read) => {
+                values.resize(columns.len(), Value::Null);
+                let mut fields = 0;
+                for (field, &c) in split_fields(line).zip(read) {
+                    values[c] = self.value(&columns[c], field)?;
+                    fields += 1;
+                }
+                (fields, read.len())
+            }
+        };
+        if fields != expected {
             return Err(SourceError::Read {
                 table: self.shape.name.clone(),
                 message: format!(
-                    "row {} has {} fields, expected {}",
+                    "row {} has {fields} fields, expected {expected}",
                     self.rows_seen,
-                    values.len(),
-                    columns.len()
                 ),
             });
         }
@@ -508,5 +535,51 @@ fn scalar_type(name: &str) -> ColumnType {
         "json" | "jsonb" => ColumnType::Json,
         "bytea" => ColumnType::Bytes,
         _ => ColumnType::Text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape() -> TableShape {
+        let column = |name: &str, ty| Column {
+            name: name.into(),
+            ty,
+            not_null: false,
+        };
+        TableShape {
+            name: "t".into(),
+            namespace: None,
+            columns: vec![
+                column("id", ColumnType::Int),
+                column("unread", ColumnType::Json),
+                column("name", ColumnType::Text),
+            ],
+            primary_key: vec![0],
+        }
+    }
+
+    #[test]
+    fn a_line_of_some_columns_is_a_whole_row_with_the_others_null() {
+        let shape = shape();
+        let mut decoder = LineDecoder {
+            shape: &shape,
+            read: Some(&[0, 2]),
+            rows_seen: 0,
+            row: Vec::new(),
+            batch: Rows::new(3),
+        };
+        assert_eq!(decoder.lines(b"7\tseven\n8\t\\N\n").unwrap(), 13);
+        let rows: Vec<&[Value]> = decoder.batch.iter().collect();
+        assert_eq!(
+            rows,
+            [
+                &[Value::Int(7), Value::Null, Value::Text("seven".into())][..],
+                &[Value::Int(8), Value::Null, Value::Null],
+            ]
+        );
+        let error = decoder.lines(b"9\n").unwrap_err().to_string();
+        assert!(error.contains("row 3 has 1 fields, expected 2"), "{error}");
     }
 }

@@ -95,6 +95,63 @@ pub fn path_queries(
     rows: &dyn Fn(&str) -> u64,
     held: &dyn Fn(&str) -> bool,
 ) -> Vec<PathQuery> {
+    let Paths { drafts, read, .. } = walk(spec, item, key, as_text, rows, held);
+    let queries = drafts.into_iter().map(|draft| {
+        let columns: Vec<Vec<usize>> = draft
+            .tables
+            .iter()
+            .map(|table| read[table].iter().copied().collect())
+            .collect();
+        let mut select = draft.key;
+        for ((&s, table), columns) in draft.selected.iter().zip(&draft.tables).zip(&columns) {
+            let shape = spec.schema.table(table).expect("checked");
+            let names = columns.iter().map(|&c| &shape.columns[c].name);
+            select.extend(names.map(|name| format!("s{s}.{}", quote_ident(name))));
+        }
+        PathQuery {
+            tables: draft.tables,
+            columns,
+            sql: format!(
+                "SELECT {} {}{}",
+                select.join(", "),
+                draft.from_sql,
+                draft.tail
+            ),
+        }
+    });
+    queries.collect()
+}
+
+/// The columns `spec`'s item types read of each table they reach, and its primary key (every
+/// column without one), in the table's order: all a plan needs of the table's rows.
+pub fn columns_read(spec: &Spec) -> BTreeMap<String, Vec<usize>> {
+    let mut read: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for item in &spec.items {
+        let root = spec
+            .schema
+            .table(&item.root)
+            .expect("the spec checked its tables");
+        let key = root.key_columns();
+        let (rows, held) = (|_: &str| 0, |_: &str| false);
+        for (table, columns) in walk(spec, item, &key, false, &rows, &held).read {
+            read.entry(table).or_default().extend(columns);
+        }
+    }
+    let read = read.into_iter();
+    read.map(|(table, columns)| (table, columns.into_iter().collect()))
+        .collect()
+}
+
+/// Goes through everything item type `item` reads: its queries drafted (as
+/// [`path_queries`] takes them), and the columns of each table noted.
+fn walk<'s>(
+    spec: &'s Spec,
+    item: &'s ItemSpec,
+    key: &'s [usize],
+    as_text: bool,
+    rows: &'s dyn Fn(&str) -> u64,
+    held: &'s dyn Fn(&str) -> bool,
+) -> Paths<'s> {
     let mut paths = Paths {
         schema: &spec.schema,
         key,
@@ -122,31 +179,7 @@ pub fn path_queries(
     for (_, expr) in item.keys.iter().chain(&item.attributes) {
         paths.expr(expr);
     }
-    let Paths { drafts, read, .. } = paths;
-    let queries = drafts.into_iter().map(|draft| {
-        let columns: Vec<Vec<usize>> = draft
-            .tables
-            .iter()
-            .map(|table| read[table].iter().copied().collect())
-            .collect();
-        let mut select = draft.key;
-        for ((&s, table), columns) in draft.selected.iter().zip(&draft.tables).zip(&columns) {
-            let shape = spec.schema.table(table).expect("checked");
-            let names = columns.iter().map(|&c| &shape.columns[c].name);
-            select.extend(names.map(|name| format!("s{s}.{}", quote_ident(name))));
-        }
-        PathQuery {
-            tables: draft.tables,
-            columns,
-            sql: format!(
-                "SELECT {} {}{}",
-                select.join(", "),
-                draft.from_sql,
-                draft.tail
-            ),
-        }
-    });
-    queries.collect()
+    paths
 }
 
 /// What every value that passes a condition is, in SQL, as far as NULL tells: `IS NOT NULL`
@@ -567,6 +600,48 @@ pub(super) mod tests {
         path_queries(spec, item, &key, false, rows, &|table| {
             table == "verb_pairs"
         })
+    }
+
+    #[test]
+    fn a_table_is_read_with_the_columns_some_item_type_reads_and_its_primary_key() {
+        let spec = rootski();
+        let read = columns_read(&spec);
+        let names = |table: &str| -> Vec<&str> {
+            let shape = spec.schema.table(table).unwrap();
+            read[table]
+                .iter()
+                .map(|&c| shape.columns[c].name.as_str())
+                .collect()
+        };
+        // No item type reads a breakdown piece's type, a noun's or a breakdown's copy of the
+        // word: only the word's own.
+        assert_eq!(
+            names("breakdowns"),
+            ["id", "morpheme_id", "breakdown_id", "morpheme", "position"]
+        );
+        assert_eq!(names("nouns")[..2], ["word_id", "gender"]);
+        assert_eq!(names("nouns").len(), 16);
+        assert_eq!(
+            names("word_to_breakdowns"),
+            [
+                "word_id",
+                "breakdown_id",
+                "submitted_by_user_email",
+                "verified_by_user_email",
+                "is_verified",
+                "is_inference",
+                "date_submitted",
+                "date_verified"
+            ]
+        );
+        // Joined on and looked up: a word's every column is read by some item type.
+        assert_eq!(read["words"], [0, 1, 2, 3, 4, 5]);
+        // A table of definitions' contents is read for its ids, type and position.
+        assert_eq!(
+            names("definition_contents"),
+            ["definition_id", "child_type", "child_id", "position"]
+        );
+        assert_eq!(read.len(), spec.schema.tables.len());
     }
 
     #[test]

@@ -46,11 +46,15 @@ impl Tables {
 
 /// Reads every table `spec` names from `source`, all tables at once.
 pub async fn read_tables(spec: &Spec, source: &Source) -> Result<Tables, SourceError> {
-    // Every table of the schema, so the report accounts for each of them; a table whose
+    // Every table of the schema, so the report accounts for each of them (of one no item type
+    // reads, its primary key), each with only the columns the spec reads; a table whose
     // Postgres schema the spec names is read from there.
+    let mut read = super::paths::columns_read(spec);
     let mut streams = Vec::new();
     for table in &spec.schema.tables {
-        streams.push((table.name.clone(), source.rows(&table.qualified())?));
+        let columns = (read.remove(&table.name)).unwrap_or_else(|| table.key_columns().into());
+        let rows = source.rows_reading(&table.qualified(), columns)?;
+        streams.push((table.name.clone(), rows));
     }
     let read =
         futures::future::try_join_all(streams.into_iter().map(|(name, mut stream)| async move {

@@ -332,6 +332,8 @@ struct Reader<'s> {
     rows_of: &'s dyn Fn(&str) -> u64,
     /// Tables of at most `window` rows, read once, whole, for every window that needs them.
     held: HashMap<String, Rows>,
+    /// The columns the spec reads of each table it reaches (all a held table is read with).
+    read: std::collections::BTreeMap<String, Vec<usize>>,
     /// The connections each item type's queries take.
     connections: Vec<usize>,
 }
@@ -354,6 +356,7 @@ impl<'s> Reader<'s> {
             window,
             rows_of,
             held: HashMap::default(),
+            read: super::paths::columns_read(spec),
             connections,
         }
     }
@@ -366,7 +369,8 @@ impl<'s> Reader<'s> {
         let streams = Streams::open(spec, source, item, reads).await?;
         for table in streams.held() {
             if !self.held.contains_key(table) {
-                let rows = read_whole(spec, source, table).await?;
+                let columns = self.read.get(table).cloned();
+                let rows = read_whole(spec, source, table, columns).await?;
                 self.held.insert(table.clone(), rows);
             }
         }
@@ -485,17 +489,19 @@ fn clashes(spec: &Spec, key_files: &[PathBuf]) -> std::io::Result<Vec<TransformE
     })
 }
 
-/// Every row of `table` (of `spec`'s schema), read on the source's snapshot.
+/// Every row of `table` (of `spec`'s schema), read on the source's snapshot: the columns
+/// `read` names (every column when `None`), the others NULL.
 async fn read_whole(
     spec: &Spec,
     source: &PostgresSource,
     table: &str,
+    read: Option<Vec<usize>>,
 ) -> Result<Rows, SourceError> {
     let shape = spec
         .schema
         .table(table)
         .expect("the spec checked its tables");
-    let mut batches = source.rows(shape.clone());
+    let mut batches = source.rows(shape.clone(), read);
     let mut rows = Rows::new(shape.columns.len());
     while let Some(batch) = futures::StreamExt::next(&mut batches).await {
         rows.append(&mut batch?);
