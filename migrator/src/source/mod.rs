@@ -180,7 +180,8 @@ impl Source {
     }
 
     /// Streams every row of `table` as [`Source::rows`] does, but of each row only the columns
-    /// `read` names, the others NULL: Postgres sends only those (a CSV file is parsed whole).
+    /// `read` names (in the table's order), the others NULL: Postgres sends only those (a CSV
+    /// file is parsed whole).
     pub fn rows_reading(&self, table: &str, read: Vec<usize>) -> Result<RowBatches, SourceError> {
         self.rows_with(table, Some(read))
     }

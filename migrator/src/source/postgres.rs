@@ -133,7 +133,8 @@ impl PostgresSource {
     }
 
     /// Streams the rows of `shape`'s table from the next free connection: of each row only
-    /// the columns `read` names (every column when `None`), the others NULL.
+    /// the columns `read` names, in the table's order (every column when `None`), the others
+    /// NULL.
     pub fn rows(&self, shape: TableShape, read: Option<Vec<usize>>) -> RowBatches {
         let (tx, rx) = batch_channel();
         let inner = self.inner.clone();
@@ -230,7 +231,8 @@ impl Inner {
     }
 }
 
-/// Copies the columns `read` names of `shape`'s table (every column when `None`).
+/// Copies the columns `read` names of `shape`'s table, in its order (every column when
+/// `None`).
 async fn copy_with(
     conn: &mut PgConnection,
     shape: &TableShape,
@@ -248,7 +250,7 @@ async fn copy_with(
 }
 
 /// Streams the rows `query` returns as rows of `shape`: its fields are the columns `read`
-/// names, in turn (every column when `None`), and the others are NULL.
+/// names, in the table's order (every column when `None`), and the others are NULL.
 async fn copy_query(
     conn: &mut PgConnection,
     query: &str,
@@ -319,7 +321,7 @@ async fn copy_query(
 /// Turns complete COPY text lines into typed rows.
 struct LineDecoder<'a> {
     shape: &'a TableShape,
-    /// The columns a line's fields give, in turn, when not every column.
+    /// The columns a line's fields give, in the table's order, when not every column.
     read: Option<&'a [usize]>,
     rows_seen: u64,
     /// The row being decoded, its values moved to `batch` once it is whole.
@@ -357,13 +359,19 @@ impl LineDecoder<'_> {
                 (values.len(), columns.len())
             }
             Some(read) => {
-                values.resize(columns.len(), Value::Null);
-                let mut fields = 0;
-                for (field, &c) in split_fields(line).zip(read) {
-                    values[c] = self.value(&columns[c], field)?;
-                    fields += 1;
+                let (mut fields, mut read_next) = (split_fields(line), read.iter().peekable());
+                let mut found = 0;
+                for (c, column) in columns.iter().enumerate() {
+                    let field = read_next.next_if(|&&r| r == c).and_then(|_| fields.next());
+                    values.push(match field {
+                        Some(field) => {
+                            found += 1;
+                            self.value(column, field)?
+                        }
+                        None => Value::Null,
+                    });
                 }
-                (fields, read.len())
+                (found, read.len())
             }
         };
         if fields != expected {

@@ -490,7 +490,7 @@ fn clashes(spec: &Spec, key_files: &[PathBuf]) -> std::io::Result<Vec<TransformE
 }
 
 /// Every row of `table` (of `spec`'s schema), read on the source's snapshot: the columns
-/// `read` names (every column when `None`), the others NULL.
+/// `read` names, in the table's order (every column when `None`), the others NULL.
 async fn read_whole(
     spec: &Spec,
     source: &PostgresSource,
