@@ -335,7 +335,7 @@ impl LineDecoder<'_> {
     fn lines(&mut self, buf: &[u8]) -> Result<usize, SourceError> {
         let mut used = 0;
         while self.batch.len() < BATCH_ROWS {
-            let Some(end) = buf[used..].iter().position(|&b| b == b'\n') else {
+            let Some(end) = memchr::memchr(b'\n', &buf[used..]) else {
                 break;
             };
             let line = &buf[used..used + end];
