@@ -99,9 +99,17 @@ pub struct Tally {
 
 /// One item's writes: the table's key and the index keys it has, with their write units.
 pub struct ItemWrites {
-    /// Per target (0 the table), the partition key text and write units, when the item is in it.
-    pub keys: Vec<Option<(String, u64)>>,
+    /// Per target (0 the table), the partition key, when the item is in it.
+    pub keys: Vec<Option<KeyWrites>>,
     pub bytes: u64,
+}
+
+/// An item's partition key in one target: its text, the text's hash (made where the item is
+/// built, off the thread that counts) and the write units the item takes there.
+pub struct KeyWrites {
+    text: String,
+    hash: u64,
+    wcu: u64,
 }
 
 impl Tally {
@@ -131,14 +139,13 @@ impl Tally {
     /// Counts one item of item type `item_type` (its place in the spec).
     pub fn add(&mut self, item_type: ItemTypeId, writes: &ItemWrites) {
         for (t, key) in writes.keys.iter().enumerate() {
-            let Some((text, wcu)) = key else { continue };
+            let Some(KeyWrites { text, hash, wcu }) = key else {
+                continue;
+            };
+            let (hash, wcu) = (*hash, *wcu);
             let target = &mut self.targets[t];
             target.writes += 1;
             target.wcu += wcu;
-            let hash = std::hash::BuildHasher::hash_one(
-                &foldhash::fast::FixedState::with_seed(7),
-                text.as_str(),
-            );
             let spills = target.keys.spills();
             let entry = match target.keys.entry(hash) {
                 Ok(entry) => entry,
@@ -296,14 +303,22 @@ fn bound(loads: &[TargetLoad], capacity: u64) -> Bound {
 /// built), takes in the table and in each index it is in.
 pub fn item_writes(spec: &Spec, keys: &[(&str, AttrValue)], bytes: usize) -> ItemWrites {
     let get = |name: &str| keys.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
-    let text = |value: &AttrValue| match value {
-        AttrValue::S(s) => s.clone(),
-        AttrValue::N(n) => n.to_string(),
-        other => format!("{other:?}"),
+    let key = |value: &AttrValue, wcu: u64| {
+        let text = match value {
+            AttrValue::S(s) => s.clone(),
+            AttrValue::N(n) => n.to_string(),
+            other => format!("{other:?}"),
+        };
+        let hash = std::hash::BuildHasher::hash_one(
+            &foldhash::fast::FixedState::with_seed(7),
+            text.as_str(),
+        );
+        KeyWrites { text, hash, wcu }
     };
     let table = &spec.table;
     let key_bytes: usize = keys.iter().map(|(n, v)| n.len() + v.size()).sum();
-    let mut targets = vec![get(&table.partition_key.name).map(|pk| (text(pk), wcu(bytes)))];
+    let mut targets = Vec::with_capacity(1 + table.indexes.len());
+    targets.push(get(&table.partition_key.name).map(|pk| key(pk, wcu(bytes))));
     for index in &table.indexes {
         let present = get(&index.partition_key.name).filter(|_| {
             index
@@ -316,7 +331,7 @@ pub fn item_writes(spec: &Spec, keys: &[(&str, AttrValue)], bytes: usize) -> Ite
             // Included attributes are not told apart: the whole item is counted (at most).
             Projection::All | Projection::Include(_) => bytes,
         };
-        targets.push(present.map(|pk| (text(pk), wcu(size))));
+        targets.push(present.map(|pk| key(pk, wcu(size))));
     }
     ItemWrites {
         keys: targets,

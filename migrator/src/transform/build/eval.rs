@@ -39,7 +39,8 @@ impl<'a> Builder<'a> {
         let mut json = SCRATCH.with_borrow_mut(std::mem::take);
         json.clear();
         json.push_str("{\"Item\":{");
-        let (mut size, mut keys, mut first) = (0, Vec::new(), true);
+        let keys = Vec::with_capacity(spec_item.keys.len());
+        let (mut size, mut keys, mut first) = (0, keys, true);
         let sort_key = self.spec.table.sort_key.as_ref().map(|k| k.name.as_str());
         for top in &self.attributes[index] {
             let (name, attribute) = (&top.name, &top.attribute);
@@ -88,7 +89,7 @@ impl<'a> Builder<'a> {
         let spec_item = &self.spec.items[index];
         let table = &self.spec.table;
         let mut scope = self.scope(index, group);
-        let mut keys = Vec::new();
+        let mut keys = Vec::with_capacity(2);
         for (name, expr) in &spec_item.keys {
             if name != &table.partition_key.name
                 && table.sort_key.as_ref().is_none_or(|k| &k.name != name)
@@ -145,7 +146,8 @@ impl<'a> Builder<'a> {
                 template,
                 omit_if_null,
             } => {
-                let mut out = String::new();
+                // Room for the usual key or id: the line is not grown piece by piece.
+                let mut out = String::with_capacity(32);
                 for piece in &template.pieces {
                     match piece {
                         Piece::Literal(s) => out.push_str(s),

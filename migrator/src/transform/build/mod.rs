@@ -339,11 +339,14 @@ impl<'a> Builder<'a> {
     fn scope(&self, index: ItemTypeId, group: &Group<'a>) -> Scope<'a> {
         // Only an item type that groups its roots lists its group (`list = "@group"`).
         let grouped = !self.spec.items[index].group_by.is_empty();
+        // Room for the levels of nested relations: the scope is not grown as they are entered.
+        let mut levels = Vec::with_capacity(4);
+        levels.push(Level {
+            slots: group[0].clone(),
+            group: if grouped { group.clone() } else { Vec::new() },
+        });
         Scope {
-            levels: vec![Level {
-                slots: group[0].clone(),
-                group: if grouped { group.clone() } else { Vec::new() },
-            }],
+            levels,
             seen: HashMap::new(),
         }
     }
