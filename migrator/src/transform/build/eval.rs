@@ -39,8 +39,8 @@ impl<'a> Builder<'a> {
         let mut json = SCRATCH.with_borrow_mut(std::mem::take);
         json.clear();
         json.push_str("{\"Item\":{");
-        let keys = Vec::with_capacity(spec_item.keys.len());
-        let (mut size, mut keys, mut first) = (0, keys, true);
+        let (mut size, mut first) = (0, true);
+        let mut keys = Vec::with_capacity(spec_item.keys.len());
         let sort_key = self.spec.table.sort_key.as_ref().map(|k| k.name.as_str());
         for top in &self.attributes[index] {
             let (name, attribute) = (&top.name, &top.attribute);
@@ -146,7 +146,7 @@ impl<'a> Builder<'a> {
                 template,
                 omit_if_null,
             } => {
-                // Room for the usual key or id: the line is not grown piece by piece.
+                // Room for the usual key or id: the text is not grown piece by piece.
                 let mut out = String::with_capacity(32);
                 for piece in &template.pieces {
                     match piece {
