@@ -90,7 +90,7 @@ impl<'a> Builder<'a> {
             return kept.into_iter().map(|c| vec![c]).collect();
         }
         let scope = Scope::default();
-        kept.par_sort_by(|a, b| self.order(&spec_item.order, &scope, a, b));
+        self.sort(&spec_item.order, &scope, &mut kept, true);
         let keys: Vec<String> = kept
             .par_iter()
             .map(|combo| self.key_of(&spec_item.group_by, combo, &scope))
@@ -188,7 +188,7 @@ impl<'a> Builder<'a> {
             }
             combos = kept;
         }
-        combos.sort_by(|a, b| self.order(&relation.order, scope, a, b));
+        self.sort(&relation.order, scope, &mut combos, false);
         if !relation.distinct.is_empty() {
             // Across the item, the lists of this relation share one set, kept in the scope.
             let shared = relation.distinct_across == DistinctAcross::Item;
@@ -290,48 +290,82 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Orders combinations by `order` (fields of the combination's level or of the levels
+    /// Sorts combinations by `order` (fields of the combination's level or of the levels
     /// around it), then by each row's primary key (every value without one), so ties never
-    /// depend on the order rows arrived in, nor on columns a windowed plan did not read.
-    pub(super) fn order(
+    /// depend on the order rows arrived in, nor on columns a windowed plan did not read. The
+    /// sort is stable. Each combination's values are read once, not at every comparison, and
+    /// fields of the levels around it (the same for every combination) are left out.
+    pub(super) fn sort(
         &self,
         order: &[(FieldRef, bool)],
         scope: &Scope<'a>,
-        a: &Slots<'a>,
-        b: &Slots<'a>,
-    ) -> std::cmp::Ordering {
+        combos: &mut Vec<Slots<'a>>,
+        parallel: bool,
+    ) {
+        let Some(first) = combos.first().filter(|_| combos.len() > 1) else {
+            return;
+        };
         let level = scope.len();
-        for (field, descending) in order {
-            let ordering = compare(
-                self.side_value(field, scope, a, level),
-                self.side_value(field, scope, b, level),
+        let fields: Vec<(&FieldRef, bool)> = order
+            .iter()
+            .filter(|(field, _)| field.level == level)
+            .map(|(field, descending)| (field, *descending))
+            .collect();
+        // Every combination has the same tables in the same slots.
+        let keys: Vec<std::borrow::Cow<'_, [usize]>> = first
+            .iter()
+            .map(|(data, _)| data.shape.key_columns())
+            .collect();
+        let (width, slots) = (fields.len(), first.len());
+        let mut values: Vec<&'a Value> = Vec::with_capacity(combos.len() * width);
+        let mut rows: Vec<Option<&'a [Value]>> = Vec::with_capacity(combos.len() * slots);
+        for combo in combos.iter() {
+            let start = rows.len();
+            rows.extend(
+                (combo.iter()).map(|&(data, row)| (row != NO_ROW).then(|| &data.rows[row])),
             );
-            let ordering = if *descending {
-                ordering.reverse()
-            } else {
-                ordering
-            };
-            if ordering.is_ne() {
-                return ordering;
-            }
+            values.extend(fields.iter().map(|(field, _)| {
+                rows[start + field.slot].map_or(&NULL, |row| &row[field.column])
+            }));
         }
-        for ((da, ra), (db, rb)) in a.iter().zip(b) {
-            if *ra == NO_ROW || *rb == NO_ROW {
-                let ordering = (*ra == NO_ROW).cmp(&(*rb == NO_ROW));
-                if ordering.is_ne() {
-                    return ordering;
-                }
-                continue;
-            }
-            let (va, vb) = (&da.rows[*ra], &db.rows[*rb]);
-            for &c in da.shape.key_columns().iter() {
-                let ordering = compare(&va[c], &vb[c]);
+        let compare_at = |a: usize, b: usize| {
+            let (va, vb) = (&values[a * width..][..width], &values[b * width..][..width]);
+            for ((x, y), (_, descending)) in va.iter().zip(vb).zip(&fields) {
+                let ordering = compare(x, y);
+                let ordering = if *descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                };
                 if ordering.is_ne() {
                     return ordering;
                 }
             }
+            let (ra, rb) = (&rows[a * slots..][..slots], &rows[b * slots..][..slots]);
+            for ((x, y), key) in ra.iter().zip(rb).zip(&keys) {
+                let (x, y) = match (x, y) {
+                    (Some(x), Some(y)) => (x, y),
+                    _ => match x.is_none().cmp(&y.is_none()) {
+                        std::cmp::Ordering::Equal => continue,
+                        ordering => return ordering,
+                    },
+                };
+                for &c in key.iter() {
+                    let ordering = compare(&x[c], &y[c]);
+                    if ordering.is_ne() {
+                        return ordering;
+                    }
+                }
+            }
+            std::cmp::Ordering::Equal
+        };
+        let mut numbered: Vec<(usize, Slots<'a>)> = combos.drain(..).enumerate().collect();
+        if parallel {
+            numbered.par_sort_by(|(a, _), (b, _)| compare_at(*a, *b));
+        } else {
+            numbered.sort_by(|(a, _), (b, _)| compare_at(*a, *b));
         }
-        std::cmp::Ordering::Equal
+        combos.extend(numbered.into_iter().map(|(_, combo)| combo));
     }
 
     /// A field's value with `side` standing for the level being ordered.
