@@ -309,7 +309,7 @@ fn keys_only<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>) 
             .enumerate()
             .map(|(at, group)| {
                 Ok(Entry {
-                    key: rules::key_of(spec, &builder.key(index, group)?),
+                    key: rules::into_key(spec, builder.key(index, group)?),
                     hash: 0,
                     bytes: 0,
                     group: at as u32,
@@ -363,15 +363,15 @@ fn build_counted<'a>(
     let built = builder.item(index, group, moved)?;
     rules::check_item(spec, item_type, &built, || builder.origin(group))?;
     let writes = capacity::item_writes(spec, &built.keys, built.size);
-    // The same key the entry was given from the same rows (or the sort key it was moved to).
-    debug_assert_eq!(entry.key, rules::key_of(spec, &built.keys));
     let line = PlanLine {
-        key: entry.key.clone(),
+        key: rules::into_key(spec, built.keys),
         json: built.json,
         bytes: built.size,
         item_type: item_type.clone(),
         hash: 0,
     };
+    // The same key the entry was given from the same rows (or the sort key it was moved to).
+    debug_assert_eq!(entry.key, line.key);
     Ok((line, writes))
 }
 

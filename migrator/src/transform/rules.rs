@@ -48,6 +48,20 @@ pub fn key_of(spec: &Spec, keys: &Keys) -> (String, String) {
     )
 }
 
+/// [`key_of`], the texts taken out of `keys` rather than copied.
+pub fn into_key(spec: &Spec, mut keys: Keys) -> (String, String) {
+    let table = &spec.table;
+    let mut take = |name: &str| match keys.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, AttrValue::S(s))) => std::mem::take(s),
+        found => key_text(found.map(|(_, v)| &*v)),
+    };
+    let pk = take(&table.partition_key.name);
+    let sk = (table.sort_key.as_ref())
+        .map(|k| take(&k.name))
+        .unwrap_or_default();
+    (pk, sk)
+}
+
 /// Names a key for messages: `pk=WORD#7, sk=BREAKDOWN`.
 pub fn describe(spec: &Spec, (pk, sk): &(String, String)) -> String {
     let (pk, sk) = (clipped(pk), clipped(sk));
