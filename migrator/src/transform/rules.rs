@@ -35,20 +35,8 @@ fn get<'k>(keys: &'k Keys, name: &str) -> Option<&'k AttrValue> {
     keys.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
 }
 
-/// The item's primary key as text: what orders the plan and names the item in messages.
-pub fn key_of(spec: &Spec, keys: &Keys) -> (String, String) {
-    let table = &spec.table;
-    (
-        key_text(get(keys, &table.partition_key.name)),
-        table
-            .sort_key
-            .as_ref()
-            .map(|k| key_text(get(keys, &k.name)))
-            .unwrap_or_default(),
-    )
-}
-
-/// [`key_of`], the texts taken out of `keys` rather than copied.
+/// The item's primary key as text: what orders the plan and names the item in messages. The
+/// texts are taken out of `keys` rather than copied.
 pub fn into_key(spec: &Spec, mut keys: Keys) -> (String, String) {
     let table = &spec.table;
     let mut take = |name: &str| match keys.iter_mut().find(|(n, _)| *n == name) {
@@ -83,7 +71,7 @@ pub fn check_item(
         let (table, row) = origin();
         TransformError::Rule {
             item_type: item_type.to_string(),
-            key: describe(spec, &key_of(spec, &item.keys)),
+            key: describe(spec, &into_key(spec, item.keys.clone())),
             table,
             row,
             rule,
