@@ -136,10 +136,25 @@ impl PostgresSource {
     /// the columns `read` names, in the table's order (every column when `None`), the others
     /// NULL.
     pub fn rows(&self, shape: TableShape, read: Option<Vec<usize>>) -> RowBatches {
+        let query = select_columns(&shape, read.as_deref());
+        self.pooled_rows(query, shape, read)
+    }
+
+    /// Streams the rows `query` returns as rows of `shape` (see [`copy_query`]) from the next
+    /// free connection of the source's own.
+    fn pooled_rows(
+        &self,
+        query: String,
+        shape: TableShape,
+        read: Option<Vec<usize>>,
+    ) -> RowBatches {
         let (tx, rx) = batch_channel();
         let inner = self.inner.clone();
         tokio::spawn(async move {
-            if let Err(error) = inner.copy_table(&shape, read.as_deref(), &tx).await {
+            if let Err(error) = inner
+                .copy_pooled(&query, &shape, read.as_deref(), &tx)
+                .await
+            {
                 let _ = tx.send(Err(error)).await;
             }
         });
@@ -170,46 +185,72 @@ impl PostgresSource {
     }
 
     /// The first row of `columns` whole numbers `sql` returns (`None` for NULL), read on the
-    /// source's snapshot: for counts and sizes of `table` (named in errors).
+    /// source's snapshot on a connection of its own: for counts and sizes of `table` (named in
+    /// errors).
     pub async fn query_numbers(
         &self,
         table: &str,
         sql: String,
         columns: usize,
     ) -> Result<Vec<Option<i64>>, SourceError> {
-        let shape = TableShape {
-            name: table.into(),
-            namespace: None,
-            columns: (0..columns)
-                .map(|c| Column {
-                    name: format!("column {}", c + 1),
-                    ty: ColumnType::Int,
-                    not_null: false,
-                })
-                .collect(),
-            primary_key: Vec::new(),
-        };
-        let mut batches = self.query_rows(sql, shape).await?;
-        let mut first = None;
-        while let Some(batch) = batches.next().await {
-            let batch = batch?;
-            if first.is_none() && !batch.is_empty() {
-                first = Some(batch[0].to_vec());
-            }
-        }
-        let values = first.unwrap_or_default();
-        Ok((0..columns)
-            .map(|c| match values.get(c) {
-                Some(Value::Int(n)) => Some(*n),
-                _ => None,
-            })
-            .collect())
+        let batches = self.query_rows(sql, numbers_shape(table, columns)).await?;
+        first_numbers(batches, columns).await
+    }
+
+    /// As [`PostgresSource::query_numbers`], on the next free connection of the source's own
+    /// (none is made): an error leaves that connection unusable, so it must end the read.
+    pub async fn pooled_numbers(
+        &self,
+        table: &str,
+        sql: String,
+        columns: usize,
+    ) -> Result<Vec<Option<i64>>, SourceError> {
+        let batches = self.pooled_rows(sql, numbers_shape(table, columns), None);
+        first_numbers(batches, columns).await
     }
 }
 
+/// A row of `columns` whole numbers, of `table`.
+fn numbers_shape(table: &str, columns: usize) -> TableShape {
+    TableShape {
+        name: table.into(),
+        namespace: None,
+        columns: (0..columns)
+            .map(|c| Column {
+                name: format!("column {}", c + 1),
+                ty: ColumnType::Int,
+                not_null: false,
+            })
+            .collect(),
+        primary_key: Vec::new(),
+    }
+}
+
+/// The first row's `columns` whole numbers of `batches` (`None` for NULL), every batch read.
+async fn first_numbers(
+    mut batches: RowBatches,
+    columns: usize,
+) -> Result<Vec<Option<i64>>, SourceError> {
+    let mut first = None;
+    while let Some(batch) = batches.next().await {
+        let batch = batch?;
+        if first.is_none() && !batch.is_empty() {
+            first = Some(batch[0].to_vec());
+        }
+    }
+    let values = first.unwrap_or_default();
+    Ok((0..columns)
+        .map(|c| match values.get(c) {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        })
+        .collect())
+}
+
 impl Inner {
-    async fn copy_table(
+    async fn copy_pooled(
         &self,
+        query: &str,
         shape: &TableShape,
         read: Option<&[usize]>,
         tx: &mpsc::Sender<RowBatch>,
@@ -225,28 +266,22 @@ impl Inner {
             .await
             .pop()
             .expect("a permit guarantees an idle connection");
-        let result = copy_with(&mut conn, shape, read, tx).await;
+        let result = copy_query(&mut conn, query, shape, read, tx).await;
         self.idle.lock().await.push(conn);
         result
     }
 }
 
-/// Copies the columns `read` names of `shape`'s table, in its order (every column when
+/// The query of the columns `read` names of `shape`'s table, in its order (every column when
 /// `None`).
-async fn copy_with(
-    conn: &mut PgConnection,
-    shape: &TableShape,
-    read: Option<&[usize]>,
-    tx: &mpsc::Sender<RowBatch>,
-) -> Result<(), SourceError> {
+fn select_columns(shape: &TableShape, read: Option<&[usize]>) -> String {
     let columns: Vec<String> = match read {
         Some(read) => (read.iter())
             .map(|&c| quote_ident(&shape.columns[c].name))
             .collect(),
         None => shape.columns.iter().map(|c| quote_ident(&c.name)).collect(),
     };
-    let query = format!("SELECT {} FROM {}", columns.join(", "), shape.sql_name());
-    copy_query(conn, &query, shape, read, tx).await
+    format!("SELECT {} FROM {}", columns.join(", "), shape.sql_name())
 }
 
 /// Streams the rows `query` returns as rows of `shape`: its fields are the columns `read`

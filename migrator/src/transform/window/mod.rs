@@ -232,6 +232,10 @@ fn plan_window(
     for (name, data) in &tables.tables {
         account_window(&mut state.merged, spec, name, data).map_err(&spilled)?;
     }
+    // Millions of values are freed on a core of rayon's while this thread reads the next
+    // window.
+    drop(plan);
+    rayon::spawn(move || drop(tables));
     Ok(())
 }
 
@@ -515,24 +519,33 @@ struct TableSize {
     max_id: Option<u64>,
 }
 
-/// Every table's size, read on the source's snapshot.
+/// Every table's size, read on the source's snapshot: a query a table, on the source's own
+/// connections side by side (a connection made for each would cost more than the counts).
 async fn table_sizes(spec: &Spec, source: &PostgresSource) -> Result<Vec<TableSize>, SourceError> {
-    let mut sizes = Vec::new();
-    for shape in &spec.schema.tables {
-        let id = match shape.primary_key[..] {
-            [c] if shape.columns[c].ty == ColumnType::Int => Some(&shape.columns[c].name),
-            _ => None,
-        };
-        let max = id.map_or("NULL".to_string(), |name| {
-            format!("max({})", quote_ident(name))
-        });
-        let sql = format!("SELECT count(*), {max} FROM {}", shape.sql_name());
-        let numbers = source.query_numbers(&shape.name, sql, 2).await?;
-        let size = TableSize {
-            rows: numbers[0].and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
-            max_id: numbers[1].and_then(|n| u64::try_from(n).ok()),
-        };
-        sizes.push(size);
-    }
-    Ok(sizes)
+    let sizes = spec
+        .schema
+        .tables
+        .iter()
+        .map(|shape| table_size(source, shape));
+    futures::future::try_join_all(sizes).await
+}
+
+/// The size of `shape`'s table.
+async fn table_size(
+    source: &PostgresSource,
+    shape: &crate::source::TableShape,
+) -> Result<TableSize, SourceError> {
+    let id = match shape.primary_key[..] {
+        [c] if shape.columns[c].ty == ColumnType::Int => Some(&shape.columns[c].name),
+        _ => None,
+    };
+    let max = id.map_or("NULL".to_string(), |name| {
+        format!("max({})", quote_ident(name))
+    });
+    let sql = format!("SELECT count(*), {max} FROM {}", shape.sql_name());
+    let numbers = source.pooled_numbers(&shape.name, sql, 2).await?;
+    Ok(TableSize {
+        rows: numbers[0].and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+        max_id: numbers[1].and_then(|n| u64::try_from(n).ok()),
+    })
 }
