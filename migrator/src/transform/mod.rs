@@ -266,75 +266,50 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
 /// keys could not be made.
 fn keys_only<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>) {
     let builder = build::Builder::new(spec, tables);
-    let mut groups = Vec::new();
-    let mut types = Vec::new();
-    let mut errors = Vec::new();
-    // Item types whose roots depend on another type's (`with_item`, `without_item`) wait for
-    // it; the others find their roots all at once.
-    let depends = |t: ItemTypeId| spec.items[t].with_item.or(spec.items[t].without_item);
-    let mut ready: Vec<Option<Vec<build::Group<'a>>>> = (0..spec.items.len())
-        .into_par_iter()
-        .map(ItemTypeId)
-        .map(|t| {
-            if !tables.plans(t) {
-                Some(Vec::new())
-            } else {
-                depends(t).is_none().then(|| builder.roots(t, &[]))
-            }
-        })
-        .collect();
+    let count = spec.items.len();
+    // Item types whose roots depend on another type's (`with_item`, `without_item`: always an
+    // earlier one) wait for it, unless a window brings the rows it chose; the others are keyed
+    // side by side, so one type's work on one core fills what another's leaves idle.
+    let depends = |t: ItemTypeId| match tables.window {
+        Some(_) => None,
+        None => spec.items[t].with_item.or(spec.items[t].without_item),
+    };
     let referenced: HashSet<ItemTypeId> = spec
         .items
         .iter()
         .flat_map(|item| item.with_item.into_iter().chain(item.without_item))
         .collect();
-    let mut chosen: Vec<HashSet<usize>> = Vec::new();
-    for (index, ready) in ready.iter_mut().enumerate() {
-        let index = ItemTypeId(index);
-        let started = std::time::Instant::now();
-        let roots = ready
-            .take()
-            .unwrap_or_else(|| builder.roots(index, &chosen));
-        if let Some(window) = &tables.window {
-            chosen.push(window.chosen[index].clone());
-        } else {
-            chosen.push(if referenced.contains(&index) {
-                roots.iter().map(|g| g[0][0].1).collect()
-            } else {
-                HashSet::new()
-            });
-        }
-        let keys: Vec<Result<Entry, TransformError>> = roots
-            .par_iter()
-            .enumerate()
-            .map(|(at, group)| {
-                Ok(Entry {
-                    key: rules::into_key(spec, builder.key(index, group)?),
-                    hash: 0,
-                    bytes: 0,
-                    group: at as u32,
-                    moved: false,
-                })
-            })
+    let mut keyed: Vec<Option<Keyed<'a>>> = (0..count).map(|_| None).collect();
+    let mut chosen_here: Vec<HashSet<usize>> = vec![HashSet::new(); count];
+    // Each round keys every type whose dependency is keyed: the first type not keyed yet
+    // depends on none or on an earlier one, so every round keys at least one.
+    while keyed.iter().any(Option::is_none) {
+        let round: Vec<ItemTypeId> = (0..count)
+            .map(ItemTypeId)
+            .filter(|&t| keyed[t.0].is_none() && depends(t).is_none_or(|d| keyed[d.0].is_some()))
             .collect();
-        let mut entries = Vec::with_capacity(keys.len());
-        for (at, key) in keys.into_iter().enumerate() {
-            match key {
-                Ok(entry) => entries.push(entry),
-                Err(error) => errors.push((index, at as u32, error)),
+        let chosen = match &tables.window {
+            Some(window) => &window.chosen,
+            None => &chosen_here,
+        };
+        let done: Vec<(ItemTypeId, Keyed<'a>)> = round
+            .into_par_iter()
+            .map(|t| (t, key_type(spec, tables, &builder, t, chosen)))
+            .collect();
+        for (t, done) in done {
+            if tables.window.is_none() && referenced.contains(&t) {
+                chosen_here[t.0] = done.roots.iter().map(|g| g[0][0].1).collect();
             }
+            keyed[t.0] = Some(done);
         }
-        entries.par_sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        if tables.window.is_none() {
-            tracing::info!(
-                item_type = %spec.items[index].name,
-                items = entries.len(),
-                seconds = started.elapsed().as_secs_f64(),
-                "keyed"
-            );
-        }
-        groups.push(roots);
-        types.push(entries);
+    }
+    let mut groups = Vec::with_capacity(count);
+    let mut types = Vec::with_capacity(count);
+    let mut errors = Vec::new();
+    for done in keyed.into_iter().flatten() {
+        groups.push(done.roots);
+        types.push(done.entries);
+        errors.extend(done.errors);
     }
     let plan = Plan {
         builder,
@@ -347,6 +322,66 @@ fn keys_only<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>) 
         capacity: None,
     };
     (plan, errors)
+}
+
+/// One item type's root groups, its items' keys in key order, and the items whose keys could
+/// not be made.
+struct Keyed<'a> {
+    roots: Vec<build::Group<'a>>,
+    entries: Vec<Entry>,
+    errors: Vec<Failed>,
+}
+
+/// Finds item type `t`'s root groups (none when these tables do not plan it), `chosen` holding
+/// the root rows of the types it depends on, and makes each one's key.
+fn key_type<'a>(
+    spec: &Spec,
+    tables: &Tables,
+    builder: &build::Builder<'a>,
+    t: ItemTypeId,
+    chosen: &[HashSet<usize>],
+) -> Keyed<'a> {
+    let started = std::time::Instant::now();
+    let roots = if tables.plans(t) {
+        builder.roots(t, chosen)
+    } else {
+        Vec::new()
+    };
+    let keys: Vec<Result<Entry, TransformError>> = roots
+        .par_iter()
+        .enumerate()
+        .map(|(at, group)| {
+            Ok(Entry {
+                key: rules::into_key(spec, builder.key(t, group)?),
+                hash: 0,
+                bytes: 0,
+                group: at as u32,
+                moved: false,
+            })
+        })
+        .collect();
+    let mut entries = Vec::with_capacity(keys.len());
+    let mut errors = Vec::new();
+    for (at, key) in keys.into_iter().enumerate() {
+        match key {
+            Ok(entry) => entries.push(entry),
+            Err(error) => errors.push((t, at as u32, error)),
+        }
+    }
+    entries.par_sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    if tables.window.is_none() {
+        tracing::info!(
+            item_type = %spec.items[t].name,
+            items = entries.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "keyed"
+        );
+    }
+    Keyed {
+        roots,
+        entries,
+        errors,
+    }
 }
 
 /// Builds the item of `entry` (its key already made, its group in `group`), checks it, and

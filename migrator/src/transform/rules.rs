@@ -2,7 +2,10 @@
 //! DynamoDB's limits, the item within 400 KB, and no two items of the plan with one key.
 
 use std::borrow::Borrow;
+use std::convert::Infallible;
+use std::hash::BuildHasher;
 
+use rayon::iter::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 
 use super::build::{Built, Keys};
@@ -135,8 +138,6 @@ pub fn check_item(
     Ok(())
 }
 
-/// Every primary key two items of the plan share, as errors naming both items' origins.
-/// `types` holds each item type's entries in key order; `origin` says where one came from.
 /// Every item's key with its item type and place, in key order: equal keys side by side.
 pub(super) fn sorted_keys(types: &[Vec<Entry>]) -> Vec<(&(String, String), usize, usize)> {
     let mut keys: Vec<(&(String, String), usize, usize)> = types
@@ -150,15 +151,34 @@ pub(super) fn sorted_keys(types: &[Vec<Entry>]) -> Vec<(&(String, String), usize
     keys
 }
 
-/// Every key two items of `types` share (see [`shared_keys`]).
+/// Every primary key two items of `types` share (see [`shared_keys`]), as errors naming both
+/// items' origins by `origin`. `types` holds each item type's entries in key order.
+///
+/// The keys are hashed on every core and only those whose hash another key has too are
+/// sorted: what [`sorted_keys`] gives, less the keys no other item has, which clash with none.
 pub fn check_unique(
     spec: &Spec,
     types: &[Vec<Entry>],
     origin: impl Fn(usize, &Entry) -> Origin,
 ) -> Vec<TransformError> {
-    let sorted = sorted_keys(types)
-        .into_iter()
-        .map(|(key, t, i)| Ok::<_, std::convert::Infallible>((key, (t, i))));
+    let state = foldhash::fast::FixedState::with_seed(0);
+    let mut hashes: Vec<(u64, u32, u32)> = types
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(t, entries)| {
+            (entries.iter().enumerate())
+                .map(move |(i, e)| (state.hash_one(&e.key), t as u32, i as u32))
+        })
+        .collect();
+    hashes.par_sort_unstable();
+    let mut shared: Vec<(&(String, String), usize, usize)> = hashes
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|same| same.len() > 1)
+        .flatten()
+        .map(|&(_, t, i)| (&types[t as usize][i as usize].key, t as usize, i as usize))
+        .collect();
+    shared.sort_unstable();
+    let sorted = (shared.into_iter()).map(|(key, t, i)| Ok::<_, Infallible>((key, (t, i))));
     shared_keys(spec, sorted, |&(t, i)| origin(t, &types[t][i])).unwrap_or_else(|e| match e {})
 }
 
@@ -190,4 +210,57 @@ pub(super) fn shared_keys<K: Borrow<(String, String)>, P, E>(
         previous = Some((key, this));
     }
     Ok(clashes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(pk: &str, sk: &str) -> Entry {
+        Entry {
+            key: (pk.to_string(), sk.to_string()),
+            hash: 0,
+            bytes: 0,
+            group: 0,
+            moved: false,
+        }
+    }
+
+    #[test]
+    fn shared_keys_are_found_in_key_order_as_the_sort_of_every_key_finds_them() {
+        let spec = super::super::paths::tests::rootski();
+        // Three types, each in key order, sharing keys within and across types: one key held
+        // by three items (two of one type), one by two types, and many held by one alone.
+        let types: Vec<Vec<Entry>> = vec![
+            (0..2000)
+                .map(|n| entry(&format!("P#{n:05}"), "A"))
+                .chain([entry("P#01000", "A"), entry("Q", "0007")])
+                .collect(),
+            vec![entry("P#01000", "A"), entry("P#01500", "B")],
+            (0..500).map(|n| entry("Q", &format!("{n:04}"))).collect(),
+        ];
+        let mut types = types;
+        for entries in &mut types {
+            entries.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        let origin = |t: usize, e: &Entry| Origin {
+            item_type: format!("T{t}"),
+            table: "t".into(),
+            row: e.key.1.clone(),
+        };
+        let everything = sorted_keys(&types)
+            .into_iter()
+            .map(|(key, t, i)| Ok::<_, Infallible>((key, (t, i))));
+        let expected = shared_keys(&spec, everything, |&(t, i)| origin(t, &types[t][i])).unwrap();
+        let found = check_unique(&spec, &types, origin);
+        assert_eq!(found.len(), 3);
+        assert_eq!(
+            found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            expected.iter().map(ToString::to_string).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            found[0].to_string(),
+            "two items have the key pk=P#01000, sk=A: T0 from table t, row A, and T0 from table t, row A; make the key templates unique"
+        );
+    }
 }
