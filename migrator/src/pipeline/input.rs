@@ -72,11 +72,14 @@ impl Input {
     /// Reads every table the spec reads, whole.
     pub async fn read_tables(&self, spec: &Spec) -> Result<(SourceLocation, Tables), Error> {
         let (location, source) = self.open(spec, self.connections).await?;
-        if let Source::Postgres(postgres) = &source {
-            warn_if_too_large(spec, postgres).await;
-        }
-        let tables = transform::read_tables(spec, &source).await?;
-        Ok((location, tables))
+        // The hint asks the tables' sizes on a connection of its own while they are read.
+        let hint = async {
+            if let Source::Postgres(postgres) = &source {
+                warn_if_too_large(spec, postgres).await;
+            }
+        };
+        let ((), tables) = tokio::join!(hint, transform::read_tables(spec, &source));
+        Ok((location, tables?))
     }
 
     /// Opens a Postgres source for a windowed plan; a CSV folder is refused.

@@ -86,32 +86,38 @@ impl PostgresSource {
         schemas: &Schemas,
         held: Option<&str>,
     ) -> Result<Self, SourceError> {
-        let mut coordinator = connect_one(url, &schemas.search).await?;
         let failed = |e: sqlx::Error| SourceError::Postgres {
             url: url.clone(),
             message: postgres_says(&e),
         };
-        check_schemas(&mut coordinator, url, schemas).await?;
-        let snapshot_id = match held {
-            Some(id) => {
-                snapshot::adopt(&mut coordinator, id)
-                    .await
-                    .map_err(|e| snapshot_gone(url, id, &e))?;
-                id.to_string()
-            }
-            None => snapshot::export(&mut coordinator).await.map_err(failed)?,
-        };
-        let schema = read_schema(&mut coordinator, &schemas.also)
-            .await
-            .map_err(failed)?;
-        let mut idle = Vec::new();
-        for _ in 0..connections.max(1) {
-            let mut conn = connect_one(url, &schemas.search).await?;
-            snapshot::adopt(&mut conn, &snapshot_id)
+        let coordinate = async {
+            let mut coordinator = connect_one(url, &schemas.search).await?;
+            check_schemas(&mut coordinator, url, schemas).await?;
+            let snapshot_id = match held {
+                Some(id) => {
+                    snapshot::adopt(&mut coordinator, id)
+                        .await
+                        .map_err(|e| snapshot_gone(url, id, &e))?;
+                    id.to_string()
+                }
+                None => snapshot::export(&mut coordinator).await.map_err(failed)?,
+            };
+            let schema = read_schema(&mut coordinator, &schemas.also)
                 .await
                 .map_err(failed)?;
-            idle.push(conn);
-        }
+            Ok((coordinator, snapshot_id, schema))
+        };
+        // The workers connect while the coordinator checks the schemas and takes the snapshot
+        // (each connection is a round of authentication), then all adopt it at once.
+        let workers = futures::future::try_join_all(
+            (0..connections.max(1)).map(|_| connect_one(url, &schemas.search)),
+        );
+        let ((coordinator, snapshot_id, schema), mut idle) = tokio::try_join!(coordinate, workers)?;
+        futures::future::try_join_all(
+            (idle.iter_mut()).map(|conn| snapshot::adopt(conn, &snapshot_id)),
+        )
+        .await
+        .map_err(failed)?;
         tracing::debug!(snapshot = %snapshot_id, connections = idle.len(), "postgres source open");
         let permits = Semaphore::new(idle.len());
         Ok(PostgresSource {
