@@ -90,6 +90,59 @@ fn the_good_spec_plans() {
     );
 }
 
+/// Item types over `t`: A of rows with amount over 1, B of A's rows with amount over 2, and C
+/// of A's rows that are not B's.
+const CHOSEN_SPEC: &str = r#"source = "schema.sql"
+
+[table]
+name = "t"
+partition_key = "pk"
+sort_key = "sk"
+type_attribute = "kind"
+
+[[items]]
+type = "A"
+from = "t"
+where = ["amount > 1"]
+[items.keys]
+pk = "ROW#{id}"
+sk = "A"
+
+[[items]]
+type = "B"
+from = "t"
+with_item = "A"
+where = ["amount > 2"]
+[items.keys]
+pk = "ROW#{id}"
+sk = "B"
+
+[[items]]
+type = "C"
+from = "t"
+with_item = "A"
+without_item = "B"
+[items.keys]
+pk = "ROW#{id}"
+sk = "C"
+"#;
+
+#[test]
+fn an_item_type_with_and_without_others_waits_for_both() {
+    let item = |kind: &str, id: u32| {
+        format!(
+            r#"{{"Item":{{"kind":{{"S":"{kind}"}},"pk":{{"S":"ROW#{id}"}},"sk":{{"S":"{kind}"}}}}}}"#
+        )
+    };
+    let expected: String = [("A", 2), ("A", 3), ("B", 3), ("C", 2)]
+        .map(|(kind, id)| item(kind, id) + "\n")
+        .concat();
+    assert_eq!(
+        planned_items(CHOSEN_SPEC, "1,a,1,x\n2,a,2,x\n3,a,3,x\n"),
+        expected
+    );
+}
+
 #[test]
 fn map_entries_are_written_in_name_order_and_a_later_name_wins() {
     let spec = GOOD_SPEC.replace(

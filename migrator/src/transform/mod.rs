@@ -267,12 +267,15 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
 fn keys_only<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>) {
     let builder = build::Builder::new(spec, tables);
     let count = spec.items.len();
-    // Item types whose roots depend on another type's (`with_item`, `without_item`: always an
-    // earlier one) wait for it, unless a window brings the rows it chose; the others are keyed
+    // Item types whose roots depend on others' (`with_item`, `without_item`: always earlier
+    // ones) wait for them, unless a window brings the rows they chose; the others are keyed
     // side by side, so one type's work on one core fills what another's leaves idle.
-    let depends = |t: ItemTypeId| match tables.window {
-        Some(_) => None,
-        None => spec.items[t].with_item.or(spec.items[t].without_item),
+    let waits_for = |t: ItemTypeId| {
+        let item = &spec.items[t];
+        (tables.window.is_none())
+            .then_some(item.with_item.into_iter().chain(item.without_item))
+            .into_iter()
+            .flatten()
     };
     let referenced: HashSet<ItemTypeId> = spec
         .items
@@ -281,12 +284,12 @@ fn keys_only<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>) 
         .collect();
     let mut keyed: Vec<Option<Keyed<'a>>> = (0..count).map(|_| None).collect();
     let mut chosen_here: Vec<HashSet<usize>> = vec![HashSet::new(); count];
-    // Each round keys every type whose dependency is keyed: the first type not keyed yet
-    // depends on none or on an earlier one, so every round keys at least one.
+    // Each round keys every type whose dependencies are keyed: the first type not keyed yet
+    // depends on none or on earlier ones, so every round keys at least one.
     while keyed.iter().any(Option::is_none) {
         let round: Vec<ItemTypeId> = (0..count)
             .map(ItemTypeId)
-            .filter(|&t| keyed[t.0].is_none() && depends(t).is_none_or(|d| keyed[d.0].is_some()))
+            .filter(|&t| keyed[t.0].is_none() && waits_for(t).all(|d| keyed[d.0].is_some()))
             .collect();
         let chosen = match &tables.window {
             Some(window) => &window.chosen,
