@@ -231,7 +231,7 @@ mod tests {
         let spec = super::super::paths::tests::rootski();
         // Three types, each in key order, sharing keys within and across types: one key held
         // by three items (two of one type), one by two types, and many held by one alone.
-        let types: Vec<Vec<Entry>> = vec![
+        let mut types: Vec<Vec<Entry>> = vec![
             (0..2000)
                 .map(|n| entry(&format!("P#{n:05}"), "A"))
                 .chain([entry("P#01000", "A"), entry("Q", "0007")])
@@ -239,7 +239,6 @@ mod tests {
             vec![entry("P#01000", "A"), entry("P#01500", "B")],
             (0..500).map(|n| entry("Q", &format!("{n:04}"))).collect(),
         ];
-        let mut types = types;
         for entries in &mut types {
             entries.sort_by(|a, b| a.key.cmp(&b.key));
         }
