@@ -480,6 +480,13 @@ pub struct ItemSpec {
     pub line: usize,
 }
 
+impl ItemSpec {
+    /// The earlier item types whose roots this one's depend on (`with_item`, `without_item`).
+    pub fn names_types(&self) -> impl Iterator<Item = ItemTypeId> {
+        self.with_item.into_iter().chain(self.without_item)
+    }
+}
+
 /// The operation an access pattern runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {

@@ -35,7 +35,7 @@ pub use errors::{KeyClash, Origin, PlanErrors, ReadBack, TransformError};
 pub use tables::{read_tables, TableData, Tables, Window};
 
 use crate::item::PlanLine;
-use crate::spec::{ItemTypeId, KeyClashPolicy, Spec};
+use crate::spec::{ItemSpec, ItemTypeId, KeyClashPolicy, Spec};
 
 /// Every item of a spec, checked, without holding their bodies: each item type's entries in
 /// key order, and the account of every source row. Lines are built again on demand
@@ -267,29 +267,22 @@ fn keyed<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>, Vec<
 fn keys_only<'a>(spec: &'a Spec, tables: &'a Tables) -> (Plan<'a>, Vec<Failed>) {
     let builder = build::Builder::new(spec, tables);
     let count = spec.items.len();
-    // Item types whose roots depend on others' (`with_item`, `without_item`: always earlier
-    // ones) wait for them, unless a window brings the rows they chose; the others are keyed
-    // side by side, so one type's work on one core fills what another's leaves idle.
-    let waits_for = |t: ItemTypeId| {
-        let item = &spec.items[t];
-        (tables.window.is_none())
-            .then_some(item.with_item.into_iter().chain(item.without_item))
-            .into_iter()
-            .flatten()
-    };
-    let referenced: HashSet<ItemTypeId> = spec
-        .items
-        .iter()
-        .flat_map(|item| item.with_item.into_iter().chain(item.without_item))
-        .collect();
+    let referenced: HashSet<ItemTypeId> =
+        spec.items.iter().flat_map(ItemSpec::names_types).collect();
     let mut keyed: Vec<Option<Keyed<'a>>> = (0..count).map(|_| None).collect();
     let mut chosen_here: Vec<HashSet<usize>> = vec![HashSet::new(); count];
-    // Each round keys every type whose dependencies are keyed: the first type not keyed yet
-    // depends on none or on earlier ones, so every round keys at least one.
+    // Item types whose roots depend on others' (`with_item`, `without_item`: always earlier
+    // ones) wait for them, unless a window brings the rows they chose; the others are keyed
+    // side by side, so one type's work on one core fills what another's leaves idle. Each
+    // round keys every type whose dependencies are keyed: the first type not keyed yet depends
+    // on none or on earlier ones, so every round keys at least one.
+    let ready = |keyed: &[Option<Keyed<'a>>], t: ItemTypeId| {
+        tables.window.is_some() || spec.items[t].names_types().all(|d| keyed[d.0].is_some())
+    };
     while keyed.iter().any(Option::is_none) {
         let round: Vec<ItemTypeId> = (0..count)
             .map(ItemTypeId)
-            .filter(|&t| keyed[t.0].is_none() && waits_for(t).all(|d| keyed[d.0].is_some()))
+            .filter(|&t| keyed[t.0].is_none() && ready(&keyed, t))
             .collect();
         let chosen = match &tables.window {
             Some(window) => &window.chosen,

@@ -28,7 +28,7 @@ use super::{
     Hashes, Origin, PlanErrors, PlanLine, Summary, TableData, Tables, TransformError, Usage, Window,
 };
 use crate::source::{quote_ident, ColumnType, PostgresSource, Rows, SourceError, Value};
-use crate::spec::{ItemTypeId, KeyClashPolicy, Spec};
+use crate::spec::{ItemSpec, ItemTypeId, KeyClashPolicy, Spec};
 use lines::Lines;
 use moves::{Keys, Moves};
 use read::{identity, push_key, Reads, RowId, Streams, WindowRows};
@@ -283,11 +283,7 @@ struct Chosen {
 impl Chosen {
     fn new(spec: &Spec) -> Self {
         Chosen {
-            referenced: spec
-                .items
-                .iter()
-                .flat_map(|i| i.with_item.into_iter().chain(i.without_item))
-                .collect(),
+            referenced: spec.items.iter().flat_map(ItemSpec::names_types).collect(),
             roots: vec![HashSet::default(); spec.items.len()],
         }
     }
